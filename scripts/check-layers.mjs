@@ -1,0 +1,56 @@
+// Enforces the architecture's arrows: each src/ folder may import only the folders listed for it
+// (dependencies point towards engine/). Also keeps src/engine under its line budget (tinygrad's sz.py habit).
+// Run by `npm run lint`; exits 1 with every violation listed.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+
+const allowed = {
+  errors: [],
+  util: ['errors'],
+  engine: ['errors', 'util'],
+  models: ['engine', 'errors', 'util'],
+  lora: ['models', 'engine', 'errors', 'util'],
+  data: ['models', 'engine', 'errors', 'util'],
+  track: ['errors', 'util'],
+  registry: ['lora', 'models', 'engine', 'track', 'errors', 'util'],
+  train: ['data', 'lora', 'models', 'engine', 'track', 'registry', 'errors', 'util'],
+  eval: ['data', 'lora', 'models', 'engine', 'track', 'registry', 'train', 'errors', 'util'],
+  ui: ['track', 'registry', 'errors', 'util'],
+  serve: ['ui', 'registry', 'lora', 'models', 'engine', 'track', 'errors', 'util'],
+  cli: null, // may import anything
+  index: null,
+};
+const ENGINE_LINE_BUDGET = 6000;
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+const layerOf = (file) => {
+  const rel = relative('src', file).split(/[\\/]/);
+  return rel.length === 1 ? rel[0].replace(/\.[jt]s$/, '') : rel[0];
+};
+const problems = [];
+let engineLines = 0;
+for (const file of walk('src')) {
+  const text = readFileSync(file, 'utf8');
+  const layer = layerOf(file);
+  if (layer === 'engine') engineLines += text.split('\n').length;
+  if (!(layer in allowed)) { problems.push(`${file}: folder src/${layer} is not in the layer table`); continue; }
+  const ok = allowed[layer];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
+    const target = relative('src', resolve(dirname(file), m[1]));
+    if (target.startsWith('..')) { problems.push(`${file}: imports outside src: ${m[1]}`); continue; }
+    const tl = layerOf(join('src', target));
+    if (tl === layer || ok === null) continue;
+    if (!ok.includes(tl)) problems.push(`${file}: src/${layer} may not import src/${tl} (${m[1]})`);
+  }
+  if (layer !== 'engine' || !file.endsWith('ort-binding.ts')) {
+    if (/from\s+['"]onnxruntime-node['"]/.test(text)) problems.push(`${file}: only src/engine/runtime/ort-binding.ts may import onnxruntime-node`);
+  }
+}
+if (engineLines > ENGINE_LINE_BUDGET) problems.push(`src/engine has ${engineLines} lines, over its budget of ${ENGINE_LINE_BUDGET}`);
+if (problems.length) { console.error(problems.join('\n')); process.exit(1); }
+console.log(`layers ok; src/engine: ${engineLines}/${ENGINE_LINE_BUDGET} lines`);
