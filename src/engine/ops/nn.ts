@@ -1,0 +1,129 @@
+// Neural-network composites built only from primitives (so they need no gradient rule): activations, norms,
+// rotary embedding, attention with grouped-query heads and masks, cross-entropy with an ignore index.
+import type { Dim } from '../graph/dim.js';
+import type { Sym } from '../graph/graph.js';
+import { add, and, cast, div, equal, erf, less, mul, neg, not, pow, reciprocal, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { logSoftmax, reduceMean, reduceSum, softmax } from './reduce.js';
+import { concat, gather, reshape, slice, transpose, transposeLast2, unsqueeze } from './shape.js';
+
+export const silu = (x: Sym): Sym => mul(x, sigmoid(x));
+
+/** GELU, exact (erf) form: x · ½(1 + erf(x/√2)). */
+export const geluErf = (x: Sym): Sym => mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+
+/** GELU, tanh form (GPT-2's gelu_new / gelu_pytorch_tanh): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export const geluTanh = (x: Sym): Sym => mul(mul(x, 0.5), add(tanh(mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1));
+
+/** HF's activation names → builder. */
+export function activation(name: string): ((x: Sym) => Sym) | undefined {
+  return ({ silu, swish: silu, gelu: geluErf, gelu_new: geluTanh, gelu_pytorch_tanh: geluTanh, gelu_fast: geluTanh } as Record<string, (x: Sym) => Sym>)[name];
+}
+
+/** RMSNorm (Llama): x · rsqrt(mean(x²) + eps) · w, over the last dim. */
+export function rmsNorm(x: Sym, weight: Sym, eps: number): Sym {
+  const ms = reduceMean(mul(x, x), [-1], true);
+  return mul(mul(x, reciprocal(sqrt(add(ms, eps)))), weight);
+}
+
+/** LayerNorm over the last dim with affine weight and bias. */
+export function layerNorm(x: Sym, weight: Sym, bias: Sym | null, eps: number): Sym {
+  const mu = reduceMean(x, [-1], true);
+  const xc = sub(x, mu);
+  const varr = reduceMean(mul(xc, xc), [-1], true);
+  const y = mul(mul(xc, reciprocal(sqrt(add(varr, eps)))), weight);
+  return bias ? add(y, bias) : y;
+}
+
+/**
+ * Rotary tables from position ids: cos, sin of shape (B, 1, T, D) (HF's rotate_half layout: the two halves repeat
+ * the frequencies). invFreq is computed on the TS side (it holds rope scaling) and is (D/2).
+ */
+export function rotaryTables(positionIds: Sym, invFreq: Sym): { cos: Sym; sin: Sym } {
+  const pos = unsqueeze(cast(positionIds, invFreq.dtype), [-1]); // (B, T, 1)
+  const freqs = mul(pos, invFreq); // (B, T, D/2)
+  const emb = unsqueeze(concat([freqs, freqs], -1), [1]); // (B, 1, T, D)
+  return { cos: cosOf(emb), sin: sinOf(emb) };
+}
+
+// ONNX has Cos/Sin, but the tables never need gradients, so they are plain nodes built here.
+function cosOf(x: Sym): Sym { return x.graph.node('Cos', [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0]; }
+function sinOf(x: Sym): Sym { return x.graph.node('Sin', [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0]; }
+
+/** Applies rotary embedding to x (B, H, T, D): x·cos + rotate_half(x)·sin, rotate_half(x) = [-x₂, x₁]. */
+export function applyRotary(x: Sym, cos: Sym, sin: Sym): Sym {
+  const d = x.shape[x.rank - 1] as number;
+  const x1 = slice(x, -1, 0, d / 2), x2 = slice(x, -1, d / 2, d);
+  return add(mul(x, cos), mul(concat([neg(x2), x1], -1), sin));
+}
+
+/** (B, T, H·D) → (B, H, T, D) */
+export function splitHeads(x: Sym, heads: number, headDim: number): Sym {
+  return transpose(reshape(x, [x.shape[0], x.shape[1], heads, headDim]), [0, 2, 1, 3]);
+}
+
+/** (B, H, T, D) → (B, T, H·D) */
+export function mergeHeads(x: Sym): Sym {
+  const [b, h, t, d] = x.shape;
+  return reshape(transpose(x, [0, 2, 1, 3]), [b, t, typeof h === 'number' && typeof d === 'number' ? h * d : -1]);
+}
+
+/**
+ * Additive attention bias (B, 1, T, S): 0 where query i may see key j, a large negative number elsewhere (HF uses
+ * float32's min, which keeps fully masked rows finite). Query i sits at absolute index past + i; keys at 0..S-1.
+ * `keyMask` (B, S) is 1 for real tokens, 0 for padding; `segments` (B, T) (packing, only when past = 0) restricts
+ * attention to keys of the same segment.
+ */
+export function attentionBias(opts: { queryLen: Dim; keyLen: Dim; past: Sym; keyMask: Sym; segments?: Sym; slidingWindow?: number; dtype?: 'float32' | 'float64' }): Sym {
+  const g = opts.keyMask.graph;
+  const one = g.scalar(1, 'int64');
+  const kLen = g.node('Gather', [g.node('Shape', [opts.keyMask], {}, [{ dtype: 'int64', shape: [2] }])[0], g.scalar(1, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const qLen = sub(kLen, opts.past);
+  const qIdx = add(g.node('Range', [g.scalar(0, 'int64'), qLen, one], {}, [{ dtype: 'int64', shape: [opts.queryLen] }])[0], opts.past); // (T)
+  const kIdx = g.node('Range', [g.scalar(0, 'int64'), kLen, one], {}, [{ dtype: 'int64', shape: [opts.keyLen] }])[0]; // (S)
+  let allowed = not(less(unsqueeze(qIdx, [1]), unsqueeze(kIdx, [0]))); // (T, S): j <= past + i
+  if (opts.slidingWindow) allowed = and(allowed, less(sub(unsqueeze(qIdx, [1]), unsqueeze(kIdx, [0])), opts.slidingWindow));
+  let ok = and(unsqueeze(allowed, [0, 1]), unsqueeze(equal(opts.keyMask, g.scalar(1, opts.keyMask.dtype)), [1, 2])); // (B,1,T,S)
+  if (opts.segments) ok = and(ok, unsqueeze(equal(unsqueeze(opts.segments, [2]), unsqueeze(opts.segments, [1])), [1]));
+  return where(ok, g.scalar(0, opts.dtype ?? 'float32'), g.scalar(-3.4028234663852886e38, opts.dtype ?? 'float32'));
+}
+
+/**
+ * Scaled dot-product attention with grouped-query heads: q (B, H, T, D), k/v (B, Hkv, S, D), bias (B, 1, T, S).
+ * Query heads are grouped as (B, Hkv, rep·T, D) so k/v are never repeated in memory.
+ */
+export function attention(q: Sym, k: Sym, v: Sym, bias: Sym, scale?: number): Sym {
+  const [b, h, t, d] = q.shape;
+  const hkv = k.shape[1] as number;
+  const rep = (h as number) / hkv;
+  const s = scale ?? 1 / Math.sqrt(d as number);
+  if (rep === 1) {
+    const scores = add(mul(matmul(q, transposeLast2(k)), s), bias); // (B, H, T, S)
+    return matmul(softmax(scores, -1), v); // (B, H, T, D)
+  }
+  const qg = reshape(q, [b, hkv, rep, t, d]); // (B, Hkv, rep, T, D)
+  const scores = add(mul(matmul(qg, unsqueeze(transposeLast2(k), [2])), s), unsqueeze(bias, [1])); // (B, Hkv, rep, T, S)
+  const out = matmul(softmax(scores, -1), unsqueeze(v, [2])); // (B, Hkv, rep, T, D)
+  return reshape(out, [b, h, t, d]);
+}
+
+/**
+ * Mean cross-entropy over positions whose label is not `ignoreIndex`: logits (N, V), labels (N) int64.
+ * Returns { loss (scalar), count (scalar, float) }. Built from LogSoftmax and a one-hot mask (Equal with a Range)
+ * so that it needs no gather gradient.
+ */
+export function crossEntropy(logits: Sym, labels: Sym, ignoreIndex = -100): { loss: Sym; sum: Sym; count: Sym; tokenLogProbs: Sym } {
+  const g = logits.graph;
+  const vocab = logits.shape[logits.rank - 1];
+  const classes = g.node('Range', [g.scalar(0, 'int64'), g.scalar(vocab as number, 'int64'), g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [vocab] }])[0];
+  const onehot = cast(equal(unsqueeze(labels, [-1]), classes), logits.dtype); // (N, V)
+  const lp = reduceSum(mul(logSoftmax(logits, -1), onehot), [-1], false); // (N): log p(label)
+  const valid = cast(not(equal(labels, g.scalar(ignoreIndex, 'int64'))), logits.dtype);
+  const sum = neg(reduceSum(mul(lp, valid), [0], false));
+  const count = reduceSum(valid, [0], false);
+  const loss = div(sum, add(count, 1e-30)); // count 0 → loss 0, not NaN
+  return { loss, sum, count, tokenLogProbs: lp };
+}
+
+/** Embedding lookup: table (V, H), ids (…) → (…, H). */
+export const embedding = (table: Sym, ids: Sym): Sym => gather(table, ids, 0);

@@ -1,0 +1,58 @@
+// The ONLY file that imports onnxruntime-node (as ORT's js/node keeps its native addon behind binding.ts).
+// Everything else sees the typed interfaces below.
+import * as ort from 'onnxruntime-node';
+import { LorakitError } from '../../errors.js';
+import type { AnyTypedArray, DType } from '../graph/dtype.js';
+
+export interface NativeTensor { readonly data: AnyTypedArray; readonly dims: readonly number[]; readonly type: string }
+
+export interface NativeSessionOptions {
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+  readonly optimization: 'disabled' | 'basic' | 'extended' | 'all';
+  readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+export interface NativeSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Readonly<Record<string, NativeTensor>>, fetches: readonly string[] | Readonly<Record<string, NativeTensor>>): Promise<Record<string, NativeTensor>>;
+  release(): Promise<void>;
+}
+
+const ortType: Readonly<Record<DType, 'float32' | 'float64' | 'int64' | 'int32' | 'bool'>> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
+
+/** Wraps a typed array as an ORT tensor without copying. */
+export function makeTensor(dtype: DType, data: AnyTypedArray, dims: readonly number[]): NativeTensor {
+  return new ort.Tensor(ortType[dtype], data as never, dims) as unknown as NativeTensor;
+}
+
+export async function createNativeSession(model: Uint8Array, o: NativeSessionOptions): Promise<NativeSession> {
+  try {
+    const s = await ort.InferenceSession.create(model, {
+      intraOpNumThreads: o.intraOpThreads,
+      interOpNumThreads: o.interOpThreads,
+      graphOptimizationLevel: o.optimization,
+      executionMode: 'sequential',
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+      logSeverityLevel: o.logSeverity ?? 3,
+      executionProviders: ['cpu'],
+    });
+    return {
+      inputNames: s.inputNames,
+      outputNames: s.outputNames,
+      async run(feeds, fetches) {
+        try {
+          const r = await s.run(feeds as Record<string, ort.Tensor>, fetches as never);
+          return r as unknown as Record<string, NativeTensor>;
+        } catch (e) {
+          throw new LorakitError('LK_ORT', `onnxruntime run failed: ${(e as Error).message}`, { cause: e });
+        }
+      },
+      release: () => s.release(),
+    };
+  } catch (e) {
+    throw new LorakitError('LK_ORT', `onnxruntime could not create a session: ${(e as Error).message}`, { cause: e });
+  }
+}

@@ -1,0 +1,142 @@
+// Compiled graphs: a Graph emitted once to ONNX and turned into an ORT session, cached by the model bytes' hash
+// (so building the same graph for the same shapes twice reuses the session), fed typed arrays zero-copy, with
+// optional preallocated outputs that ORT writes into directly.
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { LorakitError } from '../../errors.js';
+import { type AnyTypedArray, type DType, dtypeOfArray } from '../graph/dtype.js';
+import type { Dim, Shape } from '../graph/dim.js';
+import type { Graph } from '../graph/graph.js';
+import { emitModel } from '../onnx/emit.js';
+import { createNativeSession, makeTensor, type NativeSession, type NativeTensor } from './ort-binding.js';
+
+export interface TensorValue<T extends AnyTypedArray = AnyTypedArray> {
+  readonly data: T;
+  readonly dims: readonly number[];
+}
+
+export interface CompileOptions {
+  /** Intra-op threads; defaults to LORAKIT_THREADS or the number of cores. */
+  readonly threads?: number;
+  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Skip the session cache (a fresh session; the caller must dispose it). */
+  readonly noCache?: boolean;
+}
+
+interface IOSpec { readonly name: string; readonly dtype: DType; readonly shape: Shape }
+
+export function defaultThreads(): number {
+  const env = Number(process.env.LORAKIT_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+}
+
+/** Evaluates a dim ('B', '4*B*T', '(P+T)') under symbol bindings; undefined if a symbol is unbound. */
+export function evalDim(d: Dim, env: ReadonlyMap<string, number>): number | undefined {
+  if (typeof d === 'number') return d;
+  const expr = d.replace(/[A-Za-z_][A-Za-z0-9_]*/g, (s) => (env.has(s) ? String(env.get(s)) : 'NaN'));
+  if (!/^[0-9+\-*() NaN]*$/.test(expr)) return undefined;
+  const v = Function(`"use strict"; return (${expr});`)() as number;
+  return Number.isFinite(v) ? v : undefined;
+}
+
+export class CompiledGraph {
+  private disposed = false;
+
+  constructor(
+    private readonly session: NativeSession,
+    readonly inputs: readonly IOSpec[],
+    readonly outputs: readonly IOSpec[],
+    readonly key: string,
+    readonly modelBytes: number,
+  ) {}
+
+  /** Binds symbolic dims from the feeds and checks dtypes and static dims; errors name the input. */
+  private bind(feeds: Readonly<Record<string, TensorValue>>): Map<string, number> {
+    const env = new Map<string, number>();
+    for (const spec of this.inputs) {
+      const f = feeds[spec.name];
+      if (!f) throw new LorakitError('LK_GRAPH', `run: missing feed '${spec.name}' (${spec.dtype}[${spec.shape.join(',')}])`);
+      const dt = dtypeOfArray(f.data);
+      if (dt !== spec.dtype) throw new LorakitError('LK_DTYPE', `run: feed '${spec.name}' is ${dt}, expected ${spec.dtype}`);
+      if (f.dims.length !== spec.shape.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' has dims [${f.dims}], expected rank ${spec.shape.length} [${spec.shape.join(',')}]`);
+      const size = f.dims.reduce((p, d) => p * d, 1);
+      if (size !== f.data.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dims [${f.dims}] need ${size} values, got ${f.data.length}`);
+      spec.shape.forEach((d, i) => {
+        const actual = f.dims[i];
+        if (typeof d === 'number') {
+          if (d !== actual) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dim ${i} is ${actual}, expected ${d}`);
+        } else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(d)) {
+          const prev = env.get(d);
+          if (prev !== undefined && prev !== actual) throw new LorakitError('LK_SHAPE', `run: dim '${d}' is ${prev} in an earlier feed but ${actual} in '${spec.name}'`);
+          env.set(d, actual);
+        }
+      });
+    }
+    return env;
+  }
+
+  /**
+   * Runs the graph. `into` maps output names to preallocated typed arrays that ORT writes in place (their size must
+   * match the bound output shape); other outputs are returned freshly allocated.
+   */
+  async run(feeds: Readonly<Record<string, TensorValue>>, into: Readonly<Record<string, AnyTypedArray>> = {}): Promise<Record<string, TensorValue>> {
+    if (this.disposed) throw new LorakitError('LK_GRAPH', `run: graph ${this.key.slice(0, 8)} was disposed`);
+    const env = this.bind(feeds);
+    const native: Record<string, NativeTensor> = {};
+    for (const spec of this.inputs) native[spec.name] = makeTensor(spec.dtype, feeds[spec.name].data, feeds[spec.name].dims);
+    const fetches: Record<string, NativeTensor | null> = {};
+    for (const spec of this.outputs) {
+      const buf = into[spec.name];
+      if (!buf) { fetches[spec.name] = null; continue; }
+      const dims = spec.shape.map((d) => evalDim(d, env));
+      if (dims.some((d) => d === undefined)) throw new LorakitError('LK_SHAPE', `run: output '${spec.name}' has dims [${spec.shape}] not fixed by the feeds; it cannot be preallocated`);
+      const size = (dims as number[]).reduce((p, d) => p * d, 1);
+      if (buf.length !== size || dtypeOfArray(buf) !== spec.dtype) throw new LorakitError('LK_SHAPE', `run: preallocated '${spec.name}' must be ${spec.dtype}[${size}], got ${dtypeOfArray(buf)}[${buf.length}]`);
+      fetches[spec.name] = makeTensor(spec.dtype, buf, dims as number[]);
+    }
+    const r = await this.session.run(native, fetches as Record<string, NativeTensor>);
+    const out: Record<string, TensorValue> = {};
+    for (const spec of this.outputs) out[spec.name] = { data: r[spec.name].data, dims: [...r[spec.name].dims] };
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    cache.delete(this.key);
+    await this.session.release();
+  }
+}
+
+const cache = new Map<string, Promise<CompiledGraph>>();
+
+/** Emits and compiles `g` (or returns the cached session for identical model bytes). */
+export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
+  const { bytes } = emitModel(g);
+  const threads = opts.threads ?? defaultThreads();
+  const key = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}`).digest('hex');
+  if (!opts.noCache) {
+    const hit = cache.get(key);
+    if (hit) return hit;
+  }
+  const p = (async () => {
+    const session = await createNativeSession(bytes, { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all' });
+    const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));
+    const outputs = [...g.outputs].map(([name, s]) => ({ name, dtype: s.dtype, shape: s.shape }));
+    return new CompiledGraph(session, inputs, outputs, key, bytes.byteLength);
+  })();
+  if (!opts.noCache) {
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+/** Releases every cached session (tests, and the server on shutdown). */
+export async function clearSessionCache(): Promise<void> {
+  const all = [...cache.values()];
+  cache.clear();
+  for (const p of all) await (await p).dispose().catch(() => undefined);
+}
+
+export { dtypeOfArray };
