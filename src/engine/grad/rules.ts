@@ -6,7 +6,7 @@ import { LorakitError } from '../../errors.js';
 import { isStatic } from '../graph/dim.js';
 import { isFloat } from '../graph/dtype.js';
 import type { GraphNode, Sym } from '../graph/graph.js';
-import { cast, div, equal, erf, exp, log, mul, neg, pow, sub, where } from '../ops/elementwise.js';
+import { cast, div, equal, exp, log, mul, neg, pow, sub, where } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { reduceSum } from '../ops/reduce.js';
 import { concat, expand, pad, reshape, reshapeLike, scatterNDAdd, slice, split, transpose, transposeLast2, unsqueeze, zerosLike, squeeze } from '../ops/shape.js';

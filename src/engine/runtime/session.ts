@@ -96,7 +96,7 @@ export class CompiledGraph {
     }
     const r = await this.session.run(native, fetches as Record<string, NativeTensor>);
     const out: Record<string, TensorValue> = {};
-    for (const spec of this.outputs) out[spec.name] = { data: r[spec.name].data, dims: [...r[spec.name].dims] };
+    for (const spec of this.outputs) out[spec.name] = { data: into[spec.name] ?? r[spec.name].data, dims: [...r[spec.name].dims] };
     return out;
   }
 

@@ -1,0 +1,51 @@
+// Runtime: sessions are cached by model bytes, feeds are checked with named errors, outputs can be preallocated,
+// dynamic dims bind per run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as E from '../../src/engine/index.js';
+import { isLorakitError } from '../../src/errors.js';
+
+function buildScaled(): E.Graph {
+  const g = new E.Graph('scaled');
+  const x = g.input('x', 'float32', ['B', 'T', 4]);
+  const w = g.input('w', 'float32', [4, 2]);
+  g.output('y', E.matmul(x, w));
+  g.output('n', E.reduceSum(x, [0, 1, 2]));
+  return g;
+}
+
+test('same graph twice → one cached session; dynamic dims bind per run', async () => {
+  const s1 = await E.compile(buildScaled());
+  const s2 = await E.compile(buildScaled());
+  assert.equal(s1, s2);
+  const w = new Float32Array([1, 0, 0, 1, 1, 0, 0, 1]);
+  for (const [b, t] of [[1, 3], [2, 5]]) {
+    const x = Float32Array.from({ length: b * t * 4 }, (_, i) => i);
+    const r = await s1.run({ x: { data: x, dims: [b, t, 4] }, w: { data: w, dims: [4, 2] } });
+    assert.deepEqual(r.y.dims, [b, t, 2]);
+    assert.equal(r.y.data[0], x[0] + x[2]);
+    assert.equal(r.n.data[0], (b * t * 4 * (b * t * 4 - 1)) / 2);
+  }
+});
+
+test('preallocated outputs are written in place', async () => {
+  const s = await E.compile(buildScaled());
+  const out = new Float32Array(2 * 3 * 2).fill(NaN);
+  const x = new Float32Array(2 * 3 * 4).fill(1);
+  const r = await s.run({ x: { data: x, dims: [2, 3, 4] }, w: { data: new Float32Array(8).fill(0.5), dims: [4, 2] } }, { y: out });
+  assert.equal(out[0], 2);
+  assert.equal(r.y.data.buffer, out.buffer, 'the returned tensor is the preallocated buffer');
+  await assert.rejects(s.run({ x: { data: x, dims: [2, 3, 4] }, w: { data: new Float32Array(8), dims: [4, 2] } }, { y: new Float32Array(5) }), (e: unknown) => isLorakitError(e, 'LK_SHAPE'));
+});
+
+test('bad feeds are refused with the input named', async () => {
+  const s = await E.compile(buildScaled());
+  const w = { data: new Float32Array(8), dims: [4, 2] };
+  const bad = async (feeds: Record<string, E.TensorValue>, code: string, re: RegExp): Promise<void> => {
+    await assert.rejects(s.run(feeds), (e: unknown) => isLorakitError(e) && e.code === code && re.test(e.message));
+  };
+  await bad({ w }, 'LK_GRAPH', /missing feed 'x'/);
+  await bad({ x: { data: new Float64Array(4), dims: [1, 1, 4] }, w }, 'LK_DTYPE', /'x' is float64, expected float32/);
+  await bad({ x: { data: new Float32Array(6), dims: [1, 2, 3] }, w }, 'LK_SHAPE', /'x' dim 2 is 3, expected 4/);
+  await bad({ x: { data: new Float32Array(7), dims: [1, 2, 4] }, w }, 'LK_SHAPE', /need 8 values, got 7/);
+});
