@@ -1,0 +1,99 @@
+// PEFT adapter folders: adapter_config.json + adapter_model.safetensors (+ lorakit.json with lineage: base and
+// dataset fingerprints, training config, metrics). Written to a temp folder and renamed into place, so a reader
+// never sees half an adapter; the pickle adapter_model.bin is refused.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { LorakitError } from '../errors.js';
+import type { LinearSpec } from '../models/architecture.js';
+import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
+import { type Adapter, normalizePeftKey, validateAdapterTensors } from './adapter.js';
+import { type LoraConfig, parseLoraConfig, toPeftJson } from './config.js';
+
+export interface LorakitAdapterMeta {
+  readonly base_fingerprint?: string;
+  readonly base_model?: string;
+  readonly dataset_fingerprint?: string;
+  readonly run_id?: string;
+  readonly training?: Readonly<Record<string, unknown>>;
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly created_at?: string;
+  readonly lorakit_version?: string;
+}
+
+export function readAdapterConfigJson(dir: string): Record<string, unknown> {
+  const file = join(dir, 'adapter_config.json');
+  if (!existsSync(file)) throw new LorakitError('LK_ADAPTER', `'${dir}' is not a PEFT adapter folder: adapter_config.json is missing`);
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new LorakitError('LK_ADAPTER', `'${file}' is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export function readLorakitMeta(dir: string): LorakitAdapterMeta | undefined {
+  const f = join(dir, 'lorakit.json');
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as LorakitAdapterMeta;
+  } catch (e) {
+    throw new LorakitError('LK_ADAPTER', `'${f}' is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Reads a PEFT adapter and checks it against the base model's linear modules. */
+export function readAdapter(dir: string, modules: readonly LinearSpec[], defaultTargets: readonly string[]): Adapter & { meta?: LorakitAdapterMeta } {
+  const weights = join(dir, 'adapter_model.safetensors');
+  if (!existsSync(weights)) {
+    const pickle = existsSync(join(dir, 'adapter_model.bin'));
+    throw new LorakitError('LK_ADAPTER', pickle ? `'${dir}' holds only adapter_model.bin (a pickle, which can run code when loaded); lorakit reads adapter_model.safetensors only` : `'${dir}' has no adapter_model.safetensors`, {
+      hint: pickle ? "convert it with PEFT: model.save_pretrained(dir, safe_serialization=True)" : undefined,
+    });
+  }
+  const config = parseLoraConfig(readAdapterConfigJson(dir), join(dir, 'adapter_config.json'), defaultTargets);
+  const st = openSafetensors(weights);
+  const tensors = new Map<string, { data: Float32Array; dims: number[] }>();
+  try {
+    // Validate shapes from the header before reading any data.
+    const dims = new Map<string, { dims: number[] }>();
+    for (const [k, t] of st.tensors) dims.set(normalizePeftKey(k), { dims: [...t.shape] });
+    const sites = validateAdapterTensors(weights, config, modules, dims);
+    for (const k of st.tensors.keys()) tensors.set(normalizePeftKey(k), { data: st.readFloat32(k), dims: [...st.tensors.get(k)!.shape] });
+    return { config, sites, tensors, meta: readLorakitMeta(dir) };
+  } finally {
+    st.close();
+  }
+}
+
+/** Writes `adapter` as a PEFT folder at `dir` (replacing it atomically), with lorakit's metadata beside it. */
+export function writeAdapter(dir: string, adapter: Pick<Adapter, 'config' | 'tensors'>, meta: LorakitAdapterMeta = {}, card?: string): void {
+  const target = resolve(dir);
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    writeFileSync(join(tmp, 'adapter_config.json'), JSON.stringify(toPeftJson(adapter.config), null, 2) + '\n');
+    writeSafetensors(join(tmp, 'adapter_model.safetensors'), [...adapter.tensors].sort(([a], [b]) => a.localeCompare(b)).map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.dims, data: t.data })), { format: 'pt' });
+    writeFileSync(join(tmp, 'lorakit.json'), JSON.stringify({ lorakit_version: '0.1.0', created_at: new Date().toISOString(), ...meta }, null, 2) + '\n');
+    writeFileSync(join(tmp, 'README.md'), card ?? defaultCard(adapter.config, meta));
+    const old = `${target}.old-${process.pid}`;
+    if (existsSync(target)) renameSync(target, old);
+    renameSync(tmp, target);
+    rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new LorakitError('LK_IO', `cannot write adapter to '${target}': ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function defaultCard(c: LoraConfig, meta: LorakitAdapterMeta): string {
+  return [
+    '---', 'library_name: peft', `base_model: ${c.base_model_name_or_path ?? 'unknown'}`, 'tags: [lora, lorakit]', '---', '',
+    `# LoRA adapter`, '', `Trained with lorakit. r=${c.r}, lora_alpha=${c.lora_alpha}${c.use_rslora ? ' (rsLoRA)' : ''}, target_modules=${JSON.stringify(c.target_modules)}.`,
+    meta.base_fingerprint ? `\nBase model fingerprint: \`${meta.base_fingerprint}\`` : '',
+    meta.metrics ? `\nFinal metrics: ${Object.entries(meta.metrics).map(([k, v]) => `${k}=${Number(v).toPrecision(4)}`).join(', ')}` : '',
+    '', 'Load with PEFT: `PeftModel.from_pretrained(base, path)`; serve with vLLM `--enable-lora --lora-modules name=path`, or `lorakit serve`.', '',
+  ].join('\n');
+}

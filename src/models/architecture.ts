@@ -1,0 +1,45 @@
+// What a model builder receives: weights by HF name and a `linear` hook. Models stay LoRA-free (mlx-lm, PEFT):
+// src/lora wraps `linear` to add the low-rank term on the paths it adapts.
+import type { Sym } from '../engine/index.js';
+import { add, matmul, transposeLast2 } from '../engine/index.js';
+
+export interface LinearSpec {
+  /** HF module path, e.g. 'model.layers.3.self_attn.q_proj' (PEFT target_modules match against it). */
+  readonly path: string;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+  /** GPT-2's Conv1D stores W as (in, out); Linear stores (out, in). */
+  readonly conv1d: boolean;
+}
+
+export type LinearFn = (spec: LinearSpec, x: Sym) => Sym;
+
+export interface ModelContext {
+  /** The graph input holding the HF tensor `name` (created on first use). */
+  weight(name: string): Sym;
+  readonly linear: LinearFn;
+}
+
+/** The frozen base projection: x·Wᵀ (+ b), or x·W (+ b) for Conv1D. */
+export function baseLinear(weight: (name: string) => Sym): LinearFn {
+  return (spec, x) => {
+    const w = weight(`${spec.path}.weight`);
+    const y = matmul(x, spec.conv1d ? w : transposeLast2(w)); // (…, out)
+    return spec.bias ? add(y, weight(`${spec.path}.bias`)) : y;
+  };
+}
+
+/** Inputs every causal LM graph takes (HF names), and the KV cache when decoding. */
+export interface CausalLMInputs {
+  readonly inputIds: Sym; // (B, T) int64
+  readonly positionIds: Sym; // (B, T) int64
+  readonly attentionMask: Sym; // (B, S) int64, S = past + T; 1 = real token
+  readonly segmentIds?: Sym; // (B, T) int64, packed sequences (no cache)
+  readonly past?: readonly { key: Sym; value: Sym }[]; // per layer (B, Hkv, P, D)
+}
+
+export interface CausalLMOutputs {
+  readonly hidden: Sym; // (B, T, hidden) after the final norm
+  readonly present?: readonly { key: Sym; value: Sym }[]; // per layer (B, Hkv, P+T, D)
+}

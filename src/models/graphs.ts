@@ -1,0 +1,97 @@
+// Builds the ONNX graphs a causal LM runs: scoring/training (full sequence, per-token log-probs and summed loss)
+// and generation (KV cache in, last-position logits and the grown cache out). Weights are graph inputs named by
+// their HF tensor names: one copy in memory, shared by every graph (see README "weights as inputs").
+import { type Dim, Graph, type Sym, crossEntropy, matmul, reshape, reshapeLike, slice, squeeze, transposeLast2 } from '../engine/index.js';
+import { LorakitError } from '../errors.js';
+import { type CausalLMInputs, type CausalLMOutputs, type LinearFn, type ModelContext, baseLinear } from './architecture.js';
+import type { ModelConfig } from './config.js';
+import { gpt2Forward, gpt2LmHead } from './gpt2.js';
+import { llamaForward, llamaLmHead } from './llama.js';
+
+type Forward = (cfg: ModelConfig, ctx: ModelContext, io: CausalLMInputs) => CausalLMOutputs;
+
+const families: Readonly<Record<ModelConfig['modelType'], { forward: Forward; lmHead: (cfg: ModelConfig) => string }>> = {
+  llama: { forward: llamaForward, lmHead: llamaLmHead },
+  mistral: { forward: llamaForward, lmHead: llamaLmHead },
+  qwen2: { forward: llamaForward, lmHead: llamaLmHead },
+  gpt2: { forward: gpt2Forward, lmHead: gpt2LmHead },
+};
+
+export interface GraphOptions {
+  /** 'score': logits/log-probs/loss over a full sequence; 'decode': KV cache in and out, last-position logits. */
+  readonly mode: 'score' | 'decode';
+  /** Static batch and sequence sizes, or named dynamic dims (default 'B', 'T'). */
+  readonly batch?: Dim;
+  readonly seq?: Dim;
+  /** Packed sequences: a segment_ids input restricts attention to the same segment. */
+  readonly packed?: boolean;
+  /** score mode: also output full logits (B, T, V) (memory heavy; off for training). */
+  readonly logits?: boolean;
+  /** Wraps the base linear (LoRA). */
+  readonly wrapLinear?: (base: LinearFn, weight: (name: string) => Sym) => LinearFn;
+  /** Shapes of every weight available as input (from the checkpoint). */
+  readonly shapes: ReadonlyMap<string, readonly number[]>;
+  readonly name?: string;
+}
+
+export interface BuiltGraph {
+  readonly graph: Graph;
+  /** Weight (and adapter) tensor names the graph takes as inputs. */
+  readonly weightInputs: readonly string[];
+  /** The hidden state (B, T, H), for callers that add outputs (e.g. gradients). */
+  readonly loss?: Sym;
+}
+
+export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGraph {
+  const fam = families[cfg.modelType];
+  if (!fam) throw new LorakitError('LK_CONFIG', `model_type '${cfg.modelType}' has no graph builder`);
+  const g = new Graph(o.name ?? `${cfg.modelType}_${o.mode}`);
+  const B = o.batch ?? 'B', T = o.seq ?? 'T';
+  const weightInputs: string[] = [];
+  const weights = new Map<string, Sym>();
+  const weight = (name: string): Sym => {
+    let s = weights.get(name);
+    if (!s) {
+      const shape = o.shapes.get(name);
+      if (!shape) throw new LorakitError('LK_WEIGHTS', `the ${cfg.modelType} graph needs tensor '${name}', which the checkpoint does not have`);
+      s = g.input(name, 'float32', shape);
+      weights.set(name, s);
+      weightInputs.push(name);
+    }
+    return s;
+  };
+  const base = baseLinear(weight);
+  const ctx: ModelContext = { weight, linear: o.wrapLinear ? o.wrapLinear(base, weight) : base };
+  const inputIds = g.input('input_ids', 'int64', [B, T]);
+  const positionIds = g.input('position_ids', 'int64', [B, T]);
+  const { headDim: hd, numKvHeads: nkv } = cfg;
+
+  if (o.mode === 'decode') {
+    const past = Array.from({ length: cfg.numLayers }, (_, i) => ({
+      key: g.input(`past_key_values.${i}.key`, 'float32', [B, nkv, 'P', hd]),
+      value: g.input(`past_key_values.${i}.value`, 'float32', [B, nkv, 'P', hd]),
+    }));
+    const attentionMask = g.input('attention_mask', 'int64', [B, '(P+T)']);
+    const out = fam.forward(cfg, ctx, { inputIds, positionIds, attentionMask, past });
+    const last = squeeze(slice(out.hidden, 1, -1, 2 ** 62), [1]); // (B, H)
+    g.output('logits', matmul(last, transposeLast2(weight(fam.lmHead(cfg))))); // (B, V)
+    out.present!.forEach((p, i) => {
+      g.output(`present.${i}.key`, p.key);
+      g.output(`present.${i}.value`, p.value);
+    });
+    return { graph: g, weightInputs };
+  }
+
+  const attentionMask = g.input('attention_mask', 'int64', [B, T]);
+  const segmentIds = o.packed ? g.input('segment_ids', 'int64', [B, T]) : undefined;
+  const labels = g.input('labels', 'int64', [B, T]); // next-token targets, already shifted; -100 = ignore
+  const { hidden } = fam.forward(cfg, ctx, { inputIds, positionIds, attentionMask, segmentIds });
+  const logits = matmul(hidden, transposeLast2(weight(fam.lmHead(cfg)))); // (B, T, V)
+  const flat = reshape(logits, [-1, cfg.vocabSize]); // (B·T, V)
+  const ce = crossEntropy(flat, reshape(labels, [-1]), -100);
+  g.output('loss_sum', ce.sum);
+  g.output('token_count', ce.count);
+  g.output('token_logprobs', reshapeLike(ce.tokenLogProbs, labels)); // (B, T)
+  if (o.logits) g.output('logits', logits);
+  return { graph: g, weightInputs, loss: ce.loss };
+}
