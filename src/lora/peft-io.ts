@@ -14,7 +14,7 @@ export interface LorakitAdapterMeta {
   readonly base_model?: string;
   readonly dataset_fingerprint?: string;
   readonly run_id?: string;
-  readonly training?: Readonly<Record<string, unknown>>;
+  readonly config?: Readonly<Record<string, unknown>>;
   readonly metrics?: Readonly<Record<string, number>>;
   readonly created_at?: string;
   readonly lorakit_version?: string;

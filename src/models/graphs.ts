@@ -38,8 +38,8 @@ export interface BuiltGraph {
   readonly graph: Graph;
   /** Weight (and adapter) tensor names the graph takes as inputs. */
   readonly weightInputs: readonly string[];
-  /** The hidden state (B, T, H), for callers that add outputs (e.g. gradients). */
-  readonly loss?: Sym;
+  /** score mode: the summed next-token loss (scalar), for callers that add gradients. */
+  readonly lossSum?: Sym;
 }
 
 export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGraph {
@@ -93,5 +93,5 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
   g.output('token_count', ce.count);
   g.output('token_logprobs', reshapeLike(ce.tokenLogProbs, labels)); // (B, T)
   if (o.logits) g.output('logits', logits);
-  return { graph: g, weightInputs, loss: ce.loss };
+  return { graph: g, weightInputs, lossSum: ce.sum };
 }

@@ -1,0 +1,50 @@
+// One compiled training step: forward over a (packed) batch, the summed next-token loss, and its gradient with
+// respect to every adapter tensor — one session run. Base weights are inputs that no gradient touches.
+import { type CompiledGraph, compile, grad } from '../engine/index.js';
+import { LorakitError } from '../errors.js';
+import type { LinearAdapter } from '../models/causal-lm.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { buildCausalLMGraph } from '../models/graphs.js';
+import type { TrainBatch } from './batches.js';
+
+export interface StepResult { readonly lossSum: number; readonly tokens: number }
+
+export class TrainStep {
+  private constructor(
+    private readonly lm: CausalLM,
+    private readonly session: CompiledGraph,
+    private readonly weightInputs: readonly string[],
+    readonly paramNames: readonly string[],
+    private readonly packed: boolean,
+  ) {}
+
+  /** Builds the step for `adapter`'s tensors (the trainable parameters), in the given order. */
+  static async create(lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number }): Promise<TrainStep> {
+    const shapes = new Map(lm.shapes);
+    for (const [k, t] of adapter.tensors) shapes.set(k, t.dims);
+    const built = buildCausalLMGraph(lm.config, { mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, name: `${lm.config.modelType}_train` });
+    const g = built.graph;
+    const params = paramNames.map((n) => {
+      const s = g.inputs.find((x) => x.name === n);
+      if (!s) throw new LorakitError('LK_INTERNAL', `train step: adapter tensor '${n}' is not used by the model graph`);
+      return s;
+    });
+    grad(built.lossSum!, params).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
+    const session = await compile(g, { threads: o.threads });
+    return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);
+  }
+
+  /** Runs forward + backward; gradients of the summed loss are written into `gradsOut` (same order as paramNames). */
+  async run(batch: TrainBatch, adapter: LinearAdapter, gradsOut: readonly Float32Array[]): Promise<StepResult> {
+    const dims = [batch.batch, batch.seq];
+    const feeds = {
+      ...this.lm.weightFeeds(this.weightInputs, adapter),
+      input_ids: { data: batch.inputIds, dims }, attention_mask: { data: batch.attentionMask, dims },
+      position_ids: { data: batch.positionIds, dims }, labels: { data: batch.labels, dims },
+      ...(this.packed ? { segment_ids: { data: batch.segmentIds!, dims } } : {}),
+    };
+    const into = Object.fromEntries(this.paramNames.map((n, i) => [`grad.${n}`, gradsOut[i]]));
+    const r = await this.session.run(feeds, into);
+    return { lossSum: (r.loss_sum.data as Float32Array)[0], tokens: (r.token_count.data as Float32Array)[0] };
+  }
+}

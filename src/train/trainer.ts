@@ -1,0 +1,233 @@
+// `lorakit train`: LoRA fine-tuning of a frozen base on the user's JSONL, ending in a PEFT adapter folder.
+// AdamW on the adapter tensors only, warmup + cosine/linear decay, gradient accumulation, global-norm clipping,
+// held-out evaluation, early stopping, and checkpoints from which --resume continues exactly (same final adapter).
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LorakitError } from '../errors.js';
+import { bindAdapter, trainableParameterCount } from '../lora/adapter.js';
+import { type LoraConfig, parseLoraConfig } from '../lora/config.js';
+import { initLoraTensors } from '../lora/init.js';
+import { writeAdapter } from '../lora/peft-io.js';
+import { type LoraSite, resolveSites } from '../lora/targets.js';
+import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
+import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
+import { fingerprintModelDir } from '../models/fingerprint.js';
+import { defaultLoraTargets, linearModules } from '../models/modules.js';
+import { sha256, stableStringify } from '../util/hash.js';
+import { appendJsonl } from '../util/jsonl.js';
+import { Rng } from '../util/rng.js';
+import { adamwStep, createAdamWState, globalNorm, scheduledLr } from './adamw.js';
+import { type Sequence, makeTrainBatch, toSequences } from './batches.js';
+import { loadLatestCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { type LoadedData, type Sample, checkInvalid, loadTrainingData, packSamples } from './data.js';
+import { TrainStep } from './step.js';
+
+export interface TrainStartInfo {
+  readonly trainable: number;
+  readonly total: number;
+  readonly modules: readonly string[];
+  readonly trainSamples: number;
+  readonly evalSamples: number;
+  readonly invalid: LoadedData['invalid'];
+  readonly truncated: number;
+  readonly totalSteps: number;
+  readonly resumedFromStep: number | null;
+  readonly baseFingerprint: string;
+  readonly datasetFingerprint: string;
+  readonly lora: LoraConfig;
+}
+
+export interface StepMetrics { readonly step: number; readonly loss: number; readonly lr: number; readonly grad_norm: number; readonly tokens_per_s: number; readonly tokens: number; readonly epoch: number; readonly eval_loss?: number }
+
+export interface TrainHooks {
+  onStart?(info: TrainStartInfo): void;
+  onStep?(m: StepMetrics, totalSteps: number): void;
+  onEval?(step: number, evalLoss: number): void;
+  onCheckpoint?(dir: string, step: number): void;
+}
+
+export interface TrainResult {
+  readonly adapterDir: string;
+  readonly runDir: string;
+  readonly steps: number;
+  readonly trainLoss: number;
+  readonly evalLoss: number | null;
+  readonly baseEvalLoss: number | null;
+  readonly trainable: number;
+  readonly total: number;
+  readonly tokensPerSecond: number;
+  readonly stoppedEarly: boolean;
+  readonly invalid: number;
+  readonly baseFingerprint: string;
+  readonly datasetFingerprint: string;
+  readonly seconds: number;
+}
+
+export function formatCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n);
+}
+
+/** Deterministic held-out split: a seeded permutation, the last `fraction` held out (at least one when possible). */
+export function splitSamples(samples: readonly Sample[], fraction: number, seed: number): { train: Sample[]; held: Sample[] } {
+  const idx = new Rng(seed ^ 0x5eed).shuffle(samples.map((_, i) => i));
+  const n = fraction > 0 && samples.length > 1 ? Math.max(1, Math.round(samples.length * fraction)) : 0;
+  const held = new Set(idx.slice(idx.length - n));
+  return { train: samples.filter((_, i) => !held.has(i)), held: samples.filter((_, i) => held.has(i)) };
+}
+
+/** Mean next-token loss of `samples` under the model (+ adapter), in batches. */
+export async function evaluateLoss(lm: CausalLM, samples: readonly Sample[], adapter: LinearAdapter | undefined, batchSize: number, padId: number): Promise<number> {
+  let sum = 0, count = 0;
+  for (let i = 0; i < samples.length; i += batchSize) {
+    const batch = makeTrainBatch(toSequences(samples.slice(i, i + batchSize)), padId, false);
+    const r = await lm.scoreBatch(batch, { adapter });
+    sum += r.lossSum;
+    count += r.tokenCount;
+  }
+  return count > 0 ? sum / count : NaN;
+}
+
+function epochBatches(train: readonly Sample[], cfg: TrainConfig, epoch: number): Sequence[][] {
+  const order = new Rng(cfg.seed * 1000003 + epoch).shuffle(train.map((_, i) => i)).map((i) => train[i]);
+  const seqs: Sequence[] = cfg.packing ? packSamples(order, cfg.maxLength) : toSequences(order);
+  const out: Sequence[][] = [];
+  for (let i = 0; i < seqs.length; i += cfg.batchSize) out.push(seqs.slice(i, i + cfg.batchSize));
+  return out;
+}
+
+export function loraConfigFromTrain(cfg: TrainConfig, base: Checkpoint): LoraConfig {
+  return parseLoraConfig({
+    r: cfg.rank, lora_alpha: cfg.alpha, lora_dropout: cfg.dropout,
+    target_modules: cfg.targetModules.length === 1 && cfg.targetModules[0] === 'all-linear' ? 'all-linear' : cfg.targetModules.length ? cfg.targetModules : undefined,
+    use_rslora: cfg.rslora, layers_to_transform: cfg.layersToTransform, rank_pattern: cfg.rankPattern, alpha_pattern: cfg.alphaPattern,
+    init_lora_weights: cfg.init === 'gaussian' ? 'gaussian' : true, fan_in_fan_out: base.config.modelType === 'gpt2',
+    base_model_name_or_path: resolve(cfg.model),
+  }, 'training flags', defaultLoraTargets(base.config));
+}
+
+export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opts: { resume?: boolean; base?: Checkpoint } = {}): Promise<TrainResult> {
+  const t0 = performance.now();
+  const base = opts.base ?? await loadCheckpoint(cfg.model, { tokenizer: true });
+  const tok = base.tokenizer;
+  if (!tok) throw new LorakitError('LK_TOKENIZER', `'${cfg.model}' has no tokenizer.json; training needs one`);
+  const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
+  const dataOpts = { maxLength: cfg.maxLength, trainOnInputs: cfg.trainOnInputs, truncate: cfg.truncate };
+  const data = await loadTrainingData(cfg.data, tok, dataOpts);
+  checkInvalid(cfg.data, data, cfg.skipInvalid);
+  let train: Sample[], held: Sample[];
+  let invalid = data.invalid.length;
+  if (cfg.evalData) {
+    const ev = await loadTrainingData(cfg.evalData, tok, dataOpts);
+    checkInvalid(cfg.evalData, ev, cfg.skipInvalid);
+    invalid += ev.invalid.length;
+    train = data.samples;
+    held = ev.samples;
+  } else ({ train, held } = splitSamples(data.samples, cfg.evalFraction, cfg.seed));
+  if (train.length === 0) throw new LorakitError('LK_DATA', `no training samples left after holding out ${held.length} for evaluation`);
+
+  const lora = loraConfigFromTrain(cfg, base);
+  const sites: LoraSite[] = resolveSites(lora, linearModules(base.config));
+  const tensors = initLoraTensors(sites, lora.init_lora_weights, cfg.seed);
+  const names = [...tensors.keys()].sort();
+  const params = names.map((n) => tensors.get(n)!.data);
+  const adam = createAdamWState(params);
+  const adapter = bindAdapter({ config: lora, sites, tensors });
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined });
+  const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
+  const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
+  const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
+
+  const batchesPerEpoch = epochBatches(train, cfg, 0).length;
+  const stepsPerEpoch = Math.max(1, Math.ceil(batchesPerEpoch / cfg.gradAccum));
+  const totalSteps = cfg.maxSteps ?? cfg.epochs * stepsPerEpoch;
+  let state: TrainState = { step: 0, epoch: 0, batchInEpoch: 0, rng: new Rng(cfg.seed).state(), bestEvalLoss: null, evalsWithoutImprovement: 0, tokensSeen: 0, configHash, baseFingerprint: fp };
+  let resumedFrom: number | null = null;
+  if (opts.resume) {
+    const ck = loadLatestCheckpoint(runDir, names);
+    if (ck) {
+      if (ck.state.baseFingerprint !== fp) throw new LorakitError('LK_BASE_MISMATCH', `cannot resume: the checkpoint in '${runDir}' was trained on base ${ck.state.baseFingerprint.slice(0, 12)}, but '${cfg.model}' is ${fp.slice(0, 12)}`);
+      if (ck.state.configHash !== configHash) throw new LorakitError('LK_CHECKPOINT', `cannot resume: the training config differs from the one that wrote the checkpoint in '${runDir}'`, { hint: 'resume with the same flags (only --max-steps, --epochs and --threads may change)' });
+      names.forEach((n, i) => { params[i].set(ck.params.get(n)!); adam.m[i].set(ck.m[i]); adam.v[i].set(ck.v[i]); });
+      adam.step = ck.state.step;
+      state = ck.state;
+      resumedFrom = state.step;
+    }
+  } else if (existsSync(join(runDir, 'checkpoints'))) {
+    rmSync(join(runDir, 'checkpoints'), { recursive: true, force: true }); // a fresh run does not resume stale state
+  }
+  mkdirSync(runDir, { recursive: true });
+  const metricsFile = join(runDir, 'metrics.jsonl');
+  if (!resumedFrom) rmSync(metricsFile, { force: true });
+
+  const trainable = trainableParameterCount({ tensors }), total = base.parameters;
+  hooks.onStart?.({ trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid, truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora });
+
+  const step = await TrainStep.create(lm, adapter, names, { packed: cfg.packing, threads: cfg.threads ?? undefined });
+  const grads = params.map((p) => new Float32Array(p.length));
+  const acc = params.map((p) => new Float32Array(p.length));
+  const evalBatch = Math.max(1, cfg.batchSize);
+  const baseEvalLoss = held.length && !resumedFrom ? await evaluateLoss(lm, held, adapter, evalBatch, padId) : null;
+  if (baseEvalLoss !== null) appendJsonl(metricsFile, { step: 0, eval_loss: baseEvalLoss });
+  let lastLoss = NaN, lastEval: number | null = state.bestEvalLoss, stoppedEarly = false;
+  let batches = epochBatches(train, cfg, state.epoch);
+  let tokensTimed = 0, msTimed = 0;
+
+  while (state.step < totalSteps) {
+    const ts = performance.now();
+    for (const a of acc) a.fill(0);
+    let lossSum = 0, targets = 0, tokens = 0;
+    for (let micro = 0; micro < cfg.gradAccum; micro++) {
+      if (state.batchInEpoch >= batches.length) {
+        state = { ...state, epoch: state.epoch + 1, batchInEpoch: 0 };
+        batches = epochBatches(train, cfg, state.epoch);
+      }
+      const batch = makeTrainBatch(batches[state.batchInEpoch], padId, cfg.packing);
+      state = { ...state, batchInEpoch: state.batchInEpoch + 1 };
+      const r = await step.run(batch, adapter, grads);
+      lossSum += r.lossSum;
+      targets += r.tokens;
+      for (const s of batches[state.batchInEpoch - 1]) tokens += s.ids.length;
+      for (let i = 0; i < acc.length; i++) { const a = acc[i], g = grads[i]; for (let j = 0; j < a.length; j++) a[j] += g[j]; }
+    }
+    // Mean over target tokens of the whole accumulated step, then global-norm clipping.
+    let scale = targets > 0 ? 1 / targets : 0;
+    const norm = globalNorm(acc) * scale;
+    if (cfg.maxGradNorm > 0 && norm > cfg.maxGradNorm) scale *= cfg.maxGradNorm / (norm + 1e-6);
+    const lr = scheduledLr(state.step, { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, schedule: cfg.schedule });
+    adamwStep(params, acc, adam, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay }, lr, scale);
+    const ms = performance.now() - ts;
+    tokensTimed += tokens; msTimed += ms;
+    state = { ...state, step: state.step + 1, tokensSeen: state.tokensSeen + tokens };
+    lastLoss = targets > 0 ? lossSum / targets : NaN;
+    const m: StepMetrics = { step: state.step, loss: lastLoss, lr, grad_norm: norm, tokens_per_s: tokens / (ms / 1000), tokens, epoch: state.epoch };
+    let evalLoss: number | undefined;
+    const evalNow = held.length > 0 && ((cfg.evalEvery > 0 && state.step % cfg.evalEvery === 0) || state.step === totalSteps);
+    if (evalNow) {
+      evalLoss = await evaluateLoss(lm, held, adapter, evalBatch, padId);
+      lastEval = evalLoss;
+      const improved = state.bestEvalLoss === null || evalLoss < state.bestEvalLoss - 1e-6;
+      state = { ...state, bestEvalLoss: improved ? evalLoss : state.bestEvalLoss, evalsWithoutImprovement: improved ? 0 : state.evalsWithoutImprovement + 1 };
+      hooks.onEval?.(state.step, evalLoss);
+    }
+    appendJsonl(metricsFile, evalLoss === undefined ? m : { ...m, eval_loss: evalLoss });
+    hooks.onStep?.(evalLoss === undefined ? m : { ...m, eval_loss: evalLoss }, totalSteps);
+    if (cfg.saveEvery > 0 && state.step % cfg.saveEvery === 0 && state.step < totalSteps) {
+      const dir = saveCheckpoint(runDir, names, names.map((n) => tensors.get(n)!.dims), { state, params: new Map(names.map((n, i) => [n, params[i]])), m: adam.m, v: adam.v });
+      hooks.onCheckpoint?.(dir, state.step);
+    }
+    if (cfg.earlyStoppingPatience > 0 && state.evalsWithoutImprovement >= cfg.earlyStoppingPatience) { stoppedEarly = true; break; }
+  }
+
+  const result: TrainResult = {
+    adapterDir: resolve(cfg.out), runDir, steps: state.step, trainLoss: lastLoss, evalLoss: lastEval, baseEvalLoss, trainable, total,
+    tokensPerSecond: msTimed > 0 ? tokensTimed / (msTimed / 1000) : 0, stoppedEarly, invalid, baseFingerprint: fp, datasetFingerprint: data.fingerprint,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  writeAdapter(cfg.out, { config: lora, tensors }, {
+    base_fingerprint: fp, base_model: resolve(cfg.model), dataset_fingerprint: data.fingerprint,
+    config: { ...cfg } as unknown as Record<string, unknown>,
+    metrics: { train_loss: lastLoss, ...(lastEval !== null ? { eval_loss: lastEval } : {}), ...(baseEvalLoss !== null ? { base_eval_loss: baseEvalLoss } : {}), steps: state.step },
+  });
+  return result;
+}
