@@ -54,7 +54,6 @@ export function parseArgs(cmd: AnyCommand, argv: readonly string[]): ParsedArgs 
     if (flags[k] === undefined) {
       if (s.default !== undefined) flags[k] = Array.isArray(s.default) ? [...s.default] : s.default;
       else if (s.repeatable) flags[k] = [];
-      else if (!s.arg) flags[k] = false;
     }
     if (!help && s.required && flags[k] === undefined) {
       throw new LorakitError('LK_ARG', `${cmd.name}: missing required flag '--${kebab(k)} ${s.arg ?? ''}'`.trim(), { hint: `run 'lorakit ${cmd.name} --help'` });

@@ -1,0 +1,105 @@
+// lorakit train: LoRA fine-tuning with a progress bar, metrics.jsonl and a tracked run; flags mirror TrainConfig
+// one to one (a config field without a flag does not compile), and --config FILE (YAML/JSON) fills the rest.
+import { defineCommand, type Flags } from '../command.js';
+import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../parse.js';
+import { LorakitError } from '../../errors.js';
+import type { TrainConfig } from '../../train/config.js';
+import { trainDefaults, trainHelp } from '../../train/config.js';
+
+export type TrainFlags = { [K in keyof TrainConfig]: TrainConfig[K] | undefined } & { config: string | undefined; resume: boolean; json: boolean; noTrack: boolean };
+
+const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const intList = (raw: string, flag: string): number[] => list(raw).map((x) => nonNegativeInt(x, flag));
+const jsonMap = (raw: string, flag: string): Record<string, number> => {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, number>;
+  } catch { /* reported below */ }
+  throw new LorakitError('LK_ARG', `'${flag}' must be a JSON object like {"q_proj": 16}, got '${raw}'`);
+};
+const h = (k: keyof TrainConfig): string => `${trainHelp[k]}${trainDefaults[k] !== '' && trainDefaults[k] !== null && !(Array.isArray(trainDefaults[k]) && (trainDefaults[k] as unknown[]).length === 0) ? ` [default: ${JSON.stringify(trainDefaults[k])}]` : ''}`;
+
+const flags: Flags<TrainFlags> = {
+  model: { arg: '<dir>', help: h('model') },
+  data: { arg: '<file>', help: h('data') },
+  evalData: { arg: '<file>', help: h('evalData') },
+  evalFraction: { arg: '<f>', help: h('evalFraction'), parse: finiteNumber },
+  out: { arg: '<dir>', help: h('out'), short: 'o' },
+  runDir: { arg: '<dir>', help: h('runDir') },
+  rank: { arg: '<r>', help: h('rank'), parse: positiveInt, short: 'r' },
+  alpha: { arg: '<a>', help: h('alpha'), parse: finiteNumber },
+  dropout: { arg: '<p>', help: h('dropout'), parse: finiteNumber },
+  targetModules: { arg: '<names>', help: h('targetModules'), parse: list },
+  rslora: { help: h('rslora') },
+  layersToTransform: { arg: '<i,j,..>', help: h('layersToTransform'), parse: intList },
+  rankPattern: { arg: '<json>', help: h('rankPattern'), parse: jsonMap },
+  alphaPattern: { arg: '<json>', help: h('alphaPattern'), parse: jsonMap },
+  init: { arg: '<kind>', help: h('init'), parse: oneOf(['kaiming', 'gaussian'] as const) },
+  lr: { arg: '<lr>', help: h('lr'), parse: finiteNumber },
+  weightDecay: { arg: '<wd>', help: h('weightDecay'), parse: finiteNumber },
+  beta1: { arg: '<b1>', help: h('beta1'), parse: finiteNumber },
+  beta2: { arg: '<b2>', help: h('beta2'), parse: finiteNumber },
+  warmupSteps: { arg: '<n>', help: h('warmupSteps'), parse: nonNegativeInt },
+  schedule: { arg: '<kind>', help: h('schedule'), parse: oneOf(['cosine', 'linear', 'constant'] as const) },
+  epochs: { arg: '<n>', help: h('epochs'), parse: positiveInt },
+  maxSteps: { arg: '<n>', help: h('maxSteps'), parse: positiveInt },
+  batchSize: { arg: '<n>', help: h('batchSize'), parse: positiveInt },
+  gradAccum: { arg: '<n>', help: h('gradAccum'), parse: positiveInt },
+  maxGradNorm: { arg: '<x>', help: h('maxGradNorm'), parse: finiteNumber },
+  maxLength: { arg: '<n>', help: h('maxLength'), parse: positiveInt },
+  packing: { help: h('packing') },
+  trainOnInputs: { help: h('trainOnInputs') },
+  truncate: { help: h('truncate') },
+  skipInvalid: { help: h('skipInvalid') },
+  seed: { arg: '<n>', help: h('seed'), parse: nonNegativeInt },
+  evalEvery: { arg: '<n>', help: h('evalEvery'), parse: nonNegativeInt },
+  earlyStoppingPatience: { arg: '<n>', help: h('earlyStoppingPatience'), parse: nonNegativeInt },
+  saveEvery: { arg: '<n>', help: h('saveEvery'), parse: nonNegativeInt },
+  threads: { arg: '<n>', help: h('threads'), parse: positiveInt },
+  config: { arg: '<file>', help: 'YAML or JSON file with any of these settings (flags win over the file)' },
+  resume: { help: 'continue from the newest checkpoint in the run folder (same flags)' },
+  noTrack: { help: 'do not record the run in the experiment tracker (LORAKIT_HOME)' },
+  json: { help: 'one JSON line per step on stderr and a JSON result on stdout' },
+};
+
+export const train = defineCommand<TrainFlags>({
+  name: 'train',
+  summary: 'Fine-tune a LoRA adapter on a JSONL dataset (PEFT adapter out)',
+  example: 'lorakit train --model models/tiny-llama --data data/train.jsonl --out adapters/support-v1 --rank 16 --target-modules q_proj,v_proj',
+  flags,
+  async run(f, io) {
+    const { readTrainConfigFile, resolveTrainConfig } = await import('../../train/config.js');
+    const { trainAdapter, formatCount } = await import('../../train/trainer.js');
+    const { startTracking } = await import('../tracking.js');
+    const { config: file, resume, json: _json, noTrack, ...rest } = f;
+    const cfg = resolveTrainConfig(file ? readTrainConfigFile(file) : {}, rest as Partial<TrainConfig>);
+    const run = noTrack ? null : startTracking('train', cfg as unknown as Record<string, unknown>, cfg.out);
+    let bar: ReturnType<typeof io.progress> | null = null;
+    try {
+      const result = await trainAdapter(cfg, {
+        onStart(i) {
+          const share = ((100 * i.trainable) / i.total).toFixed(2);
+          io.log(`trainable parameters: ${formatCount(i.trainable)} of ${formatCount(i.total)} (${share}%), r=${i.lora.r}, alpha=${i.lora.lora_alpha}`);
+          io.log(`adapted modules (${i.modules.length}): ${i.modules.slice(0, 6).join(', ')}${i.modules.length > 6 ? ', …' : ''}`);
+          io.log(`data: ${i.trainSamples} train / ${i.evalSamples} held-out samples${i.invalid.length ? `, ${i.invalid.length} invalid rows skipped` : ''}${i.truncated ? `, ${i.truncated} truncated` : ''}`);
+          for (const bad of i.invalid.slice(0, 5)) io.stderr.write(`  skipped ${bad.source}: ${bad.reason}\n`);
+          if (i.resumedFromStep !== null) io.log(`resuming from step ${i.resumedFromStep}`);
+          run?.setLineage({ baseFingerprint: i.baseFingerprint, datasetFingerprint: i.datasetFingerprint });
+          bar = io.progress({ total: i.totalSteps, label: 'train', unit: 'step' });
+        },
+        onStep(m) {
+          run?.logMetrics(m.step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens_per_s: m.tokens_per_s, ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}) });
+          bar?.tick(m.step, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
+        },
+      }, { resume });
+      (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
+      run?.logArtifact('adapter', result.adapterDir, 'adapter');
+      run?.finish('finished', { train_loss: result.trainLoss, eval_loss: result.evalLoss, base_eval_loss: result.baseEvalLoss, steps: result.steps, tokens_per_s: result.tokensPerSecond });
+      const evalPart = result.evalLoss !== null ? `, held-out loss ${result.baseEvalLoss !== null ? `${result.baseEvalLoss.toFixed(3)} → ` : ''}${result.evalLoss.toFixed(3)}` : '';
+      io.done({ ...result, runId: run?.id ?? null }, `adapter written to ${result.adapterDir} (${result.steps} steps, train loss ${result.trainLoss.toFixed(3)}${evalPart}, ${Math.round(result.tokensPerSecond)} tok/s)`);
+    } catch (e) {
+      run?.finish('failed', { error: (e as Error).message });
+      throw e;
+    }
+  },
+});
