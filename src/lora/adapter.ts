@@ -43,9 +43,9 @@ export function validateAdapterTensors(source: string, config: LoraConfig, modul
     expected.add(s.keyA).add(s.keyB);
     const a = tensors.get(s.keyA), b = tensors.get(s.keyB);
     if (!a) problems.push(`missing tensor '${s.keyA}' (expected [${s.r}, ${s.spec.inFeatures}])`);
-    else if (a.dims.length !== 2 || a.dims[0] !== s.r || a.dims[1] !== s.spec.inFeatures) problems.push(`tensor '${s.keyA}' has shape [${a.dims}], expected [${s.r}, ${s.spec.inFeatures}]`);
+    else if (a.dims.length !== 2 || a.dims[0] !== s.r || a.dims[1] !== s.spec.inFeatures) problems.push(`tensor '${s.keyA}' has shape [${a.dims.join(', ')}], expected [${s.r}, ${s.spec.inFeatures}]`);
     if (!b) problems.push(`missing tensor '${s.keyB}' (expected [${s.spec.outFeatures}, ${s.r}])`);
-    else if (b.dims.length !== 2 || b.dims[0] !== s.spec.outFeatures || b.dims[1] !== s.r) problems.push(`tensor '${s.keyB}' has shape [${b.dims}], expected [${s.spec.outFeatures}, ${s.r}]`);
+    else if (b.dims.length !== 2 || b.dims[0] !== s.spec.outFeatures || b.dims[1] !== s.r) problems.push(`tensor '${s.keyB}' has shape [${b.dims.join(', ')}], expected [${s.spec.outFeatures}, ${s.r}]`);
   }
   for (const k of tensors.keys()) if (!expected.has(k)) problems.push(`unexpected tensor '${k}' (no module of this base model matches it under this adapter's config)`);
   if (problems.length) {
