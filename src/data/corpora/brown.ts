@@ -42,3 +42,13 @@ export function readBrown(opts: { limit?: number; categories?: readonly string[]
   }
   return out;
 }
+
+/**
+ * The held-out part of the Brown corpus: every 10th file in name order (50 of 500, all categories represented).
+ * The bundled base model is pretrained without them and the bundled general evaluation suite uses only them, so
+ * forgetting is measured on text the base never saw.
+ */
+export function isBrownHeldOut(id: string): boolean {
+  const m = /^c([a-r])(\d\d)$/.exec(id);
+  return m !== null && Number(m[2]) % 10 === 0;
+}
