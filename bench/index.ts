@@ -4,6 +4,9 @@ import { writeFileSync } from 'node:fs';
 import type { BenchArea, BenchCell, BenchTable } from './types.js';
 
 const areas: Record<string, () => Promise<BenchArea>> = {
+  engine: async () => (await import('./engine.js')).bench,
+  registry: async () => (await import('./registry.js')).bench,
+  data: async () => (await import('./data.js')).bench,
 };
 
 function fmt(v: BenchCell): string {

@@ -41,6 +41,8 @@ export function evalDim(d: Dim, env: ReadonlyMap<string, number>): number | unde
 
 export class CompiledGraph {
   private disposed = false;
+  /** Per input and dim: a static size to check, or the symbol name to bind (null for an expression like 'B*T'). */
+  private readonly dimPlan: readonly (readonly (number | string | null)[])[];
 
   constructor(
     private readonly session: NativeSession,
@@ -48,12 +50,15 @@ export class CompiledGraph {
     readonly outputs: readonly IOSpec[],
     readonly key: string,
     readonly modelBytes: number,
-  ) {}
+  ) {
+    this.dimPlan = inputs.map((spec) => spec.shape.map((d) => (typeof d === 'number' ? d : /^[A-Za-z_][A-Za-z0-9_]*$/.test(d) ? d : null)));
+  }
 
   /** Binds symbolic dims from the feeds and checks dtypes and static dims; errors name the input. */
   private bind(feeds: Readonly<Record<string, TensorValue>>): Map<string, number> {
     const env = new Map<string, number>();
-    for (const spec of this.inputs) {
+    for (let k = 0; k < this.inputs.length; k++) {
+      const spec = this.inputs[k], plan = this.dimPlan[k];
       const f = feeds[spec.name];
       if (!f) throw new LorakitError('LK_GRAPH', `run: missing feed '${spec.name}' (${spec.dtype}[${spec.shape.join(',')}])`);
       const dt = dtypeOfArray(f.data);
@@ -61,16 +66,16 @@ export class CompiledGraph {
       if (f.dims.length !== spec.shape.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' has dims [${f.dims}], expected rank ${spec.shape.length} [${spec.shape.join(',')}]`);
       const size = f.dims.reduce((p, d) => p * d, 1);
       if (size !== f.data.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dims [${f.dims}] need ${size} values, got ${f.data.length}`);
-      spec.shape.forEach((d, i) => {
-        const actual = f.dims[i];
+      for (let i = 0; i < plan.length; i++) {
+        const d = plan[i], actual = f.dims[i];
         if (typeof d === 'number') {
           if (d !== actual) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dim ${i} is ${actual}, expected ${d}`);
-        } else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(d)) {
+        } else if (d !== null) {
           const prev = env.get(d);
           if (prev !== undefined && prev !== actual) throw new LorakitError('LK_SHAPE', `run: dim '${d}' is ${prev} in an earlier feed but ${actual} in '${spec.name}'`);
           env.set(d, actual);
         }
-      });
+      }
     }
     return env;
   }
