@@ -1,0 +1,31 @@
+// `lorakit registry add-eval <ref> --report FILE`: attach an evaluation report ({suite, passed, ...}) to a version.
+import { readFileSync } from 'node:fs';
+import { LorakitError } from '../../errors.js';
+import { defineCommand } from '../command.js';
+import { existingFile } from '../parse.js';
+import { needPositionals } from './registry-common.js';
+
+export interface RegistryAddEvalFlags { report: string; json: boolean }
+export const registryAddEval = defineCommand<RegistryAddEvalFlags>({
+  name: 'registry add-eval',
+  summary: 'Attach an evaluation report (JSON with suite and passed) to an adapter version',
+  positionals: '<ref>',
+  example: 'lorakit registry add-eval support@v3 --report eval/smoke.json',
+  flags: {
+    report: { arg: '<file>', help: 'JSON file: {"suite": "...", "passed": true, ...}', required: true, parse: existingFile },
+    json: { help: 'JSON output', default: false },
+  },
+  async run(flags, io, positionals) {
+    const [ref] = needPositionals('registry add-eval', positionals, ['<ref>']);
+    let report: unknown;
+    try { report = JSON.parse(readFileSync(flags.report, 'utf8')); } catch (e) {
+      throw new LorakitError('LK_ARG', `${flags.report}: not JSON: ${(e as Error).message}`, { details: { file: flags.report } });
+    }
+    const { Registry } = await import('../../registry/index.js');
+    const reg = Registry.open();
+    try {
+      const r = await reg.addEvalReport(ref, report as { suite: string; passed: boolean });
+      io.done(r, `attached ${r.suite} (${r.passed ? 'passed' : 'failed'}) to ${(await reg.resolve(ref)).ref}`);
+    } finally { await reg.close(); }
+  },
+});

@@ -1,0 +1,24 @@
+// `lorakit registry gc`: remove blobs nothing refers to (left by deletes or killed registrations).
+import { defineCommand } from '../command.js';
+import { finiteNumber } from '../parse.js';
+import { fmtBytes } from './registry-common.js';
+
+export interface RegistryGcFlags { graceHours: number; dryRun: boolean; json: boolean }
+export const registryGc = defineCommand<RegistryGcFlags>({
+  name: 'registry gc',
+  summary: 'Delete unreferenced blobs older than the grace period (so registrations in flight keep theirs)',
+  example: 'lorakit registry gc --dry-run',
+  flags: {
+    graceHours: { arg: '<h>', help: 'Only remove orphans older than this many hours', default: 1, parse: finiteNumber },
+    dryRun: { help: 'List what would be removed', default: false },
+    json: { help: 'JSON output', default: false },
+  },
+  async run(flags, io) {
+    const { Registry } = await import('../../registry/index.js');
+    const reg = Registry.open();
+    try {
+      const r = await reg.gc({ graceMs: flags.graceHours * 3_600_000, dryRun: flags.dryRun });
+      io.done(r, `${flags.dryRun ? 'would remove' : 'removed'} ${r.removed.length} blob(s), ${fmtBytes(r.bytesFreed)}; kept ${r.kept}; temp files removed ${r.tempRemoved}`);
+    } finally { await reg.close(); }
+  },
+});

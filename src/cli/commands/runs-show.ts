@@ -1,0 +1,38 @@
+// `lorakit runs show <id>`: config, environment, status, final metrics, artifacts and lineage of one run.
+import { defineCommand } from '../command.js';
+import { fmtBytes, fmtMetrics, fmtTime, needPositionals } from './registry-common.js';
+
+export interface RunsShowFlags { metrics: boolean; json: boolean }
+export const runsShow = defineCommand<RunsShowFlags>({
+  name: 'runs show',
+  summary: 'Show one tracked run (id or unique prefix)',
+  positionals: '<id>',
+  example: 'lorakit runs show 20261129-0503',
+  flags: {
+    metrics: { help: 'Include every step metric in --json output', default: false },
+    json: { help: 'JSON output', default: false },
+  },
+  async run(flags, io, positionals) {
+    const [id] = needPositionals('runs show', positionals, ['<id>']);
+    const { Tracker, flatten } = await import('../../track/index.js');
+    const t = Tracker.open();
+    try {
+      const r = t.getRun(id);
+      const final = t.finalMetrics(r.id);
+      const artifacts = t.artifacts(r.id);
+      const flat = flatten({ ...r.config, ...r.params });
+      io.log([
+        `${r.id}  ${r.kind}${r.name ? ` '${r.name}'` : ''}  ${r.status}`,
+        `  started ${fmtTime(r.startedAt)}  ended ${fmtTime(r.endedAt) || '-'}  pid ${r.pid} on ${r.host}`,
+        `  env: node ${r.env.node}, lorakit ${r.env.lorakit}, ${r.env.os} ${r.env.arch}, ${r.env.cpu} x${r.env.cores}, ${r.env.memoryGiB} GiB`,
+        `  run dir: ${r.runDir ?? '-'}`,
+        '  config:', ...Object.entries(flat).map(([k, v]) => `    ${k} = ${JSON.stringify(v)}`),
+        `  final metrics: ${fmtMetrics(final) || '-'}`,
+        `  lineage: ${Object.entries(r.lineage).map(([k, v]) => `${k}=${v}`).join('  ') || '-'}`,
+        `  summary: ${Object.keys(r.summary).length ? JSON.stringify(r.summary) : '-'}`,
+        '  artifacts:', ...(artifacts.length ? artifacts.map((a) => `    ${a.name} (${a.kind}) ${a.path}${a.bytes !== null ? ` ${fmtBytes(a.bytes)}` : ''}`) : ['    -']),
+      ].join('\n'));
+      io.done({ run: r, final, artifacts, ...(flags.metrics ? { metrics: t.metrics(r.id) } : {}) });
+    } finally { t.close(); }
+  },
+});

@@ -1,0 +1,104 @@
+// Loads a Hugging Face model folder: config.json (normalised), the safetensors weights (single or sharded) as
+// f32, the tokenizer and generation_config.json. Every expected tensor is checked against the header first and
+// all missing or mis-shaped ones are reported in one LK_WEIGHTS error, before any tensor data is read; tensors
+// are then read one at a time. Nothing partially loaded is ever returned. Not a graph builder (see llama.ts).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LorakitError } from '../errors.js';
+import { expectedWeights, loadConfig, type ModelConfig } from './config.js';
+import { loadGenerationConfig, type GenerationConfig } from './generation-config.js';
+import { floatDtypes, openSafetensors, type SafetensorsDtype } from './safetensors.js';
+import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+
+export interface LoadCheckpointOptions {
+  /** Load tokenizer.json too (default true; skipped silently when the folder has none). */
+  readonly tokenizer?: boolean;
+  /** Called after each tensor is read. */
+  readonly onTensor?: (done: number, total: number, name: string) => void;
+}
+
+export interface Checkpoint {
+  readonly dir: string;
+  readonly config: ModelConfig;
+  /** By the canonical HF name of expectedWeights() (gpt2 always with the 'transformer.' prefix). */
+  readonly weights: Map<string, Float32Array>;
+  readonly shapes: Map<string, number[]>;
+  /** The floating dtype holding most parameters on disk ('F32', 'BF16', 'F16'). */
+  readonly dtypeOnDisk: SafetensorsDtype;
+  /** Elements per dtype on disk, over the loaded tensors. */
+  readonly dtypesOnDisk: Readonly<Partial<Record<SafetensorsDtype, number>>>;
+  /** Tensors in the files that the architecture does not use (buffers such as attn.bias, a tied lm_head). */
+  readonly ignored: readonly string[];
+  readonly parameters: number;
+  readonly tokenizer?: Tokenizer;
+  readonly generationConfig: GenerationConfig;
+  readonly loadMs: number;
+  /** process.memoryUsage().rss right after loading. */
+  readonly rssBytes: number;
+  /** The process's peak RSS so far (process.resourceUsage().maxRSS), which includes the load. */
+  readonly peakRssBytes: number;
+}
+
+/** Where `name` lives in the file: as is, or (gpt2 checkpoints saved from GPT2Model) without 'transformer.'. */
+function sourceName(name: string, cfg: ModelConfig, has: (n: string) => boolean): string | undefined {
+  if (has(name)) return name;
+  if (cfg.modelType === 'gpt2' && name.startsWith('transformer.') && has(name.slice('transformer.'.length))) return name.slice('transformer.'.length);
+  return undefined;
+}
+
+export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = {}): Promise<Checkpoint> {
+  const t0 = performance.now();
+  const config = loadConfig(dir);
+  const generationConfig = loadGenerationConfig(dir);
+  const wantTokenizer = (opts.tokenizer ?? true) && existsSync(join(dir, 'tokenizer.json'));
+  const tokenizer = wantTokenizer ? await loadTokenizer(dir) : undefined;
+  const set = openSafetensors(dir);
+  try {
+    const expected = expectedWeights(config);
+    const problems: string[] = [];
+    const badTensors: string[] = [];
+    const plan: [string, string][] = [];
+    for (const [name, shape] of expected) {
+      const src = sourceName(name, config, (n) => set.tensors.has(n));
+      const t = src === undefined ? undefined : set.tensors.get(src);
+      if (!t) { problems.push(`'${name}' is missing (expected shape [${shape.join(', ')}])`); badTensors.push(name); continue; }
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        problems.push(`'${src}' in '${t.file}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`); badTensors.push(name);
+      } else if (!floatDtypes.includes(t.dtype)) {
+        problems.push(`'${src}' in '${t.file}' has dtype ${t.dtype}, expected one of ${floatDtypes.join(', ')}`); badTensors.push(name);
+      } else plan.push([name, src!]);
+    }
+    if (problems.length > 0) {
+      throw new LorakitError('LK_WEIGHTS', `'${set.source}' does not fit the ${config.modelType} architecture of '${config.file}' (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+        details: { file: set.source, config: config.file, tensors: badTensors, problems },
+        hint: 'the weights and config.json must come from the same model',
+      });
+    }
+    const used = new Set(plan.map(([, s]) => s));
+    const ignored = [...set.tensors.keys()].filter((n) => !used.has(n));
+    const weights = new Map<string, Float32Array>();
+    const shapes = new Map<string, number[]>();
+    const dtypes: Partial<Record<SafetensorsDtype, number>> = {};
+    let parameters = 0;
+    let sinceYield = 0;
+    for (const [name, src] of plan) {
+      const info = set.tensors.get(src)!;
+      weights.set(name, set.readFloat32(src));
+      shapes.set(name, [...info.shape]);
+      const n = info.shape.reduce((a, b) => a * b, 1);
+      parameters += n;
+      dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + n;
+      opts.onTensor?.(weights.size, plan.length, name);
+      // Reads are synchronous; let timers and progress output run every ~64 MB.
+      if ((sinceYield += n * 4) > 64 << 20) { sinceYield = 0; await new Promise((r) => setImmediate(r)); }
+    }
+    const dtypeOnDisk = (Object.entries(dtypes) as [SafetensorsDtype, number][]).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
+    return {
+      dir, config, weights, shapes, dtypeOnDisk, dtypesOnDisk: dtypes, ignored, parameters, generationConfig,
+      ...(tokenizer ? { tokenizer } : {}),
+      loadMs: performance.now() - t0, rssBytes: process.memoryUsage().rss, peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+  } finally {
+    set.close();
+  }
+}

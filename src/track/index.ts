@@ -1,0 +1,8 @@
+// Experiment tracking: runs, step metrics, artifacts and lineage in SQLite under LORAKIT_HOME.
+export { Tracker, captureEnvironment, isProcessAlive, lorakitVersion, processStartTime } from './tracker.js';
+export type { ListRunsOptions } from './tracker.js';
+export { compareRuns, formatCompare, flatten } from './compare.js';
+export type { CompareRow, CompareTable } from './compare.js';
+export { lorakitHome, currentUser } from './home.js';
+export type { ArtifactRecord, Lineage, MetricPoint, RunEnvironment, RunHandle, RunKind, RunRecord, RunStatus, StartRunOptions } from './types.js';
+export { RUN_STATUSES } from './types.js';
