@@ -5,6 +5,8 @@ import type { BenchArea, BenchCell, BenchTable } from './types.js';
 
 const areas: Record<string, () => Promise<BenchArea>> = {
   engine: async () => (await import('./engine.js')).bench,
+  models: async () => (await import('./models.js')).bench,
+  train: async () => (await import('./train.js')).bench,
   registry: async () => (await import('./registry.js')).bench,
   data: async () => (await import('./data.js')).bench,
 };
