@@ -11,7 +11,8 @@ export function loraLinear(sites: readonly LoraSite[]): (base: LinearFn, weight:
     const y = base(spec, x);
     const site = byPath.get(spec.path);
     if (!site) return y;
-    const z = matmul(matmul(x, transposeLast2(weight(site.keyA))), transposeLast2(weight(site.keyB))); // (…, r) → (…, out)
-    return add(y, site.scaling === 1 ? z : mul(z, site.scaling));
+    const xa = matmul(x, transposeLast2(weight(site.keyA))); // (…, r)
+    // Scale the rank-r intermediate, not the (…, out) product: same result, r/out of the work.
+    return add(y, matmul(site.scaling === 1 ? xa : mul(xa, site.scaling), transposeLast2(weight(site.keyB)))); // (…, out)
   };
 }

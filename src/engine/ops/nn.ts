@@ -97,32 +97,38 @@ export function attention(q: Sym, k: Sym, v: Sym, bias: Sym, scale?: number): Sy
   const hkv = k.shape[1] as number;
   const rep = (h as number) / hkv;
   const s = scale ?? 1 / Math.sqrt(d as number);
+  const qs = mul(q, s); // scaling q (…, D) is cheaper than scaling the (…, S) scores
   if (rep === 1) {
-    const scores = add(mul(matmul(q, transposeLast2(k)), s), bias); // (B, H, T, S)
+    const scores = add(matmul(qs, transposeLast2(k)), bias); // (B, H, T, S)
     return matmul(softmax(scores, -1), v); // (B, H, T, D)
   }
-  const qg = reshape(q, [b, hkv, rep, t, d]); // (B, Hkv, rep, T, D)
-  const scores = add(mul(matmul(qg, unsqueeze(transposeLast2(k), [2])), s), unsqueeze(bias, [1])); // (B, Hkv, rep, T, S)
+  const qg = reshape(qs, [b, hkv, rep, t, d]); // (B, Hkv, rep, T, D)
+  const scores = add(matmul(qg, unsqueeze(transposeLast2(k), [2])), unsqueeze(bias, [1])); // (B, Hkv, rep, T, S)
   const out = matmul(softmax(scores, -1), unsqueeze(v, [2])); // (B, Hkv, rep, T, D)
   return reshape(out, [b, h, t, d]);
 }
 
 /**
  * Mean cross-entropy over positions whose label is not `ignoreIndex`: logits (N, V), labels (N) int64.
- * Returns { loss (scalar), count (scalar, float) }. Built from LogSoftmax and a one-hot mask (Equal with a Range)
- * so that it needs no gather gradient.
+ * Returns the mean `loss`, the summed `sum`, the `count` of scored positions and per-position log-probs (0 where
+ * ignored). log p(label) is gathered from the flattened LogSoftmax at row·V + label, so no (N, V) one-hot is ever
+ * built; its gradient is a ScatterND back into an (N·V) zero tensor.
  */
 export function crossEntropy(logits: Sym, labels: Sym, ignoreIndex = -100): { loss: Sym; sum: Sym; count: Sym; tokenLogProbs: Sym } {
   const g = logits.graph;
-  const vocab = logits.shape[logits.rank - 1];
-  const classes = g.node('Range', [g.scalar(0, 'int64'), g.scalar(vocab as number, 'int64'), g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [vocab] }])[0];
-  const onehot = cast(equal(unsqueeze(labels, [-1]), classes), logits.dtype); // (N, V)
-  const lp = reduceSum(mul(logSoftmax(logits, -1), onehot), [-1], false); // (N): log p(label)
-  const valid = cast(not(equal(labels, g.scalar(ignoreIndex, 'int64'))), logits.dtype);
-  const sum = neg(reduceSum(mul(lp, valid), [0], false));
-  const count = reduceSum(valid, [0], false);
+  const vocab = logits.shape[logits.rank - 1] as number;
+  const lp = logSoftmax(logits, -1); // (N, V)
+  const valid = not(equal(labels, g.scalar(ignoreIndex, 'int64'))); // (N)
+  const safe = where(valid, labels, g.scalar(0, 'int64'));
+  const n = g.node('Gather', [g.node('Shape', [labels], {}, [{ dtype: 'int64', shape: [1] }])[0], g.scalar(0, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const rows = g.node('Range', [g.scalar(0, 'int64'), n, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: labels.shape }])[0]; // (N)
+  const picked = gather(reshape(lp, [-1]), add(mul(rows, vocab), safe), 0); // (N): log p(label)
+  const validF = cast(valid, logits.dtype);
+  const tokenLogProbs = mul(picked, validF);
+  const sum = neg(reduceSum(tokenLogProbs, [0], false));
+  const count = reduceSum(validF, [0], false);
   const loss = div(sum, add(count, 1e-30)); // count 0 → loss 0, not NaN
-  return { loss, sum, count, tokenLogProbs: lp };
+  return { loss, sum, count, tokenLogProbs };
 }
 
 /** Embedding lookup: table (V, H), ids (…) → (…, H). */

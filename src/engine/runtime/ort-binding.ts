@@ -38,6 +38,8 @@ export async function createNativeSession(model: Uint8Array, o: NativeSessionOpt
       enableMemPattern: true,
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],
+      // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) for every session.
+      ...(process.env.LORAKIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.LORAKIT_ORT_PROFILE } : {}),
     });
     return {
       inputNames: s.inputNames,
