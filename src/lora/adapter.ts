@@ -19,10 +19,14 @@ export function trainableParameterCount(a: Pick<Adapter, 'tensors'>): number {
   return n;
 }
 
-/** The model-graph binding: the structure key, the tensors and the LoRA linear wrapper. */
-export function bindAdapter(a: Adapter): LinearAdapter {
-  const key = JSON.stringify(a.sites.map((s) => [s.spec.path, s.r, s.scaling]));
-  return { key, tensors: a.tensors as ReadonlyMap<string, TensorF32>, wrapLinear: loraLinear(a.sites) };
+/**
+ * The model-graph binding: the structure key, the tensors and the LoRA linear wrapper. `training` adds the
+ * config's lora_dropout (the graph then takes the int64 input 'lora_dropout_seed').
+ */
+export function bindAdapter(a: Adapter, opts: { training?: boolean } = {}): LinearAdapter {
+  const dropout = opts.training ? a.config.lora_dropout : 0;
+  const key = JSON.stringify([a.sites.map((s) => [s.spec.path, s.r, s.scaling]), dropout]);
+  return { key, tensors: a.tensors as ReadonlyMap<string, TensorF32>, wrapLinear: loraLinear(a.sites, { dropout }) };
 }
 
 /**

@@ -62,7 +62,7 @@ export const trainHelp: { readonly [K in keyof TrainConfig]: string } = {
   runDir: 'run folder for metrics.jsonl and checkpoints (default: <out>.run)',
   rank: 'LoRA rank r',
   alpha: 'LoRA alpha; scaling = alpha / r',
-  dropout: 'LoRA dropout (only 0 is supported for now)',
+  dropout: 'LoRA dropout on the adapter input during training (PEFT lora_dropout)',
   targetModules: "modules to adapt (q_proj,v_proj / c_attn by default; 'all-linear' for every linear layer)",
   rslora: 'rank-stabilised scaling alpha / sqrt(r)',
   layersToTransform: 'only adapt these layer indices (comma-separated)',
@@ -130,7 +130,6 @@ export function resolveTrainConfig(...layers: Partial<TrainConfig>[]): TrainConf
   nonNegInt('warmupSteps'); nonNegInt('seed'); nonNegInt('evalEvery'); nonNegInt('earlyStoppingPatience'); nonNegInt('saveEvery');
   if (c.maxSteps !== null) posInt('maxSteps');
   num('alpha', 0, 1e6, true); num('lr', 0, 10, true); num('weightDecay', 0, 10); num('beta1', 0, 1); num('beta2', 0, 1); num('maxGradNorm', 0, 1e9); num('evalFraction', 0, 0.9); num('dropout', 0, 0.99);
-  if (c.dropout !== 0) bad.push(`'dropout' ${c.dropout}: LoRA dropout is not implemented yet; use 0`);
   if (!['cosine', 'linear', 'constant'].includes(c.schedule)) bad.push(`'schedule' must be cosine, linear or constant, got ${JSON.stringify(c.schedule)}`);
   if (!['kaiming', 'gaussian'].includes(c.init)) bad.push(`'init' must be kaiming or gaussian, got ${JSON.stringify(c.init)}`);
   if (!Array.isArray(c.targetModules)) bad.push(`'target-modules' must be a list, got ${JSON.stringify(c.targetModules)}`);

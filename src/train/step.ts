@@ -6,6 +6,7 @@ import type { LinearAdapter } from '../models/causal-lm.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { buildCausalLMGraph } from '../models/graphs.js';
 import type { TrainBatch } from './batches.js';
+import { DROPOUT_SEED_INPUT } from '../lora/linear.js';
 
 export interface StepResult { readonly lossSum: number; readonly tokens: number }
 
@@ -34,14 +35,18 @@ export class TrainStep {
     return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);
   }
 
-  /** Runs forward + backward; gradients of the summed loss are written into `gradsOut` (same order as paramNames). */
-  async run(batch: TrainBatch, adapter: LinearAdapter, gradsOut: readonly Float32Array[]): Promise<StepResult> {
+  /**
+   * Runs forward + backward; gradients of the summed loss are written into `gradsOut` (same order as paramNames).
+   * `dropoutSeed` picks the LoRA dropout masks (graphs built with dropout only).
+   */
+  async run(batch: TrainBatch, adapter: LinearAdapter, gradsOut: readonly Float32Array[], dropoutSeed = 0): Promise<StepResult> {
     const dims = [batch.batch, batch.seq];
     const feeds = {
       ...this.lm.weightFeeds(this.weightInputs, adapter),
       input_ids: { data: batch.inputIds, dims }, attention_mask: { data: batch.attentionMask, dims },
       position_ids: { data: batch.positionIds, dims }, labels: { data: batch.labels, dims },
       ...(this.packed ? { segment_ids: { data: batch.segmentIds!, dims } } : {}),
+      ...(this.session.inputs.some((i) => i.name === DROPOUT_SEED_INPUT) ? { [DROPOUT_SEED_INPUT]: { data: new BigInt64Array([BigInt(dropoutSeed)]), dims: [] } } : {}),
     };
     const into = Object.fromEntries(this.paramNames.map((n, i) => [`grad.${n}`, gradsOut[i]]));
     const r = await this.session.run(feeds, into);

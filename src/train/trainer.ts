@@ -132,7 +132,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const names = [...tensors.keys()].sort();
   const params = names.map((n) => tensors.get(n)!.data);
   const adam = createAdamWState(params);
-  const adapter = bindAdapter({ config: lora, sites, tensors });
+  const adapter = bindAdapter({ config: lora, sites, tensors }); // evaluation: no dropout
+  const trainBinding = bindAdapter({ config: lora, sites, tensors }, { training: true });
   const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined });
   const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
   const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
@@ -163,7 +164,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const trainable = trainableParameterCount({ tensors }), total = base.parameters;
   hooks.onStart?.({ trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid, truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora });
 
-  const step = await TrainStep.create(lm, adapter, names, { packed: cfg.packing, threads: cfg.threads ?? undefined });
+  const step = await TrainStep.create(lm, trainBinding, names, { packed: cfg.packing, threads: cfg.threads ?? undefined });
   const grads = params.map((p) => new Float32Array(p.length));
   const acc = params.map((p) => new Float32Array(p.length));
   const evalBatch = Math.max(1, cfg.batchSize);
@@ -184,7 +185,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
       }
       const batch = makeTrainBatch(batches[state.batchInEpoch], padId, cfg.packing);
       state = { ...state, batchInEpoch: state.batchInEpoch + 1 };
-      const r = await step.run(batch, adapter, grads);
+      // Dropout masks depend only on (seed, step, micro-batch), so a resumed run draws the same ones.
+      const r = await step.run(batch, trainBinding, grads, cfg.seed * 1_000_003 + state.step * 64 + micro);
       lossSum += r.lossSum;
       targets += r.tokens;
       for (const s of batches[state.batchInEpoch - 1]) tokens += s.ids.length;

@@ -49,3 +49,19 @@ test('bad feeds are refused with the input named', async () => {
   await bad({ x: { data: new Float32Array(6), dims: [1, 2, 3] }, w }, 'LK_SHAPE', /'x' dim 2 is 3, expected 4/);
   await bad({ x: { data: new Float32Array(7), dims: [1, 2, 4] }, w }, 'LK_SHAPE', /need 8 values, got 7/);
 });
+
+test('hash dropout: drops ≈ p of the elements, scales the rest by 1/(1−p), same seed → same mask', async () => {
+  const g = new E.Graph('dropout');
+  const x = g.input('x', 'float32', ['B', 'T', 64]);
+  const seed = g.input('seed', 'int64', []);
+  g.output('y', E.hashDropout(x, 0.25, seed, 3));
+  const s = await E.compile(g);
+  const data = new Float32Array(4 * 100 * 64).fill(1);
+  const run = async (sd: number): Promise<Float32Array> => (await s.run({ x: { data, dims: [4, 100, 64] }, seed: { data: new BigInt64Array([BigInt(sd)]), dims: [] } })).y.data as Float32Array;
+  const a = await run(7), b = await run(7), c = await run(8);
+  const zeros = a.filter((v) => v === 0).length / a.length;
+  assert.ok(Math.abs(zeros - 0.25) < 0.01, `dropped fraction ${zeros}`);
+  assert.ok(a.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});

@@ -78,10 +78,10 @@ function runCli(args: string[], killAtStep?: number): Promise<{ code: number | n
   });
 }
 
-test('a run killed with SIGKILL and resumed ends with the same adapter as an uninterrupted run (1e-6)', async () => {
+test('a run killed with SIGKILL and resumed (LoRA dropout on) ends with the same adapter as an uninterrupted run (1e-6)', async () => {
   const data = join(tmp, 'resume.jsonl');
   writeText(data, 48);
-  const common = ['--model', model, '--data', data, '--max-steps', '24', '--batch-size', '4', '--lr', '5e-3', '--warmup-steps', '3', '--save-every', '4', '--eval-every', '6', '--seed', '3', '--json', '--no-track', '--threads', '1'];
+  const common = ['--model', model, '--data', data, '--max-steps', '24', '--batch-size', '4', '--lr', '5e-3', '--warmup-steps', '3', '--save-every', '4', '--eval-every', '6', '--seed', '3', '--dropout', '0.1', '--json', '--no-track', '--threads', '1'];
   const full = await runCli([...common, '--out', join(tmp, 'full')]);
   assert.equal(full.code, 0, full.tail);
   const killed = await runCli([...common, '--out', join(tmp, 'resumed')], 10);

@@ -18,7 +18,7 @@ export const primitiveOps = [
   'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Exp', 'Log', 'Sqrt', 'Pow', 'Reciprocal', 'Tanh', 'Sigmoid', 'Erf', 'Abs',
   'Identity', 'Min', 'Max', 'MatMul', 'Gemm', 'Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceMean', 'ReduceMax',
   'Reshape', 'Transpose', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Unsqueeze', 'Squeeze', 'Where', 'Cast',
-  'Pad', 'Trilu', 'Equal', 'Less', 'Greater', 'Not', 'And', 'Shape', 'Range', 'ConstantOfShape', 'ScatterND',
+  'Pad', 'Trilu', 'Equal', 'Less', 'Greater', 'Not', 'And', 'BitwiseAnd', 'BitwiseXor', 'Shape', 'Range', 'ConstantOfShape', 'ScatterND',
 ] as const;
 export type PrimitiveOp = (typeof primitiveOps)[number];
 
@@ -155,6 +155,8 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   Greater: none,
   Not: none,
   And: none,
+  BitwiseAnd: none,
+  BitwiseXor: none,
   Shape: none,
   Range: none,
   ConstantOfShape: none,

@@ -2,7 +2,7 @@
 // rotary embedding, attention with grouped-query heads and masks, cross-entropy with an ignore index.
 import type { Dim } from '../graph/dim.js';
 import type { Sym } from '../graph/graph.js';
-import { add, and, cast, div, equal, erf, less, mul, neg, not, pow, reciprocal, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
+import { add, and, bitwiseAnd, bitwiseXor, cast, div, equal, erf, less, mul, neg, not, pow, reciprocal, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { logSoftmax, reduceMean, reduceSum, softmax } from './reduce.js';
 import { concat, gather, reshape, slice, transpose, transposeLast2, unsqueeze } from './shape.js';
@@ -133,3 +133,32 @@ export function crossEntropy(logits: Sym, labels: Sym, ignoreIndex = -100): { lo
 
 /** Embedding lookup: table (V, H), ids (…) → (…, H). */
 export const embedding = (table: Sym, ids: Sym): Sym => gather(table, ids, 0);
+
+/**
+ * Dropout with a counter-based hash (no RNG state in the graph): element i of x is kept when
+ * hash(i, seed) / 2³¹ ≥ p, and kept values are scaled by 1/(1−p). `seed` is an int64 scalar input, so a trainer can
+ * derive it from (run seed, step) and a resumed run draws exactly the same masks. Works for x of rank 1–4.
+ */
+export function hashDropout(x: Sym, p: number, seed: Sym, salt: number): Sym {
+  if (p <= 0) return x;
+  const g = x.graph;
+  const shape = g.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.rank] }])[0];
+  const dim = (k: number): Sym => g.node('Gather', [shape, g.scalar(k, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  // Flat element index built by broadcasting one Range per axis: ((i0·d1 + i1)·d2 + i2)…
+  let idx: Sym | null = null;
+  for (let k = 0; k < x.rank; k++) {
+    const r = g.node('Range', [g.scalar(0, 'int64'), dim(k), g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [x.shape[k]] }])[0];
+    const axes = x.shape.map((_, j) => j).filter((j) => j !== k);
+    const rk = axes.length ? unsqueeze(r, axes) : r; // 1 everywhere but axis k
+    idx = idx ? add(mul(idx, dim(k)), rk) : rk;
+  }
+  const M = 0x7fffffff; // 31-bit arithmetic keeps every int64 product below 2⁶³
+  const mix = (h: Sym): Sym => bitwiseXor(h, div(h, 65536));
+  let h = bitwiseAnd(add(add(mul(idx!, 1103515245), mul(seed, 2654435)), salt * 97531 + 12345), M);
+  h = mix(h);
+  h = mix(bitwiseAnd(mul(h, 0x45d9f3b), M));
+  h = mix(bitwiseAnd(mul(h, 0x45d9f3b), M));
+  const u = div(cast(h, x.dtype), 2147483648);
+  const keep = cast(not(less(u, p)), x.dtype);
+  return mul(x, mul(keep, 1 / (1 - p)));
+}
