@@ -16,6 +16,8 @@ export interface DataCurateFlags {
   minTokens: number;
   maxTokens: number | undefined;
   tokenizer: string | undefined;
+  pplModel: string | undefined;
+  maxPerplexity: number | undefined;
   maxRepeatedNgrams: number;
   maxDupLines: number;
   minAlpha: number;
@@ -59,6 +61,8 @@ export const dataCurate = defineCommand<DataCurateFlags>({
     minTokens: { arg: '<n>', help: 'Remove records with fewer tokens', default: 3, parse: nonNegativeInt },
     maxTokens: { arg: '<n>', help: 'Remove records with more tokens (default: no limit)', parse: positiveInt },
     tokenizer: { arg: '<dir>', help: 'Count tokens with this model folder\'s tokenizer.json (default: words+punctuation heuristic)', parse: existingDir },
+    pplModel: { arg: '<dir>', help: 'Reference model folder for the perplexity filter (with --max-perplexity)', parse: existingDir },
+    maxPerplexity: { arg: '<x>', help: 'Remove records whose perplexity under --ppl-model is above this', parse: finiteNumber },
     maxRepeatedNgrams: { arg: '<f>', help: 'Max fraction of repeated word 3-grams (1 = off)', default: 0.3, parse: unitInterval },
     maxDupLines: { arg: '<f>', help: 'Max fraction of duplicate lines (1 = off)', default: 0.3, parse: unitInterval },
     minAlpha: { arg: '<f>', help: 'Min fraction of letters among non-space characters (0 = off)', default: 0.5, parse: unitInterval },
@@ -79,6 +83,18 @@ export const dataCurate = defineCommand<DataCurateFlags>({
       throw new LorakitError('LK_ARG', `'--map': ${(e as Error).message}`);
     }
     const counter = flags.tokenizer ? await tokenizerCounter(flags.tokenizer) : null;
+    if ((flags.pplModel === undefined) !== (flags.maxPerplexity === undefined)) throw new LorakitError('LK_ARG', "the perplexity filter needs both '--ppl-model DIR' and '--max-perplexity X'");
+    let perplexity: ((text: string) => Promise<number>) | undefined;
+    if (flags.pplModel) {
+      const { loadCheckpoint } = await import('../../models/checkpoint.js');
+      const { CausalLM } = await import('../../models/causal-lm.js');
+      const ppl = await import('../../models/perplexity.js');
+      const ref = await loadCheckpoint(flags.pplModel, { tokenizer: true });
+      if (!ref.tokenizer) throw new LorakitError('LK_TOKENIZER', `'--ppl-model ${flags.pplModel}' has no tokenizer.json`);
+      const lm = new CausalLM(ref.config, ref.weights, ref.shapes);
+      const window = Math.min(512, ref.config.maxPositionEmbeddings);
+      perplexity = async (text) => (await ppl.perplexity(lm, ref.tokenizer!.encode(text), { window, stride: window / 2 })).perplexity;
+    }
     if (counter && counter.count === null) io.stderr.write(`note: ${counter.name}\n`);
     let bar: { phase: string; progress: ReturnType<typeof io.progress>; records: number } | null = null;
     const report = await curate({
@@ -87,6 +103,7 @@ export const dataCurate = defineCommand<DataCurateFlags>({
       minTokens: flags.minTokens, maxTokens: flags.maxTokens, maxRepeatedNgramFrac: flags.maxRepeatedNgrams, maxDupLineFrac: flags.maxDupLines,
       minAlphaFrac: flags.minAlpha, language: flags.language, redactPii: flags.redactPii, stripBoilerplate: flags.stripBoilerplate,
       evalFraction: flags.evalFraction, seed: flags.seed,
+      ...(perplexity ? { perplexity, maxPerplexity: flags.maxPerplexity } : {}),
       ...(counter?.count ? { tokenCounter: counter.count } : {}), ...(counter ? { tokenCounterName: counter.name } : {}),
       onProgress: (p) => { // one bar per phase; a phase's bar is finished when the next one starts
         if (bar?.phase !== p.phase) {
