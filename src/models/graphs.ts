@@ -31,6 +31,11 @@ export interface GraphOptions {
   readonly wrapLinear?: (base: LinearFn, weight: (name: string) => Sym) => LinearFn;
   /** Shapes of every weight available as input (from the checkpoint). */
   readonly shapes: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Weights baked into the model as initializers instead of inputs: ORT can prepack them for its GEMM, which pays
+   * off for decode-sized matmuls, at the price of the session holding its own copy (see README, engine figures).
+   */
+  readonly constants?: ReadonlyMap<string, Float32Array>;
   readonly name?: string;
 }
 
@@ -54,9 +59,10 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
     if (!s) {
       const shape = o.shapes.get(name);
       if (!shape) throw new LorakitError('LK_WEIGHTS', `the ${cfg.modelType} graph needs tensor '${name}', which the checkpoint does not have`);
-      s = g.input(name, 'float32', shape);
+      const baked = o.constants?.get(name);
+      s = baked ? g.constant(baked, shape, name) : g.input(name, 'float32', shape);
       weights.set(name, s);
-      weightInputs.push(name);
+      if (!baked) weightInputs.push(name);
     }
     return s;
   };

@@ -63,3 +63,11 @@ test('a packed sequence scores each segment exactly as if it were alone', async 
   for (let t = 0; t < s2.length - 1; t++) assert.ok(Math.abs(lp[s1.length + t] - alone.tokenLogprobs[T + t]) < 1e-5, `segment 2 position ${t}`);
   assert.ok(lp[s1.length - 1] === 0, 'no target across the segment boundary');
 });
+
+test('weights baked into the decode graph give the same tokens as weights fed as inputs', async () => {
+  const ck = await loadCheckpoint(dir);
+  const fed = new CausalLM(ck.config, ck.weights, ck.shapes);
+  const baked = new CausalLM(ck.config, ck.weights, ck.shapes, { bakeDecodeWeights: true });
+  const prompts = [[257, 84, 104, 101], [257, 65]];
+  assert.deepEqual((await generate(baked, prompts, { maxNewTokens: 12, eosTokenIds: [] })).tokens, (await generate(fed, prompts, { maxNewTokens: 12, eosTokenIds: [] })).tokens);
+});

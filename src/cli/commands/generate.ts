@@ -5,7 +5,7 @@ import { existingDir, finiteNumber, nonNegativeInt, positiveInt } from '../parse
 export interface GenerateFlags {
   model: string; adapter: string | undefined; prompt: string[]; chat: boolean; system: string | undefined;
   maxNewTokens: number; temperature: number; topK: number | undefined; topP: number | undefined; repetitionPenalty: number | undefined;
-  stop: string[]; seed: number; threads: number | undefined; json: boolean;
+  stop: string[]; seed: number; threads: number | undefined; bakeWeights: boolean; json: boolean;
 }
 
 export const generateCmd = defineCommand<GenerateFlags>({
@@ -26,6 +26,7 @@ export const generateCmd = defineCommand<GenerateFlags>({
     stop: { arg: '<text>', help: 'stop when this text appears', repeatable: true },
     seed: { arg: '<n>', help: 'seed for sampling', default: 0, parse: nonNegativeInt },
     threads: { arg: '<n>', help: 'onnxruntime threads', parse: positiveInt },
+    bakeWeights: { help: 'bake weights into the decode graph (faster decode, a second copy of the weights in memory)' },
     json: { help: 'print a JSON result instead of streaming' },
   },
   async run(f, io, positionals) {
@@ -40,7 +41,7 @@ export const generateCmd = defineCommand<GenerateFlags>({
     const base = await loadCheckpoint(f.model, { tokenizer: true });
     const tok = base.tokenizer!;
     const adapter = f.adapter ? await loadAdapterFor(base, f.adapter) : undefined;
-    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads });
+    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights });
     const texts = prompts.map((p) => (f.chat ? tok.applyChatTemplate([...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: p }], { addGenerationPrompt: true }) : p));
     const ids = texts.map((t) => tok.encode(t, { addSpecialTokens: !f.chat }));
     const stream = !f.json && prompts.length === 1 ? createStreamDecoder(tok, { skipSpecialTokens: true }) : null;
