@@ -5,20 +5,12 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
 import type { LinearSpec } from '../models/architecture.js';
+import type { LorakitAdapterMeta } from '../models/fingerprint.js';
 import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
+
+export type { LorakitAdapterMeta };
 import { type Adapter, normalizePeftKey, validateAdapterTensors } from './adapter.js';
 import { type LoraConfig, parseLoraConfig, toPeftJson } from './config.js';
-
-export interface LorakitAdapterMeta {
-  readonly base_fingerprint?: string;
-  readonly base_model?: string;
-  readonly dataset_fingerprint?: string;
-  readonly run_id?: string;
-  readonly config?: Readonly<Record<string, unknown>>;
-  readonly metrics?: Readonly<Record<string, number>>;
-  readonly created_at?: string;
-  readonly lorakit_version?: string;
-}
 
 export function readAdapterConfigJson(dir: string): Record<string, unknown> {
   const file = join(dir, 'adapter_config.json');

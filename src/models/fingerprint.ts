@@ -46,12 +46,17 @@ export interface AdapterFingerprint {
   readonly files: FileDigest[];
 }
 
+/** lorakit.json beside an adapter: its lineage and how it was made (written by the trainer and `adapter import`). */
 export interface LorakitAdapterMeta {
   readonly base_fingerprint?: string;
+  /** The base folder as given at training time (for messages; the fingerprint is what is checked). */
+  readonly base_model?: string;
   readonly dataset_fingerprint?: string;
   readonly run_id?: string;
-  readonly config?: Record<string, unknown>;
-  readonly metrics?: Record<string, number>;
+  readonly config?: Readonly<Record<string, unknown>>;
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly created_at?: string;
+  readonly lorakit_version?: string;
 }
 
 /** Keys of config.json that do not change what the model computes. */

@@ -65,3 +65,12 @@ test('hash dropout: drops ≈ p of the elements, scales the rest by 1/(1−p), s
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
+
+test('symbolic output dims evaluate from the bound inputs (products and sums)', async () => {
+  const { evalDim } = await import('../../src/engine/runtime/session.js');
+  const env = new Map([['B', 2], ['T', 5], ['P', 3]]);
+  assert.equal(evalDim('B*T', env), 10);
+  assert.equal(evalDim('4*B*T', env), 40);
+  assert.equal(evalDim('(P+T)', env), 8);
+  assert.equal(evalDim('X*T', env), undefined);
+});

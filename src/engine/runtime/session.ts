@@ -30,13 +30,23 @@ export function defaultThreads(): number {
   return Number.isInteger(env) && env > 0 ? env : availableParallelism();
 }
 
-/** Evaluates a dim ('B', '4*B*T', '(P+T)') under symbol bindings; undefined if a symbol is unbound. */
+/**
+ * Evaluates a dim under symbol bindings: a number, a symbol, a product ('4*B*T') or a sum of products ('(P+T)'),
+ * the forms the op builders produce. Undefined if a symbol is unbound or the form is anything else.
+ */
 export function evalDim(d: Dim, env: ReadonlyMap<string, number>): number | undefined {
   if (typeof d === 'number') return d;
-  const expr = d.replace(/[A-Za-z_][A-Za-z0-9_]*/g, (s) => (env.has(s) ? String(env.get(s)) : 'NaN'));
-  if (!/^[0-9+\-*() NaN]*$/.test(expr)) return undefined;
-  const v = Function(`"use strict"; return (${expr});`)() as number;
-  return Number.isFinite(v) ? v : undefined;
+  let sum = 0;
+  for (const term of d.replace(/[()\s]/g, '').split('+')) {
+    let prod = 1;
+    for (const f of term.split('*')) {
+      const v = /^\d+$/.test(f) ? Number(f) : env.get(f);
+      if (v === undefined) return undefined;
+      prod *= v;
+    }
+    sum += prod;
+  }
+  return sum;
 }
 
 export class CompiledGraph {
