@@ -1,0 +1,74 @@
+// lorakit serve: an OpenAI-compatible server for one base model and many LoRA adapters, batched together.
+import { LorakitError } from '../../errors.js';
+import { defineCommand } from '../command.js';
+import { existingDir, existingFile, positiveInt } from '../parse.js';
+
+export interface ServeFlags {
+  model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; port: number; host: string;
+  maxLoras: number; maxLoraRank: number; maxBatch: number; maxQueue: number; maxTokensLimit: number | undefined; maxPromptTokens: number | undefined;
+  requestTimeoutS: number; apiKeys: string | undefined; merged: string | undefined; servedModelName: string | undefined; preload: boolean;
+  threads: number | undefined; bakeWeights: boolean; json: boolean;
+}
+
+/** 'NAME=DIR' → [name, dir]. */
+export function parseAdapterFlag(raw: string, flag: string): string {
+  const eq = raw.indexOf('=');
+  if (eq <= 0 || eq === raw.length - 1) {
+    throw new LorakitError('LK_ARG', `'${flag}': expected NAME=DIR, got '${raw}'`);
+  }
+  return raw;
+}
+
+export const serveCmd = defineCommand<ServeFlags>({
+  name: 'serve',
+  summary: 'OpenAI-compatible server: one base model, many LoRA adapters per request, batched together',
+  example: 'lorakit serve --model models/tiny-llama --adapter support=out/support --adapter sql=out/sql --port 8000',
+  flags: {
+    model: { arg: '<dir>', help: 'HF model folder (the base)', parse: existingDir, required: true },
+    adapter: { arg: '<name=dir>', help: 'serve a PEFT adapter under a name (repeatable; loaded on first use unless --preload)', repeatable: true },
+    registry: { help: 'resolve unknown model names as registry references (name, name@v3, name@production)', default: false },
+    registryHome: { arg: '<dir>', help: 'registry home (default $LORAKIT_HOME or ~/.lorakit)' },
+    port: { arg: '<n>', help: 'TCP port (0 = any free port)', default: 8000, parse: (r, f) => (r === '0' ? 0 : positiveInt(r, f)) },
+    host: { arg: '<addr>', help: 'address to listen on', default: '127.0.0.1' },
+    maxLoras: { arg: '<n>', help: 'adapters resident in batch slots at once (LRU beyond that)', default: 8, parse: positiveInt },
+    maxLoraRank: { arg: '<r>', help: 'refuse adapters of a higher rank (at load, before traffic)', default: 64, parse: positiveInt },
+    maxBatch: { arg: '<n>', help: 'sequences decoded together per engine step', default: 16, parse: positiveInt },
+    maxQueue: { arg: '<n>', help: 'waiting sequences before requests get 429', default: 64, parse: positiveInt },
+    maxTokensLimit: { arg: '<n>', help: "upper bound on a request's max_tokens (default: the model's context)", parse: positiveInt },
+    maxPromptTokens: { arg: '<n>', help: 'longest prompt accepted, in tokens (default: the context - 1)', parse: positiveInt },
+    requestTimeoutS: { arg: '<s>', help: 'cancel a request after this many seconds', default: 600, parse: positiveInt },
+    apiKeys: { arg: '<file>', help: 'JSON {"keys": [{"key", "adapters": [...] | "*", "name", "admin"}]}; requests need Authorization: Bearer <key>', parse: existingFile },
+    merged: { arg: '<name>', help: 'merge this --adapter into the weights and serve only it (no LoRA overhead)' },
+    servedModelName: { arg: '<name>', help: "the base model's name in requests (default: the folder name)" },
+    preload: { help: 'read every --adapter at startup instead of on first use', default: false },
+    threads: { arg: '<n>', help: 'onnxruntime intra-op threads', parse: positiveInt },
+    bakeWeights: { help: 'bake the base weights into the decode graph (ORT prepacks them: faster decode, a second copy of the weights)' },
+    json: { help: 'print the startup summary as JSON' },
+  },
+  async run(f, io) {
+    const { createServer } = await import('../../serve/server.js');
+    const adapters: Record<string, string> = {};
+    for (const a of f.adapter.map((x) => parseAdapterFlag(x, '--adapter'))) {
+      const [name, dir] = [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)];
+      if (adapters[name]) throw new LorakitError('LK_ARG', `serve: --adapter '${name}' is given twice`);
+      adapters[name] = dir;
+    }
+    const registry = f.registry || f.registryHome ? (await import('../../registry/index.js')).Registry.open(f.registryHome) : undefined;
+    const t0 = performance.now();
+    const app = await createServer({
+      model: f.model, adapters, registry, maxLoras: f.maxLoras, maxLoraRank: f.maxLoraRank, maxBatch: f.maxBatch, maxQueue: f.maxQueue,
+      maxTokensLimit: f.maxTokensLimit, maxPromptTokens: f.maxPromptTokens, requestTimeoutS: f.requestTimeoutS, apiKeys: f.apiKeys,
+      merged: f.merged, servedModelName: f.servedModelName, preload: f.preload, threads: f.threads, bakeWeights: f.bakeWeights,
+    });
+    const address = await app.listen({ port: f.port, host: f.host });
+    const s = app.lorakit;
+    io.done({ address, model: s.baseName, adapters: Object.keys(adapters), merged: f.merged ?? null, startup_ms: Math.round(performance.now() - t0) },
+      `serving '${s.baseName}'${Object.keys(adapters).length ? ` + adapters ${Object.keys(adapters).join(', ')}` : ''} at ${address}/v1 (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => { void app.close().then(() => resolve()); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await registry?.close();
+  },
+});
