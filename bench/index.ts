@@ -7,8 +7,10 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   engine: async () => (await import('./engine.js')).bench,
   models: async () => (await import('./models.js')).bench,
   train: async () => (await import('./train.js')).bench,
+  eval: async () => (await import('./eval.js')).bench,
   registry: async () => (await import('./registry.js')).bench,
   data: async () => (await import('./data.js')).bench,
+  serve: async () => (await import('./serve.js')).bench,
 };
 
 function fmt(v: BenchCell): string {

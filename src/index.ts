@@ -47,6 +47,13 @@ export { curate } from './data/index.js';
 export { readBrown, isBrownHeldOut } from './data/corpora/brown.js';
 export { readSotu } from './data/corpora/sotu.js';
 
+// Evaluation and the promotion gate.
+export { evaluate, loadSuite, parseSuite, decideGate, writeEvalReport, bundledSuites } from './eval/index.js';
+export type { EvalReport, Suite } from './eval/index.js';
+
+// Serving.
+export { createServer } from './serve/server.js';
+
 // Registry and tracking.
 export { Registry } from './registry/index.js';
 export { Tracker } from './track/index.js';

@@ -1,0 +1,156 @@
+// Train/serve parity: the same probe prompts go through every way an adapter is run, and their last-position
+// logits and greedy continuations must agree. A path is a function probes → {last logits, greedy tokens}:
+//   train   – the training forward pass: score graph over the whole sequence, in-memory adapter binding, greedy
+//             by recomputing the full sequence each step (no KV cache). The reference.
+//   adapter – the PEFT folder loaded with loadAdapterFor, decode graph with KV cache, batched generate().
+//   merged  – writeMergedModel to a temp folder, reloaded as a plain model, decode graph + generate().
+//   server  – supplied by the caller (src/serve is not importable from src/eval), or reported missing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Adapter } from '../lora/adapter.js';
+import { writeMergedModel } from '../lora/merge-folder.js';
+import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
+import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
+import { generate, generateNoCache } from '../models/generate.js';
+import type { ParityPathResult, ParityReport, ParitySpec } from './types.js';
+
+export interface ParityOutput {
+  /** (V) logits at the last prompt position, per probe; absent when the path cannot expose logits. */
+  readonly lastLogits?: readonly Float32Array[];
+  /** Greedy continuation of exactly maxNewTokens tokens (EOS does not stop it), per probe. */
+  readonly tokens: readonly (readonly number[])[];
+  /** A path that cannot ignore EOS (an OpenAI-style server) names the ids it stops at (and leaves out); the
+   *  reference is then compared up to its first such token. */
+  readonly stopTokenIds?: readonly number[];
+}
+
+export interface ParityPath {
+  readonly name: string;
+  readonly description: string;
+  run(probes: readonly (readonly number[])[], maxNewTokens: number): Promise<ParityOutput>;
+  close?(): Promise<void> | void;
+}
+
+/** A path that could not be built (e.g. no server module), recorded in the report as missing. */
+export interface MissingPath { readonly name: string; readonly reason: string }
+
+/** Last-position logits of one prompt through the decode graph with an empty KV cache (the prefill). */
+export async function prefillLogits(lm: CausalLM, ids: readonly number[], adapter?: LinearAdapter): Promise<Float32Array> {
+  const { session, weightInputs } = await lm.graph({ mode: 'decode' }, adapter);
+  const cfg = lm.config, T = ids.length;
+  const feeds: Record<string, { data: Float32Array | BigInt64Array; dims: number[] }> = {
+    ...lm.weightFeeds(weightInputs, adapter),
+    input_ids: { data: BigInt64Array.from(ids, BigInt), dims: [1, T] },
+    position_ids: { data: BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), dims: [1, T] },
+    attention_mask: { data: new BigInt64Array(T).fill(1n), dims: [1, T] },
+  };
+  for (let i = 0; i < cfg.numLayers; i++) {
+    feeds[`past_key_values.${i}.key`] = { data: new Float32Array(0), dims: [1, cfg.numKvHeads, 0, cfg.headDim] };
+    feeds[`past_key_values.${i}.value`] = { data: new Float32Array(0), dims: [1, cfg.numKvHeads, 0, cfg.headDim] };
+  }
+  const r = await session.run(feeds);
+  return Float32Array.from(r.logits.data as Float32Array);
+}
+
+/** (1) The training forward pass: score graph, full recompute, in-memory binding. */
+export function trainingPath(lm: CausalLM, binding: LinearAdapter): ParityPath {
+  return {
+    name: 'train', description: 'training forward pass (score graph, in-memory adapter, no KV cache)',
+    async run(probes, maxNewTokens) {
+      const V = lm.config.vocabSize;
+      const lastLogits: Float32Array[] = [], tokens: number[][] = [];
+      for (const p of probes) {
+        const r = await lm.score([p], { logits: true, adapter: binding });
+        lastLogits.push(Float32Array.from(r.logits!.subarray((p.length - 1) * V, p.length * V)));
+        tokens.push(await generateNoCache(lm, p, maxNewTokens, binding));
+      }
+      return { lastLogits, tokens };
+    },
+  };
+}
+
+/** A model (+ adapter) run the way inference runs it: decode graph prefill for logits, batched KV-cache generate. */
+export function decodePath(name: string, description: string, lm: CausalLM, binding?: LinearAdapter, close?: () => void): ParityPath {
+  return {
+    name, description, close,
+    async run(probes, maxNewTokens) {
+      const lastLogits: Float32Array[] = [];
+      for (const p of probes) lastLogits.push(await prefillLogits(lm, p, binding));
+      const g = await generate(lm, probes, { maxNewTokens, temperature: 0, adapter: binding });
+      return { lastLogits, tokens: g.tokens };
+    },
+  };
+}
+
+/** (3) The merged model: written to a temp folder in `dtype`, reloaded, run without an adapter. */
+export async function mergedPath(base: Checkpoint, adapter: Pick<Adapter, 'sites' | 'tensors'>, dtype: ParitySpec['mergedDtype'], threads?: number): Promise<ParityPath> {
+  const dir = mkdtempSync(join(tmpdir(), 'lorakit-parity-'));
+  try {
+    const w = await writeMergedModel(base, adapter, join(dir, 'merged'), dtype === 'base' ? undefined : dtype);
+    const merged = await loadCheckpoint(w.dir, { tokenizer: false });
+    const lm = new CausalLM(merged.config, merged.weights, merged.shapes, { threads });
+    return decodePath('merged', `merged model (writeMergedModel, ${w.dtype}, reloaded)`, lm, undefined, () => rmSync(dir, { recursive: true, force: true }));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Runs every path on the probes and compares each with the first (the reference). */
+export async function runParity(paths: readonly ParityPath[], missing: readonly MissingPath[], probeTexts: readonly string[], probes: readonly (readonly number[])[], spec: Pick<ParitySpec, 'maxNewTokens' | 'tolerance'>): Promise<ParityReport> {
+  const results: ParityPathResult[] = [];
+  let ref: ParityOutput | undefined;
+  for (const p of paths) {
+    let out: ParityOutput;
+    try {
+      out = await p.run(probes, spec.maxNewTokens);
+    } catch (e) {
+      results.push({ name: p.name, description: p.description, status: 'error', reason: (e as Error).message });
+      continue;
+    } finally {
+      await p.close?.();
+    }
+    if (!ref) {
+      if (!out.lastLogits) throw new Error(`parity: the reference path '${p.name}' must return logits`);
+      ref = out;
+      results.push({ name: p.name, description: p.description, status: 'reference' });
+      continue;
+    }
+    results.push(compare(p, ref, out, spec.tolerance));
+  }
+  for (const m of missing) results.push({ name: m.name, description: m.name, status: 'missing', reason: m.reason });
+  const passed = ref !== undefined && results.every((r) => r.status === 'reference' || r.status === 'ok' || r.status === 'missing');
+  return { passed, tolerance: spec.tolerance, max_new_tokens: spec.maxNewTokens, probes: probeTexts, reference: paths[0]?.name ?? '', paths: results };
+}
+
+function compare(p: ParityPath, ref: ParityOutput, out: ParityOutput, tolerance: number): ParityPathResult {
+  let maxAbs = 0, maxRel = 0, identical = true;
+  const probes = ref.tokens.map((refTokens, i) => {
+    let abs: number | null = null, rel: number | null = null;
+    const a = out.lastLogits?.[i], b = ref.lastLogits![i];
+    if (a) {
+      let d = 0, scale = 0;
+      for (let v = 0; v < b.length; v++) { d = Math.max(d, Math.abs(a[v] - b[v])); scale = Math.max(scale, Math.abs(b[v])); }
+      if (a.length !== b.length) d = Infinity;
+      abs = d;
+      rel = d / Math.max(scale, 1e-12);
+      maxAbs = Math.max(maxAbs, abs);
+      maxRel = Math.max(maxRel, rel);
+    }
+    const got = out.tokens[i] ?? [];
+    let want = refTokens;
+    const stopAt = out.stopTokenIds ? refTokens.findIndex((t) => out.stopTokenIds!.includes(t)) : -1;
+    if (stopAt >= 0) want = refTokens.slice(0, stopAt);
+    let mismatch: number | null = null;
+    for (let t = 0; t < Math.max(got.length, want.length); t++) if (got[t] !== want[t]) { mismatch = t; break; }
+    if (mismatch !== null) identical = false;
+    return { probe: i, rel_logit_diff: rel, abs_logit_diff: abs, first_token_mismatch: mismatch };
+  });
+  const drift = !identical || maxRel > tolerance;
+  const why = [!identical ? `greedy tokens differ (probe ${probes.find((x) => x.first_token_mismatch !== null)!.probe}, position ${probes.find((x) => x.first_token_mismatch !== null)!.first_token_mismatch})` : '', maxRel > tolerance ? `logits differ by ${maxRel.toExponential(2)} relative > ${tolerance}` : ''].filter(Boolean).join('; ');
+  return {
+    name: p.name, description: p.description, status: drift ? 'drift' : 'ok', ...(drift ? { reason: why } : {}),
+    max_abs_logit_diff: out.lastLogits ? maxAbs : undefined, max_rel_logit_diff: out.lastLogits ? maxRel : undefined, tokens_identical: identical, probes,
+  };
+}
