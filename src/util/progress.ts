@@ -33,7 +33,8 @@ export function createProgress(opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stderr;
   const start = performance.now();
   const tty = !opts.json && Boolean(stream.isTTY);
-  let last = 0;
+  let last = 0; // last TTY redraw
+  let lastLine = 0; // last plain line (non-TTY: one every 5 s)
   const unit = opts.unit ?? 'it';
   const render = (done: number, fields: Readonly<Record<string, string | number>>, final: boolean): void => {
     const elapsed = (performance.now() - start) / 1000;
@@ -49,7 +50,10 @@ export function createProgress(opts: ProgressOptions): Progress {
     const extra = Object.entries(fields).map(([k, v]) => `${k} ${fmtField(v)}`).join(' · ');
     const line = `${opts.label} ${bar} ${done}/${opts.total} ${rate.toFixed(1)} ${unit}/s ETA ${final ? '0s' : formatDuration(eta)}${extra ? ' · ' + extra : ''}`;
     if (tty) stream.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
-    else if (final || performance.now() - last > 5000) stream.write(line + '\n');
+    else if (final || performance.now() - lastLine > 5000) {
+      stream.write(line + '\n');
+      lastLine = performance.now();
+    }
   };
   return {
     tick(done, fields = {}) {

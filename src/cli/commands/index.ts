@@ -30,5 +30,7 @@ export const commands: Readonly<Record<string, { summary: string; load: () => Pr
   'runs list': { summary: 'List tracked runs', load: async () => (await import('./runs-list.js')).runsList },
   'runs show': { summary: 'Show one tracked run', load: async () => (await import('./runs-show.js')).runsShow },
   'runs compare': { summary: 'Compare runs side by side, differences marked', load: async () => (await import('./runs-compare.js')).runsCompare },
+  eval: { summary: 'Evaluate an adapter against its base: domain gain, forgetting, parity, promotion gate', load: async () => (await import('./eval.js')).evalCmd },
+  serve: { summary: 'OpenAI-compatible server: one base, many LoRA adapters per request, batched together', load: async () => (await import('./serve.js')).serveCmd },
   'ui': { summary: 'Serve the dashboard (runs, curves, adapters, lineage)', load: async () => (await import('./ui.js')).ui },
 };

@@ -41,13 +41,13 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
 
   // 1. Curate.
   section(1, 'Curate State of the Union addresses');
-  const raw = writeSotuRaw(join(out, 'raw', 'sotu.jsonl'), { fromYear: o.fast ? 1990 : 1900, maxPassages: o.fast ? 300 : 4000 });
+  const raw = writeSotuRaw(join(out, 'raw', 'sotu.jsonl'), { fromYear: o.fast ? 1990 : 1900, maxPassages: o.fast ? 300 : 4000, replay: o.fast ? 100 : 4000 });
   const report = await curate({
     inputs: [join(out, 'raw', 'sotu.jsonl')], outDir: join(out, 'data'), evalFraction: 0.05, seed: o.seed, minTokens: 16, maxTokens: 1024,
     tokenCounter: (t: string) => tok.encode(t, { addSpecialTokens: false }).length, tokenCounterName: `tokenizer: ${o.model}`,
   });
   const c = report.counts;
-  io.log(`${raw.addresses} addresses → ${raw.passages} passages → ${c.kept} kept (${c.train} train / ${c.eval} eval), ${c.rejected} rejected, ${c.removed} filtered, ${c.exactDuplicates} exact + ${c.nearDuplicates} near duplicates`);
+  io.log(`${raw.addresses} addresses → ${raw.passages} passages, + ${raw.replay} Brown passages replayed against forgetting → ${c.kept} kept (${c.train} train / ${c.eval} eval), ${c.rejected} rejected, ${c.removed} filtered, ${c.exactDuplicates} exact + ${c.nearDuplicates} near duplicates`);
   io.log(`report: ${report.outputs.reportHtml}`);
 
   // 2. Fine-tune.
