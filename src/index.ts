@@ -13,7 +13,8 @@ export { loadConfig, normalizeConfig, expectedWeights } from './models/config.js
 export type { ModelConfig } from './models/config.js';
 export { loadTokenizer, createStreamDecoder } from './models/tokenizer.js';
 export type { Tokenizer, ChatMessage } from './models/tokenizer.js';
-export { openSafetensors, writeSafetensors, listTensors } from './models/safetensors.js';
+export { openSafetensors, listTensors } from './models/safetensors.js';
+export { writeSafetensors } from './models/safetensors-write.js';
 export { CausalLM, makeScoreBatch } from './models/causal-lm.js';
 export type { LinearAdapter, ScoreResult } from './models/causal-lm.js';
 export { generate, generateNoCache } from './models/generate.js';

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } 
 import { basename, dirname, join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
 import type { Checkpoint } from '../models/checkpoint.js';
-import { writeSafetensors } from '../models/safetensors.js';
+import { writeSafetensors } from '../models/safetensors-write.js';
 import type { Adapter } from './adapter.js';
 import { mergeAdapterWeights } from './merge.js';
 

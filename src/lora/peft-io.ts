@@ -6,7 +6,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
 import type { LinearSpec } from '../models/architecture.js';
 import type { LorakitAdapterMeta } from '../models/fingerprint.js';
-import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
+import { openSafetensors } from '../models/safetensors.js';
+import { writeSafetensors } from '../models/safetensors-write.js';
 
 export type { LorakitAdapterMeta };
 import { type Adapter, normalizePeftKey, validateAdapterTensors } from './adapter.js';

@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
-import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
+import { openSafetensors } from '../models/safetensors.js';
+import { writeSafetensors } from '../models/safetensors-write.js';
 
 export interface TrainState {
   readonly step: number;

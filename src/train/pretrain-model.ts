@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { expectedWeights, type ModelConfig, normalizeConfig } from '../models/config.js';
-import { writeSafetensors } from '../models/safetensors.js';
+import { writeSafetensors } from '../models/safetensors-write.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
 

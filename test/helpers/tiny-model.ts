@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectedWeights, normalizeConfig } from '../../src/models/config.js';
 import { byteLevelTokenizerJson } from '../../src/models/bpe/byte-level.js';
-import { writeSafetensors } from '../../src/models/safetensors.js';
+import { writeSafetensors } from '../../src/models/safetensors-write.js';
 import { Rng } from '../../src/util/rng.js';
 
 export const CHAT_TEMPLATE = "{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + message['content'] + '<|end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}";

@@ -6,7 +6,8 @@ import { copyFileSync, mkdirSync, truncateSync, statSync, writeFileSync, readFil
 import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { expectedWeights } from '../../src/models/config.js';
-import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../src/models/safetensors.js';
+import { openSafetensors } from '../../src/models/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../../src/models/safetensors-write.js';
 import { expectError, MODELS, modelDir, readGolden, tmp } from './fixture-models.js';
 
 const FOLDER_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];

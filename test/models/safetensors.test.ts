@@ -6,8 +6,9 @@ import { copyFileSync, readFileSync, readdirSync, statSync, truncateSync, writeF
 import { join } from 'node:path';
 import {
   bf16BitsToF32, countParameters, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, listTensors, openSafetensors,
-  readSafetensorsHeader, writeSafetensors,
+  readSafetensorsHeader,
 } from '../../src/models/safetensors.js';
+import { writeSafetensors } from '../../src/models/safetensors-write.js';
 import { expectError, modelDir, tmp } from './fixture-models.js';
 
 /** A safetensors file from a raw header object and a data section (for crafting bad files). */
