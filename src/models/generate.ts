@@ -69,6 +69,11 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
   });
   let S = 0; // cache length
   let past: Float32Array[] = Array.from({ length: 2 * L }, () => new Float32Array(0));
+  // The grown cache is written by ORT straight into one of two preallocated arenas per tensor (ping-pong: a step
+  // reads the other one), so no step allocates or copies the cache on the JS side.
+  const cacheMax = rows.length * nkv * maxLen * hd;
+  const arenas = [0, 1].map(() => Array.from({ length: 2 * L }, () => new Float32Array(cacheMax)));
+  const presentNames = Array.from({ length: 2 * L }, (_, j) => `present.${j >> 1}.${j & 1 ? 'value' : 'key'}`);
   let T = T0;
   const t0 = performance.now();
   let prefillMs = 0, steps = 0;
@@ -79,11 +84,13 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
       feeds[`past_key_values.${i}.key`] = { data: past[2 * i], dims: [B, nkv, S, hd] };
       feeds[`past_key_values.${i}.value`] = { data: past[2 * i + 1], dims: [B, nkv, S, hd] };
     }
-    const r = await session.run(feeds);
+    const size = B * nkv * (S + T) * hd;
+    const into = Object.fromEntries(presentNames.map((n, j) => [n, arenas[steps & 1][j].subarray(0, size)]));
+    const r = await session.run(feeds, into);
     if (steps === 0) prefillMs = performance.now() - t0;
     steps++;
     S += T;
-    past = Array.from({ length: 2 * L }, (_, j) => r[`present.${j >> 1}.${j & 1 ? 'value' : 'key'}`].data as Float32Array);
+    past = presentNames.map((n) => r[n].data as Float32Array);
     const logits = r.logits.data as Float32Array; // (B, V)
     const keep: number[] = [];
     rows.forEach((row, b) => {
