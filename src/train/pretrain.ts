@@ -21,9 +21,10 @@ import { type AdamWState, adamwStep, globalNorm, scheduledLr } from './adamw.js'
 import { loadLatestCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
 import { modelCard } from './pretrain-card.js';
 import { buildPretrainData, epochOrder, readCorpus, rowsBatch } from './pretrain-data.js';
-import { decays, initWeights, llamaConfigJson, pretrainConfig, type SpecialIds, writeModelFolder } from './pretrain-model.js';
+import { decays, initWeights, llamaConfigJson, type ModelSize, pretrainConfig, type SpecialIds, writeModelFolder } from './pretrain-model.js';
 
-export interface PretrainConfig {
+/** Model size (ModelSize: hidden, layers, heads, kvHeads, intermediate, maxPositions) plus the run's settings. */
+export interface PretrainConfig extends ModelSize {
   /** 'brown' and/or text files. */
   readonly corpus: readonly string[];
   /** Tokenizer folder (tokenizer.json + tokenizer_config.json), e.g. from `lorakit tokenizer train`. */
@@ -33,12 +34,6 @@ export interface PretrainConfig {
   readonly runDir?: string;
   /** An HF config.json to use instead of the size flags (vocab_size must cover the tokenizer). */
   readonly configFile?: string;
-  readonly hidden: number;
-  readonly layers: number;
-  readonly heads: number;
-  readonly kvHeads?: number;
-  readonly intermediate?: number;
-  readonly maxPositions: number;
   readonly steps: number;
   readonly seq: number;
   readonly batch: number;
