@@ -80,8 +80,10 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   section(3, 'Evaluate: domain gain and forgetting, then the gate');
   const suite = loadSuite('sotu');
   let evalBar: { key: string; bar: ReturnType<CommandIO['progress']> } | null = null;
+  const { serverParityPath } = await import('../commands/eval.js');
   const evaluated = await evaluate({
     modelDir: o.model, suite, adapterDir: trained.adapterDir, base, seed: o.seed,
+    parityPaths: (ctx) => serverParityPath(ctx), // the OpenAI server is the fourth parity path
     onProgress: (e) => { // one bar per task and model
       const key = `${e.phase}:${e.task ?? ''}:${e.model ?? ''}`;
       if (evalBar?.key !== key) { evalBar?.bar.finish(); evalBar = { key, bar: io.progress({ total: e.total, label: `eval ${e.task ?? e.phase}${e.model ? ` (${e.model})` : ''}`, unit: 'item' }) }; }
@@ -95,7 +97,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   io.log(`${'task'.padEnd(w)}  tag      metric       base      adapter   change (95% CI)`);
   for (const r of rows) io.log(`${r.task.padEnd(w)}  ${r.tag.padEnd(7)}  ${r.metric.padEnd(10)}  ${r.base.toFixed(2).padStart(8)}  ${r.adapter.toFixed(2).padStart(8)}   ${r.delta}`);
   const gate = evaluated.report.gate;
-  io.log(`gate: ${gate.passed ? 'PASSED' : 'FAILED'}${gate.reasons.length ? ` (${gate.reasons.join('; ')})` : ''}; parity of training/PEFT/merged/decode paths: ${evaluated.report.parity?.passed ? 'ok' : 'DRIFT'}`);
+  io.log(`gate: ${gate.passed ? 'PASSED' : 'FAILED'}${gate.reasons.length ? ` (${gate.reasons.join('; ')})` : ''}; parity of training / PEFT-at-load / merged / server paths: ${evaluated.report.parity?.passed ? 'ok' : 'DRIFT'}`);
   io.log(`report: ${files.markdown}`);
 
   // 4. Register with lineage; alias if the gate passed.
