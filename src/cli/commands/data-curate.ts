@@ -29,18 +29,10 @@ export interface DataCurateFlags {
   json: boolean;
 }
 
-interface TokenizerModule { loadTokenizer(dir: string): Promise<{ encode(text: string, opts?: { addSpecialTokens?: boolean }): number[] }> }
-
-/** Loads src/models/tokenizer.ts lazily; null when that module is not there (the heuristic counter is used then). */
-async function tokenizerCounter(dir: string): Promise<{ count: (t: string) => number; name: string } | { count: null; name: string }> {
-  const spec = '../../models/tokenizer.js'; // a variable, so this file compiles before models/tokenizer.ts exists
-  let mod: TokenizerModule;
-  try {
-    mod = (await import(spec)) as TokenizerModule;
-  } catch (e) {
-    return { count: null, name: `heuristic: words + punctuation (--tokenizer ${dir} ignored: tokenizer module unavailable: ${(e as Error).message.split('\n')[0]})` };
-  }
-  const tok = await mod.loadTokenizer(dir);
+/** Counts tokens with a model folder's tokenizer.json (loaded lazily, so --help loads nothing). */
+async function tokenizerCounter(dir: string): Promise<{ count: (t: string) => number; name: string }> {
+  const { loadTokenizer } = await import('../../models/tokenizer.js');
+  const tok = await loadTokenizer(dir);
   return { count: (t) => tok.encode(t, { addSpecialTokens: false }).length, name: `tokenizer: ${dir}` };
 }
 
@@ -95,7 +87,6 @@ export const dataCurate = defineCommand<DataCurateFlags>({
       const window = Math.min(512, ref.config.maxPositionEmbeddings);
       perplexity = async (text) => (await ppl.perplexity(lm, ref.tokenizer!.encode(text), { window, stride: window / 2 })).perplexity;
     }
-    if (counter && counter.count === null) io.stderr.write(`note: ${counter.name}\n`);
     let bar: { phase: string; progress: ReturnType<typeof io.progress>; records: number } | null = null;
     const report = await curate({
       inputs: positionals, outDir: flags.out, format: flags.format, txtUnit: flags.txtUnit, fieldMap,
@@ -104,7 +95,7 @@ export const dataCurate = defineCommand<DataCurateFlags>({
       minAlphaFrac: flags.minAlpha, language: flags.language, redactPii: flags.redactPii, stripBoilerplate: flags.stripBoilerplate,
       evalFraction: flags.evalFraction, seed: flags.seed,
       ...(perplexity ? { perplexity, maxPerplexity: flags.maxPerplexity } : {}),
-      ...(counter?.count ? { tokenCounter: counter.count } : {}), ...(counter ? { tokenCounterName: counter.name } : {}),
+      ...(counter ? { tokenCounter: counter.count, tokenCounterName: counter.name } : {}),
       onProgress: (p) => { // one bar per phase; a phase's bar is finished when the next one starts
         if (bar?.phase !== p.phase) {
           bar?.progress.finish({ records: bar.records });
