@@ -2,11 +2,10 @@
 // respect to every adapter tensor — one session run. Base weights are inputs that no gradient touches.
 import { type CompiledGraph, compile, grad } from '../engine/index.js';
 import { LorakitError } from '../errors.js';
-import type { LinearAdapter } from '../models/causal-lm.js';
-import type { CausalLM } from '../models/causal-lm.js';
+import { DROPOUT_SEED_INPUT } from '../lora/linear.js';
+import type { CausalLM, LinearAdapter } from '../models/causal-lm.js';
 import { buildCausalLMGraph } from '../models/graphs.js';
 import type { TrainBatch } from './batches.js';
-import { DROPOUT_SEED_INPUT } from '../lora/linear.js';
 
 export interface StepResult { readonly lossSum: number; readonly tokens: number }
 
