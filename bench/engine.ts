@@ -6,6 +6,7 @@ import * as E from '../src/engine/index.js';
 import { buildCausalLMGraph } from '../src/models/graphs.js';
 import { expectedWeights, normalizeConfig } from '../src/models/config.js';
 import type { BenchArea, BenchTable } from './types.js';
+import { interleave, median, rounds } from './stats.js';
 
 const threads = E.defaultThreads();
 
@@ -17,17 +18,15 @@ async function timeIt(fn: () => Promise<unknown>, minMs = 400, minIters = 3): Pr
   return (performance.now() - t0) / n;
 }
 
+const R = rounds(5);
+
 /**
- * Times two functions in alternating rounds and keeps each one's best round: the machine is shared and noisy,
- * so interleaving puts both under the same conditions (FORMATS.md: "compare in one run").
+ * Times two functions in alternating rounds and keeps each one's median round: the machine is shared and noisy,
+ * so interleaving puts both under the same conditions, and the median does not reward a lucky round.
  */
-async function pairTime(a: () => Promise<unknown>, b: () => Promise<unknown>, rounds = 7, minMs = 150): Promise<[number, number]> {
-  let bestA = Infinity, bestB = Infinity;
-  for (let r = 0; r < rounds; r++) {
-    bestA = Math.min(bestA, await timeIt(a, minMs, 2));
-    bestB = Math.min(bestB, await timeIt(b, minMs, 2));
-  }
-  return [bestA, bestB];
+async function pairTime(a: () => Promise<unknown>, b: () => Promise<unknown>, n = R, minMs = 150): Promise<[number, number]> {
+  const [ta, tb] = await interleave(n, [() => timeIt(a, minMs, 2), () => timeIt(b, minMs, 2)]);
+  return [median(ta), median(tb)];
 }
 
 async function gemm(): Promise<BenchTable> {
@@ -42,12 +41,12 @@ async function gemm(): Promise<BenchTable> {
     // Raw onnxruntime-node on the same model bytes, same options, preallocated output.
     const raw = await ort.InferenceSession.create(E.emitModel(g).bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
     const ta = new ort.Tensor('float32', A, [n, n]), tb = new ort.Tensor('float32', B, [n, n]), tc = new ort.Tensor('float32', C, [n, n]);
-    const [engineMs, rawMs] = await pairTime(() => s.run({ a: { data: A, dims: [n, n] }, b: { data: B, dims: [n, n] } }, { c: C }), () => raw.run({ a: ta, b: tb }, { c: tc }), n >= 2048 ? 4 : 7);
+    const [engineMs, rawMs] = await pairTime(() => s.run({ a: { data: A, dims: [n, n] }, b: { data: B, dims: [n, n] } }, { c: C }), () => raw.run({ a: ta, b: tb }, { c: tc }));
     await raw.release();
     const flop = 2 * n ** 3;
     rows.push({ n, engine_ms: engineMs, raw_ort_ms: rawMs, engine_gflops: flop / engineMs / 1e6, raw_gflops: flop / rawMs / 1e6, engine_vs_raw: rawMs / engineMs });
   }
-  return { title: `GEMM n×n×n, float32, ${threads} threads (engine = compile + CompiledGraph.run with checks; raw = InferenceSession.run)`, rows };
+  return { title: `GEMM n×n×n, float32, ${threads} threads (engine = compile + CompiledGraph.run with checks; raw = InferenceSession.run); median of ${R} interleaved rounds`, rows };
 }
 
 async function overhead(): Promise<BenchTable> {
@@ -58,10 +57,10 @@ async function overhead(): Promise<BenchTable> {
   const data = new Float32Array([1]), out = new Float32Array(1);
   const raw = await ort.InferenceSession.create(E.emitModel(g).bytes, { intraOpNumThreads: 1 });
   const tx = new ort.Tensor('float32', data, [1]), ty = new ort.Tensor('float32', out, [1]);
-  const [e, r] = await pairTime(() => s.run({ x: { data, dims: [1] } }, { y: out }), () => raw.run({ x: tx }, { y: ty }), 5, 200);
+  const [e, r] = await pairTime(() => s.run({ x: { data, dims: [1] } }, { y: out }), () => raw.run({ x: tx }, { y: ty }), R, 200);
   const engineUs = e * 1000, rawUs = r * 1000;
   await raw.release();
-  return { title: 'Per-run overhead (one-element Add)', rows: [{ engine_us: engineUs, raw_ort_us: rawUs, added_us: engineUs - rawUs }] };
+  return { title: `Per-run overhead (one-element Add); median of ${R} interleaved rounds`, rows: [{ engine_us: engineUs, raw_ort_us: rawUs, added_us: engineUs - rawUs }] };
 }
 
 async function weightsAsInputs(): Promise<BenchTable> {
@@ -87,7 +86,7 @@ async function weightsAsInputs(): Promise<BenchTable> {
     const [inputTMs] = await pairTime(() => st.run({ x: { data: X, dims: [M, K] }, w: { data: W, dims: [N, K] } }, { y: Y }), () => sc.run({ x: { data: X, dims: [M, K] } }, { y: Y }));
     rows.push({ rows_M: M, input_w_ms: inputMs, input_wT_hf_layout_ms: inputTMs, initializer_ms: constMs, input_over_initializer: inputMs / constMs, input_hf_over_initializer: inputTMs / constMs });
   }
-  return { title: 'Weights as graph inputs vs initializers (x(M,512) · W(512,2048))', rows };
+  return { title: `Weights as graph inputs vs initializers (x(M,512) · W(512,2048)); median of ${R} interleaved rounds`, rows };
 }
 
 async function buildCompile(): Promise<BenchTable> {

@@ -1,5 +1,6 @@
 // One training configuration in its own process (so peak RSS is its own): `tsx bench/train-child.ts qv|all`.
-// LoRA r=16 on the ~25M reference model, batch 4 × seq 256, AdamW; prints one JSON line.
+// LoRA r=16 on the Llama-shaped 29.5M reference model, batch 4 × seq 256, AdamW; prints one JSON line with the
+// median step after a warm-up step.
 import { bindAdapter } from '../src/lora/adapter.js';
 import { parseLoraConfig } from '../src/lora/config.js';
 import { initLoraTensors } from '../src/lora/init.js';
@@ -36,4 +37,4 @@ for (let s = 0; s < 6; s++) {
 const sorted = times.slice(1).sort((a, b) => a - b);
 const med = sorted[Math.floor(sorted.length / 2)];
 const trainable = params.reduce((p, x) => p + x.length, 0);
-process.stdout.write(JSON.stringify({ targets: process.argv[2], tokens_per_s: (B * T) / (med / 1000), step_ms: med, adamw_ms: optMs, trainable, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+process.stdout.write(JSON.stringify({ targets: process.argv[2], tokens_per_s: (B * T) / (med / 1000), step_ms: med, adamw_ms: optMs, trainable, parameters: lm.parameterCount, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }) + '\n');

@@ -1,17 +1,36 @@
-// Training benchmark: LoRA r=16 on the ~25M Llama-shaped reference at batch 4 × seq 256, on q,v and on all linear
-// layers, tokens/s and peak RSS per configuration (each in its own process), with PyTorch side by side.
+// Training benchmark: LoRA r=16 on the Llama-shaped 29.5M reference at batch 4 × seq 256, on q,v and on all linear
+// layers: tokens/s and peak RSS per configuration, each run in its own process, PyTorch side by side. lorakit and
+// PyTorch alternate for several rounds; each figure is the median over rounds of a run's median step.
 import { spawnSync } from 'node:child_process';
-import type { BenchArea } from './types.js';
-import { torchReference } from './reference-model.js';
+import type { BenchArea, BenchCell } from './types.js';
+import { modelLabel, torchRun, torchSetup, type TorchRun } from './reference-model.js';
+import { interleave, medianOf, rounds } from './stats.js';
+
+interface ChildRun { tokens_per_s: number; step_ms: number; adamw_ms: number; trainable: number; parameters: number; peak_rss_mb: number }
+
+function child(t: string): ChildRun {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/train-child.ts', t], { encoding: 'utf8', timeout: 900_000 });
+  if (r.status !== 0) throw new Error(`bench/train-child.ts ${t} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildRun;
+}
 
 export const bench: BenchArea = async () => {
-  const rows: Record<string, string | number | null>[] = [];
+  const torch = torchSetup();
+  const R = rounds();
+  const rows: Record<string, BenchCell>[] = [];
+  let model = '';
   for (const t of ['qv', 'all']) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/train-child.ts', t], { encoding: 'utf8', timeout: 900_000 });
-    if (r.status !== 0) throw new Error(`bench/train-child.ts ${t} failed: ${r.stderr}`);
-    const ours = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; step_ms: number; adamw_ms: number; trainable: number; peak_rss_mb: number };
-    const ref = torchReference('train', t);
-    rows.push({ targets: t === 'qv' ? 'q_proj,v_proj' : 'all-linear', trainable: ours.trainable, tokens_per_s: ours.tokens_per_s, step_ms: ours.step_ms, adamw_ms: ours.adamw_ms, peak_rss_mb: ours.peak_rss_mb, torch_tokens_per_s: ref?.tokens_per_s ?? null, torch_peak_rss_mb: ref?.peak_rss_mb ?? null });
+    const [ours, ref] = await interleave<ChildRun | TorchRun>(R, [async () => child(t), async () => torchRun('train', t)]) as [ChildRun[], TorchRun[]];
+    model = modelLabel('llama-shaped', ours[0].parameters);
+    rows.push({
+      model, targets: t === 'qv' ? 'q_proj,v_proj' : 'all-linear', trainable: ours[0].trainable,
+      tokens_per_s: medianOf(ours, (x) => x.tokens_per_s), step_ms: medianOf(ours, (x) => x.step_ms), adamw_ms: medianOf(ours, (x) => x.adamw_ms),
+      peak_rss_mb: medianOf(ours, (x) => x.peak_rss_mb), torch_tokens_per_s: medianOf(ref, (x) => x.tokens_per_s), torch_peak_rss_mb: medianOf(ref, (x) => x.peak_rss_mb),
+    });
   }
-  return [{ title: 'LoRA training, r=16, batch 4 × seq 256, ~25M Llama-shaped model, AdamW', rows, notes: ['FORMATS.md reference on this machine kind: ≈ 670 tok/s (q,v) and ≈ 560 (all linear), peak RSS 1.7 / 2.1 GB (PyTorch 1.13, 2 BLAS threads).', 'torch_*: scripts/bench/torch_reference.py run now, side by side (null when PyTorch is absent).'] }];
+  return [{
+    title: `LoRA training, r=16, batch 4 × seq 256, ${model} Llama (hidden 512, 8 layers), AdamW; median of ${R} interleaved rounds`,
+    rows,
+    notes: [torch.note, 'torch_*: scripts/bench/torch_reference.py train, one process per round, alternating with bench/train-child.ts.'],
+  }];
 };
