@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { curate, MinHasher, shingleHashes, wordHashes } from '../src/data/index.js';
 import { Rng } from '../src/util/rng.js';
 import type { BenchArea } from './types.js';
+import { interleave, median, medianOf, rounds } from './stats.js';
 
 const WORDS = ('the of and to a in is it that for on was with as be at by this are not or have from but they his her he she we an had which were ' +
   'time year people way day man thing woman life child world school state family student group country problem hand part place case week company ' +
@@ -61,35 +62,46 @@ export const bench: BenchArea = async () => {
     const n = Number(process.env.LK_BENCH_DATA_N ?? 100_000);
     const file = join(dir, 'in.jsonl');
     const injected = makeData(file, n, 42);
-    const rows = [];
-    for (const [label, opts] of [
+    const R = rounds();
+    const pipelines = [
       ['full pipeline', {}],
       ['full pipeline + --redact-pii --strip-boilerplate', { redactPii: true, stripBoilerplate: true }],
-    ] as const) {
+    ] as const;
+    // the two pipelines alternate for R rounds; each figure is the median over rounds
+    const runs = await interleave(R, pipelines.map(([, opts]) => async () => {
       const r = await curate({ inputs: [file], outDir: join(dir, 'out'), ...opts });
-      rows.push({
-        pipeline: label, records: r.counts.input, 'records/s': Math.round(r.timings.recordsPerSecond), 'total s': r.timings.totalSeconds,
-        'pass 1 s': r.timings.readSeconds, 'near-dup s': r.nearDup.seconds, 'pass 2 s': r.timings.writeSeconds,
+      return { r, heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+    }));
+    const rows = runs.map((rs, i) => {
+      const { r } = rs[0];
+      return {
+        pipeline: pipelines[i][0], records: r.counts.input, 'records/s': Math.round(medianOf(rs, (x) => x.r.timings.recordsPerSecond)!),
+        'total s': medianOf(rs, (x) => x.r.timings.totalSeconds), 'pass 1 s': medianOf(rs, (x) => x.r.timings.readSeconds),
+        'near-dup s': medianOf(rs, (x) => x.r.nearDup.seconds), 'pass 2 s': medianOf(rs, (x) => x.r.timings.writeSeconds),
         'exact dups (injected)': `${r.counts.exactDuplicates} (${injected.exact})`, 'near dups (injected)': `${r.counts.nearDuplicates} (${injected.near})`,
-        'heap MB': Math.round(process.memoryUsage().heapUsed / 1e6), 'rss MB': Math.round(process.memoryUsage().rss / 1e6),
-      });
-    }
+        'heap MB': Math.round(Math.max(...rs.map((x) => x.heap)) / 1e6), 'rss MB': Math.round(Math.max(...rs.map((x) => x.rss)) / 1e6),
+      };
+    });
     // near-dedup cost inside pass 1: word hashing + 5-word shingles + 128-permutation MinHash per record
     const rng = new Rng(9);
     const docs = Array.from({ length: 20_000 }, () => doc(rng));
     const mh = new MinHasher(128, 1);
-    const t0 = performance.now();
-    for (const d of docs) mh.signature(shingleHashes(wordHashes(d), 5));
-    const sigSeconds = (performance.now() - t0) / 1000;
+    const sig = await interleave(R, [async () => {
+      const t0 = performance.now();
+      for (const d of docs) mh.signature(shingleHashes(wordHashes(d), 5));
+      return (performance.now() - t0) / 1000;
+    }]);
+    const sigSeconds = median(sig[0]);
     return [{
-      title: `data curate: ${n} synthetic ~1 KB records (JSONL, text/prompt/messages mixed)`,
+      title: `data curate: ${n} synthetic ~1 KB records (JSONL, text/prompt/messages mixed); median of ${R} interleaved rounds`,
       rows,
       notes: [
+        'heap/rss MB: the largest after any round.',
         'Single-threaded pipeline; the goal is >= 5,000 records/s on 2 cores. near-dup s = LSH bucketing + verification + union-find after pass 1.',
         'Injected counts can differ by one or two: two near copies of the same source with the same changed word and format are exact duplicates.',
       ],
     }, {
-      title: 'near-dedup signatures (inside pass 1)',
+      title: `near-dedup signatures (inside pass 1); median of ${R} rounds`,
       rows: [{ stage: 'words + 5-word shingles + MinHash 128 perms', records: docs.length, 'records/s': Math.round(docs.length / sigSeconds), 'µs/record': (sigSeconds / docs.length) * 1e6 }],
     }];
   } finally {

@@ -41,12 +41,17 @@ async function gemm(): Promise<BenchTable> {
     // Raw onnxruntime-node on the same model bytes, same options, preallocated output.
     const raw = await ort.InferenceSession.create(E.emitModel(g).bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
     const ta = new ort.Tensor('float32', A, [n, n]), tb = new ort.Tensor('float32', B, [n, n]), tc = new ort.Tensor('float32', C, [n, n]);
-    const [engineMs, rawMs] = await pairTime(() => s.run({ a: { data: A, dims: [n, n] }, b: { data: B, dims: [n, n] } }, { c: C }), () => raw.run({ a: ta, b: tb }, { c: tc }));
+    const [engineMs, rawMs] = await pairTime(
+      () => s.run({ a: { data: A, dims: [n, n] }, b: { data: B, dims: [n, n] } }, { c: C }), () => raw.run({ a: ta, b: tb }, { c: tc }));
     await raw.release();
     const flop = 2 * n ** 3;
     rows.push({ n, engine_ms: engineMs, raw_ort_ms: rawMs, engine_gflops: flop / engineMs / 1e6, raw_gflops: flop / rawMs / 1e6, engine_vs_raw: rawMs / engineMs });
   }
-  return { title: `GEMM n×n×n, float32, ${threads} threads (engine = compile + CompiledGraph.run with checks; raw = InferenceSession.run); median of ${R} interleaved rounds`, rows };
+  return {
+    title: `GEMM n×n×n, float32, ${threads} threads (engine = compile + CompiledGraph.run with checks; raw = InferenceSession.run); `
+      + `median of ${R} interleaved rounds`,
+    rows,
+  };
 }
 
 async function overhead(): Promise<BenchTable> {
@@ -60,7 +65,8 @@ async function overhead(): Promise<BenchTable> {
   const [e, r] = await pairTime(() => s.run({ x: { data, dims: [1] } }, { y: out }), () => raw.run({ x: tx }, { y: ty }), R, 200);
   const engineUs = e * 1000, rawUs = r * 1000;
   await raw.release();
-  return { title: `Per-run overhead (one-element Add); median of ${R} interleaved rounds`, rows: [{ engine_us: engineUs, raw_ort_us: rawUs, added_us: engineUs - rawUs }] };
+  const rows = [{ engine_us: engineUs, raw_ort_us: rawUs, added_us: engineUs - rawUs }];
+  return { title: `Per-run overhead (one-element Add); median of ${R} interleaved rounds`, rows };
 }
 
 async function weightsAsInputs(): Promise<BenchTable> {

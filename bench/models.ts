@@ -30,7 +30,8 @@ export const bench: BenchArea = async () => {
       async () => { const t0 = performance.now(); await lm.score(seqs); return (B * 256) / ((performance.now() - t0) / 1000); },
       async () => torchRun('prefill', String(B))?.tokens_per_s ?? null,
     ]);
-    rows.push({ model, phase: 'prefill', batch: B, tokens_per_s: median(ours), torch_tokens_per_s: medianOrNull(ref), read_GB_s: null, bound_tok_s: null, pct_of_bound: null });
+    rows.push({ model, phase: 'prefill', batch: B, tokens_per_s: median(ours), torch_tokens_per_s: medianOrNull(ref),
+      read_GB_s: null, bound_tok_s: null, pct_of_bound: null });
   }
   // Decode: 32-token prompts, 64 new tokens, greedy, no EOS. Each step reads every weight once.
   const weightBytes = params * 4;
@@ -47,7 +48,8 @@ export const bench: BenchArea = async () => {
     const readGBs = median(bw);
     const bound = (B * readGBs * 1e9) / weightBytes;
     const row = (phase: string, tps: number, torchTps: number | null): Record<string, BenchCell> =>
-      ({ model, phase, batch: B, tokens_per_s: tps, torch_tokens_per_s: torchTps, read_GB_s: readGBs, bound_tok_s: bound, pct_of_bound: (100 * tps) / bound });
+      ({ model, phase, batch: B, tokens_per_s: tps, torch_tokens_per_s: torchTps, read_GB_s: readGBs, bound_tok_s: bound,
+        pct_of_bound: (100 * tps) / bound });
     rows.push(row('decode', median(ours), medianOrNull(ref)), row('decode (weights baked)', median(oursBaked), null));
   }
   await probe.dispose();

@@ -97,8 +97,13 @@ export const bench: BenchArea = async () => {
     const base2 = median(runs2[0].map(tps));
     loads2.forEach(([label], i) => thr.push(summarize(label, label === 'base alone' ? '-' : 'all-linear r8', runs2[i], base2)));
     await app2.close();
-    tables.push({ title: `Serve throughput: ${CLIENTS} clients × ${ROUNDS} requests × ${MAX_TOKENS} tokens, ${model}, max batch 32; median of ${R} interleaved rounds`, rows: thr,
-      notes: [`Each load runs once per round, interleaved; tokens/s is the median round, p50/p99 pool all rounds, requests and failed are totals. 'vs base' = tokens/s relative to the base alone of the same server (q,v rows: first row; all-linear rows: their own base row). Slot tensors for 33 slots of q,v r8: ${(slotsBytes / 2 ** 20).toFixed(1)} MiB.`] });
+    tables.push({
+      title: `Serve throughput: ${CLIENTS} clients × ${ROUNDS} requests × ${MAX_TOKENS} tokens, ${model}, max batch 32; `
+        + `median of ${R} interleaved rounds`,
+      rows: thr,
+      notes: ['Each load runs once per round, interleaved; tokens/s is the median round, p50/p99 pool all rounds, requests and failed are totals.',
+        "'vs base' = tokens/s relative to the base alone of the same server (q,v rows: first row; all-linear rows: their own base row).",
+        `Slot tensors for 33 slots of q,v r8: ${(slotsBytes / 2 ** 20).toFixed(1)} MiB.`] });
 
     // Adapter load (cold, from disk) and switch (write into a slot) cost.
     const cost: Record<string, string | number>[] = [];
@@ -115,7 +120,8 @@ export const bench: BenchArea = async () => {
         for (let k = 0; k < 20; k++) slots.write(1 + (k % 2), p);
         switches.push((performance.now() - t1) / 20);
       }
-      cost.push({ model, adapter: label, 'cold load ms (p50)': pct(loads, 0.5), 'cold load ms (max)': Math.max(...loads), 'slot switch ms (p50)': pct(switches, 0.5), 'slot bytes': slots.bytes / 3 });
+      cost.push({ model, adapter: label, 'cold load ms (p50)': pct(loads, 0.5), 'cold load ms (max)': Math.max(...loads),
+        'slot switch ms (p50)': pct(switches, 0.5), 'slot bytes': slots.bytes / 3 });
     }
     tables.push({ title: `Adapter load (disk → host, scaling folded) and switch (host → slot, memcpy), ${model}`, rows: cost });
 
@@ -131,7 +137,8 @@ export const bench: BenchArea = async () => {
     const evictions = app3.lorakit.adapters!.evictions;
     await app3.close();
     tables.push({ title: `Load test: 32 clients, 8 adapters + base over 4 slots (LRU), 10 s after a 3 s warm-up, ${model}`, rows: [{
-      model, requests: r.requests, failed: r.failed, 'tokens/s': r.tokens / r.seconds, 'p50 ms': pct(r.lat, 0.5), 'p99 ms': pct(r.lat, 0.99), evictions,
+      model, requests: r.requests, failed: r.failed, 'tokens/s': r.tokens / r.seconds, 'p50 ms': pct(r.lat, 0.5), 'p99 ms': pct(r.lat, 0.99),
+      evictions,
       'RSS before MiB': rss0 / 2 ** 20, 'RSS after MiB': rss1 / 2 ** 20,
     }] });
     return tables;

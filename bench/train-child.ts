@@ -37,4 +37,5 @@ for (let s = 0; s < 6; s++) {
 const sorted = times.slice(1).sort((a, b) => a - b);
 const med = sorted[Math.floor(sorted.length / 2)];
 const trainable = params.reduce((p, x) => p + x.length, 0);
-process.stdout.write(JSON.stringify({ targets: process.argv[2], tokens_per_s: (B * T) / (med / 1000), step_ms: med, adamw_ms: optMs, trainable, parameters: lm.parameterCount, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+const out = { targets: process.argv[2], tokens_per_s: (B * T) / (med / 1000), step_ms: med, adamw_ms: optMs, trainable };
+process.stdout.write(JSON.stringify({ ...out, parameters: lm.parameterCount, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }) + '\n');

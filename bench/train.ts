@@ -20,12 +20,14 @@ export const bench: BenchArea = async () => {
   const rows: Record<string, BenchCell>[] = [];
   let model = '';
   for (const t of ['qv', 'all']) {
-    const [ours, ref] = await interleave<ChildRun | TorchRun>(R, [async () => child(t), async () => torchRun('train', t)]) as [ChildRun[], TorchRun[]];
+    const runs = await interleave<ChildRun | TorchRun>(R, [async () => child(t), async () => torchRun('train', t)]);
+    const [ours, ref] = runs as [ChildRun[], TorchRun[]];
     model = modelLabel('llama-shaped', ours[0].parameters);
     rows.push({
       model, targets: t === 'qv' ? 'q_proj,v_proj' : 'all-linear', trainable: ours[0].trainable,
       tokens_per_s: medianOf(ours, (x) => x.tokens_per_s), step_ms: medianOf(ours, (x) => x.step_ms), adamw_ms: medianOf(ours, (x) => x.adamw_ms),
-      peak_rss_mb: medianOf(ours, (x) => x.peak_rss_mb), torch_tokens_per_s: medianOf(ref, (x) => x.tokens_per_s), torch_peak_rss_mb: medianOf(ref, (x) => x.peak_rss_mb),
+      peak_rss_mb: medianOf(ours, (x) => x.peak_rss_mb),
+      torch_tokens_per_s: medianOf(ref, (x) => x.tokens_per_s), torch_peak_rss_mb: medianOf(ref, (x) => x.peak_rss_mb),
     });
   }
   return [{
