@@ -4,7 +4,7 @@
   /usr/bin/python3 scripts/bench/torch_reference.py train qv|all
   /usr/bin/python3 scripts/bench/torch_reference.py prefill [B]
   /usr/bin/python3 scripts/bench/torch_reference.py decode 1|8
-  /usr/bin/python3 scripts/bench/torch_reference.py threads         # tokens/s of `train qv` per (BLAS, torch) threads
+  /usr/bin/python3 scripts/bench/torch_reference.py threads [R]     # `train qv` tokens/s per (BLAS, torch) threads
 
 Install: `apt-get install -y python3-torch libopenblas0-pthread`. Debian's torch links the generic libblas.so.3, which
 resolves through update-alternatives; without OpenBLAS it is the reference (netlib) BLAS, ~20x slower here. A timing
@@ -272,7 +272,7 @@ if __name__ == "__main__":
     elif what == "decode":
         out = decode(int(sys.argv[2]))
     elif what == "threads":
-        out = thread_sweep()
+        out = thread_sweep(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
     else:
         sys.exit(f"unknown mode {what!r}: info | train qv|all | prefill [B] | decode B | threads")
     out.update(blas=rep["kind"], openblas_threads=(rep["openblas"] or {}).get("threads"), torch_threads=rep["torch_threads"],
