@@ -8,7 +8,8 @@
 
 Install: `apt-get install -y python3-torch libopenblas0-pthread`. Debian's torch links the generic libblas.so.3, which
 resolves through update-alternatives; without OpenBLAS it is the reference (netlib) BLAS, ~20x slower here. A timing
-mode on the reference BLAS prints why it refuses and exits 3 instead of reporting a figure.
+mode on the reference BLAS prints why it refuses and exits 3 instead of reporting a figure. To see the refusal on a
+machine with OpenBLAS: `apt-get install -y libblas3`, then run with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas.
 
 The model is the Llama-shaped 29.5M reference (hidden 512, 8 layers, 8 heads, intermediate 1376, vocab 8192, tied),
 random weights, eager PyTorch as in scripts/fixtures/hf_reference.py. A timing mode prints one JSON line on stdout
