@@ -54,7 +54,7 @@ export const bench: BenchArea = async () => {
   }
   await probe.dispose();
   const table: BenchTable = {
-    title: `${model} Llama (hidden 512, 8 layers, vocab 8192, tied), float32, ${threads} threads; median of ${R} interleaved rounds`,
+    title: `${model} (hidden 512, 8 layers, vocab 8192, tied), float32, ${threads} threads; median of ${R} interleaved rounds`,
     rows,
     notes: [
       `read_GB_s: onnxruntime ReduceSum over a ${probe.bytes >> 20} MiB float32 input with ${threads} intra-op threads (bench/bandwidth.ts), `

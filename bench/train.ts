@@ -31,7 +31,7 @@ export const bench: BenchArea = async () => {
     });
   }
   return [{
-    title: `LoRA training, r=16, batch 4 × seq 256, ${model} Llama (hidden 512, 8 layers), AdamW; median of ${R} interleaved rounds`,
+    title: `LoRA training, r=16, batch 4 × seq 256, ${model} (hidden 512, 8 layers, tied), AdamW; median of ${R} interleaved rounds`,
     rows,
     notes: [torch.note, 'torch_*: scripts/bench/torch_reference.py train, one process per round, alternating with bench/train-child.ts.'],
   }];
