@@ -36,6 +36,7 @@ export const errorCodes = {
   // serving
   LK_SERVE: 'The server cannot start or cannot serve a model or adapter',
   LK_EVAL: 'An evaluation suite is invalid or cannot be run',
+  LK_QUANT: 'A tensor cannot be quantized with the chosen scheme, or a quantization option is invalid',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,5 +1,5 @@
 // The engine's public surface: graph builder, ops, autodiff, runtime.
-export { Graph, Sym } from './graph/graph.js';
+export { Graph, Sym, MS_DOMAIN } from './graph/graph.js';
 export type { GraphNode, ConstTensor, AttrValue } from './graph/graph.js';
 export type { DType, AnyTypedArray, DataTypeMap } from './graph/dtype.js';
 export type { Dim, Shape } from './graph/dim.js';
@@ -8,6 +8,7 @@ export * from './ops/matmul.js';
 export * from './ops/reduce.js';
 export * from './ops/shape.js';
 export * from './ops/nn.js';
+export * from './ops/quant.js';
 export { grad } from './grad/grad.js';
 export { gradRules, primitiveOps } from './grad/rules.js';
 export type { PrimitiveOp, GradRule } from './grad/rules.js';

@@ -9,19 +9,31 @@ import { expectedWeights, loadConfig, type ModelConfig } from './config.js';
 import { loadGenerationConfig, type GenerationConfig } from './generation-config.js';
 import { floatDtypes, openSafetensors, type SafetensorsDtype } from './safetensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { type QuantizedBase, makeQuantizedBase, quantizeTensor, quantizedTensorNames } from './quant/base.js';
+import type { QuantizedTensor } from './quant/quantize.js';
+import { type QuantOptions, quantLabel, resolveQuantScheme } from './quant/scheme.js';
 
 export interface LoadCheckpointOptions {
   /** Load tokenizer.json too (default true; skipped silently when the folder has none). */
   readonly tokenizer?: boolean;
   /** Called after each tensor is read. */
   readonly onTensor?: (done: number, total: number, name: string) => void;
+  /**
+   * Quantize the linear weights, embeddings and LM head while loading, one tensor at a time ('int8' | 'int4', or
+   * the full options); norms and biases stay float32.
+   */
+  readonly quantize?: QuantOptions['quantize'] | QuantOptions;
 }
 
 export interface Checkpoint {
   readonly dir: string;
   readonly config: ModelConfig;
-  /** By the canonical HF name of expectedWeights() (gpt2 always with the 'transformer.' prefix). */
+  /** By the canonical HF name of expectedWeights() (gpt2 always with the 'transformer.' prefix); float tensors only. */
   readonly weights: Map<string, Float32Array>;
+  /** The quantized tensors when loaded with `quantize` (they are not in `weights`; their shapes are in `shapes`). */
+  readonly quant?: QuantizedBase;
+  /** 'none', or the scheme label such as 'int4-b32-sym-acc8': part of the base's identity. */
+  readonly quantization: string;
   readonly shapes: Map<string, number[]>;
   /** The floating dtype holding most parameters on disk ('F32', 'BF16', 'F16'). */
   readonly dtypeOnDisk: SafetensorsDtype;
@@ -52,6 +64,7 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
   const generationConfig = loadGenerationConfig(dir);
   const wantTokenizer = (opts.tokenizer ?? true) && existsSync(join(dir, 'tokenizer.json'));
   const tokenizer = wantTokenizer ? await loadTokenizer(dir) : undefined;
+  const scheme = resolveQuantScheme(typeof opts.quantize === 'string' ? { quantize: opts.quantize } : opts.quantize ?? {});
   const set = openSafetensors(dir);
   try {
     const expected = expectedWeights(config);
@@ -77,24 +90,30 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     const used = new Set(plan.map(([, s]) => s));
     const ignored = [...set.tensors.keys()].filter((n) => !used.has(n));
     const weights = new Map<string, Float32Array>();
+    const toQuantize = scheme ? quantizedTensorNames(config) : new Map<string, { transposedOnDisk: boolean }>();
+    const quantized = new Map<string, QuantizedTensor>();
     const shapes = new Map<string, number[]>();
     const dtypes: Partial<Record<SafetensorsDtype, number>> = {};
     let parameters = 0;
     let sinceYield = 0;
     for (const [name, src] of plan) {
       const info = set.tensors.get(src)!;
-      weights.set(name, set.readFloat32(src));
+      const q = toQuantize.get(name);
+      // Quantized tensor by tensor: the float copy of one tensor at a time, never of the model.
+      if (q && scheme) quantized.set(name, quantizeTensor(name, set.readFloat32(src), info.shape, scheme, q.transposedOnDisk));
+      else weights.set(name, set.readFloat32(src));
       shapes.set(name, [...info.shape]);
       const n = info.shape.reduce((a, b) => a * b, 1);
       parameters += n;
       dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + n;
-      opts.onTensor?.(weights.size, plan.length, name);
+      opts.onTensor?.(weights.size + quantized.size, plan.length, name);
       // Reads are synchronous; let timers and progress output run every ~64 MB.
       if ((sinceYield += n * 4) > 64 << 20) { sinceYield = 0; await new Promise((r) => setImmediate(r)); }
     }
     const dtypeOnDisk = (Object.entries(dtypes) as [SafetensorsDtype, number][]).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
     return {
       dir, config, weights, shapes, dtypeOnDisk, dtypesOnDisk: dtypes, ignored, parameters, generationConfig,
+      quantization: quantLabel(scheme), ...(scheme ? { quant: makeQuantizedBase(scheme, quantized) } : {}),
       ...(tokenizer ? { tokenizer } : {}),
       loadMs: performance.now() - t0, rssBytes: process.memoryUsage().rss, peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };

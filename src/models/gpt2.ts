@@ -1,6 +1,6 @@
 // GPT-2 (GPT2LMHeadModel): learned positions, pre-LayerNorm blocks, Conv1D projections stored (in, out), fused
 // c_attn producing q, k, v. Checkpoint names are used with the 'transformer.' prefix.
-import { type Sym, add, attention, attentionBias, concat, embedding, layerNorm, mergeHeads, split, splitHeads, activation } from '../engine/index.js';
+import { type Sym, add, attention, attentionBias, concat, layerNorm, mergeHeads, split, splitHeads, activation } from '../engine/index.js';
 import { LorakitError } from '../errors.js';
 import type { CausalLMInputs, CausalLMOutputs, ModelContext } from './architecture.js';
 import type { ModelConfig } from './config.js';
@@ -13,7 +13,7 @@ export function gpt2Forward(cfg: ModelConfig, ctx: ModelContext, io: CausalLMInp
   const lin = (path: string, x: Sym, inF: number, outF: number): Sym => ctx.linear({ path, inFeatures: inF, outFeatures: outF, bias: true, conv1d: true }, x);
   const ln = (path: string, x: Sym): Sym => layerNorm(x, ctx.weight(`${path}.weight`), ctx.weight(`${path}.bias`), cfg.normEps);
 
-  let x = add(embedding(ctx.weight('transformer.wte.weight'), io.inputIds), embedding(ctx.weight('transformer.wpe.weight'), io.positionIds)); // (B, T, H)
+  let x = add(ctx.embed('transformer.wte.weight', io.inputIds), ctx.embed('transformer.wpe.weight', io.positionIds)); // (B, T, H)
   const past0 = io.past?.[0]?.key;
   const pastLen = past0 ? g.node('Gather', [g.node('Shape', [past0], {}, [{ dtype: 'int64', shape: [4] }])[0], g.scalar(2, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0] : g.scalar(0, 'int64');
   const bias = attentionBias({ queryLen: io.inputIds.shape[1], keyLen: io.attentionMask.shape[1], past: pastLen, keyMask: io.attentionMask, segments: io.segmentIds });

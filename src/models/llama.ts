@@ -1,6 +1,6 @@
 // Llama-family decoder (LlamaForCausalLM; also Mistral and Qwen2, which differ only in config: GQA, q/k/v bias,
 // sliding window). HF parameter names throughout, so checkpoint keys and PEFT target_modules match 1:1.
-import { type Sym, add, applyRotary, attention, attentionBias, concat, embedding, mergeHeads, rmsNorm, rotaryTables, mul, splitHeads, activation } from '../engine/index.js';
+import { type Sym, add, applyRotary, attention, attentionBias, concat, mergeHeads, rmsNorm, rotaryTables, mul, splitHeads, activation } from '../engine/index.js';
 import { LorakitError } from '../errors.js';
 import type { CausalLMInputs, CausalLMOutputs, ModelContext } from './architecture.js';
 import type { ModelConfig } from './config.js';
@@ -14,7 +14,7 @@ export function llamaForward(cfg: ModelConfig, ctx: ModelContext, io: CausalLMIn
   const qkvBias = cfg.attentionBias;
   const lin = (path: string, x: Sym, inF: number, outF: number, bias: boolean): Sym => ctx.linear({ path, inFeatures: inF, outFeatures: outF, bias, conv1d: false }, x);
 
-  let x = embedding(ctx.weight('model.embed_tokens.weight'), io.inputIds); // (B, T, H)
+  let x = ctx.embed('model.embed_tokens.weight', io.inputIds); // (B, T, H)
   const { cos, sin } = rotaryTables(io.positionIds, g.constant(ropeInvFreq(cfg), [hd / 2])); // (B, 1, T, hd)
   const past0 = io.past?.[0]?.key;
   const pastLen = past0 ? g.node('Gather', [g.node('Shape', [past0], {}, [{ dtype: 'int64', shape: [4] }])[0], g.scalar(2, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0] : g.scalar(0, 'int64');

@@ -8,6 +8,7 @@ import { isFloat } from '../graph/dtype.js';
 import type { GraphNode, Sym } from '../graph/graph.js';
 import { cast, div, equal, exp, log, mul, neg, pow, sub, where } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
+import { dequantizeNBits, matMulNBits, nbitsBackward } from '../ops/quant.js';
 import { reduceSum } from '../ops/reduce.js';
 import { concat, expand, pad, reshape, reshapeLike, scatterNDAdd, slice, split, transpose, transposeLast2, unsqueeze, zerosLike, squeeze } from '../ops/shape.js';
 import { sumTo } from './sum-to.js';
@@ -18,7 +19,8 @@ export const primitiveOps = [
   'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Exp', 'Log', 'Sqrt', 'Pow', 'Reciprocal', 'Tanh', 'Sigmoid', 'Erf', 'Abs',
   'Identity', 'Min', 'Max', 'MatMul', 'Gemm', 'Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceMean', 'ReduceMax',
   'Reshape', 'Transpose', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Unsqueeze', 'Squeeze', 'Where', 'Cast',
-  'Pad', 'Trilu', 'Equal', 'Less', 'Greater', 'Not', 'And', 'BitwiseAnd', 'BitwiseXor', 'Shape', 'Range', 'ConstantOfShape', 'ScatterND',
+  'Pad', 'Trilu', 'Equal', 'Less', 'Greater', 'Not', 'And', 'BitwiseAnd', 'BitwiseXor', 'BitShift', 'Shape', 'Range', 'ConstantOfShape',
+  'ScatterND', 'MatMulNBits',
 ] as const;
 export type PrimitiveOp = (typeof primitiveOps)[number];
 
@@ -74,6 +76,14 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   Min: null,
   Max: null,
   MatMul: ([dy], n) => matmulGrads(dy!, inp(n, 0), inp(n, 1)),
+  // y = x·Wᵀ with W frozen and packed; the weights get no gradient. dX = dY·W through the second packing of Wᵀ the
+  // builder supplied, else W dequantized blockwise in the graph (exact, a transient (N, K) float tensor, slow).
+  MatMulNBits: ([dy], n) => {
+    const t = nbitsBackward.get(out(n))?.();
+    if (t) return [matMulNBits(dy!, t.b, t.scales, t.zeroPoints, { ...t.layout, accuracyLevel: n.attrs.accuracy_level as 0 | 4 }), null, null, null];
+    const l = { bits: n.attrs.bits as 4 | 8, blockSize: n.attrs.block_size as number, k: n.attrs.K as number };
+    return [matmul(dy!, dequantizeNBits(inp(n, 1), inp(n, 2), n.inputs[3] ?? null, l)), null, null, null];
+  },
   Gemm: ([dy], n) => {
     const [a, b] = [inp(n, 0), inp(n, 1)];
     const alpha = (n.attrs.alpha as { float: number }).float, beta = (n.attrs.beta as { float: number }).float;
@@ -157,6 +167,7 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   And: none,
   BitwiseAnd: none,
   BitwiseXor: none,
+  BitShift: none,
   Shape: none,
   Range: none,
   ConstantOfShape: none,

@@ -11,6 +11,11 @@ export interface ConstTensor {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly data: AnyTypedArray;
+  /**
+   * Emitted as ONNX external data (the bytes stay in this array and reach ORT as in-memory external data, not
+   * copied into the model protobuf): large initializers such as packed quantized weights.
+   */
+  readonly external?: boolean;
 }
 
 export interface GraphNode {
@@ -21,6 +26,9 @@ export interface GraphNode {
   readonly attrs: Readonly<Record<string, AttrValue>>;
   readonly domain: string;
 }
+
+/** Contrib ops (MatMulNBits) live in onnxruntime's 'com.microsoft' domain (imported at version 1). */
+export const MS_DOMAIN = 'com.microsoft';
 
 export type SymKind = 'input' | 'const' | 'node';
 
@@ -68,9 +76,12 @@ export class Graph {
     return s;
   }
 
-  /** An initializer baked into the model. Small constants are deduplicated by value. */
-  constant(data: AnyTypedArray, shape: readonly number[], name?: string): Sym {
-    const dtype = dtypeOfArray(data);
+  /**
+   * An initializer baked into the model. Small constants are deduplicated by value. `dtype` is needed only for
+   * uint8 (a Uint8Array otherwise reads as bool); `external` keeps the bytes out of the protobuf (see ConstTensor).
+   */
+  constant(data: AnyTypedArray, shape: readonly number[], name?: string, o: { dtype?: DType; external?: boolean } = {}): Sym {
+    const dtype = o.dtype ?? dtypeOfArray(data);
     if (numel(shape) !== data.length) {
       throw new LorakitError('LK_SHAPE', `constant${name ? ` '${name}'` : ''}: shape ${shapeStr(shape)} needs ${numel(shape)} values, got ${data.length}`);
     }
@@ -79,14 +90,18 @@ export class Graph {
       const hit = this.constCache.get(key);
       if (hit) return hit;
     }
-    const s = new Sym(this, this.nextId++, dtype, shape, 'const', name ?? `c${this.nextId - 1}`, null, { dtype, shape, data });
+    const value: ConstTensor = o.external ? { dtype, shape, data, external: true } : { dtype, shape, data };
+    const s = new Sym(this, this.nextId++, dtype, shape, 'const', name ?? `c${this.nextId - 1}`, null, value);
     this.constants.push(s);
     if (key) this.constCache.set(key, s);
     return s;
   }
 
   scalar(v: number, dtype: DType = 'float32'): Sym {
-    return this.constant(dtype === 'float32' ? new Float32Array([v]) : dtype === 'float64' ? new Float64Array([v]) : dtype === 'int64' ? new BigInt64Array([BigInt(v)]) : dtype === 'int32' ? new Int32Array([v]) : new Uint8Array([v ? 1 : 0]), []);
+    const data = dtype === 'float32' ? new Float32Array([v]) : dtype === 'float64' ? new Float64Array([v])
+      : dtype === 'int64' ? new BigInt64Array([BigInt(v)]) : dtype === 'int32' ? new Int32Array([v])
+        : new Uint8Array([dtype === 'uint8' ? v : v ? 1 : 0]);
+    return this.constant(data, [], undefined, { dtype });
   }
 
   ints(v: readonly number[]): Sym {

@@ -125,17 +125,33 @@ export class CompiledGraph {
 
 const cache = new Map<string, Promise<CompiledGraph>>();
 
+const bufferIds = new WeakMap<ArrayBufferLike, number>();
+let nextBufferId = 0;
+function bufferId(b: ArrayBufferLike): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
 /** Emits and compiles `g` (or returns the cached session for identical model bytes). */
 export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
-  const { bytes } = emitModel(g);
+  const { bytes, externalData } = emitModel(g);
   const threads = opts.threads ?? defaultThreads();
-  const key = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}`).digest('hex');
+  const h = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}`);
+  // External initializers are not in `bytes`: the same graph over other packed weights is another session.
+  for (const f of externalData) h.update(`|${f.path}:${bufferId(f.data.buffer)}+${f.data.byteOffset}`);
+  const key = h.digest('hex');
   if (!opts.noCache) {
     const hit = cache.get(key);
     if (hit) return hit;
   }
   const p = (async () => {
-    const session = await createNativeSession(bytes, { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all' });
+    // Constant folding would dequantize packed weights into float initializers at load (every dequantize chain
+    // over them has only constant inputs): the memory quantization saves, spent again. Graphs with external
+    // initializers keep those chains as runtime work.
+    const disabledOptimizers = externalData.length ? ['ConstantFolding'] : [];
+    const nativeOpts = { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers } as const;
+    const session = await createNativeSession(bytes, nativeOpts, externalData);
     const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));
     const outputs = [...g.outputs].map(([name, s]) => ({ name, dtype: s.dtype, shape: s.shape }));
     return new CompiledGraph(session, inputs, outputs, key, bytes.byteLength);
