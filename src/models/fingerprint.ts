@@ -51,6 +51,11 @@ export interface LorakitAdapterMeta {
   readonly base_fingerprint?: string;
   /** The base folder as given at training time (for messages; the fingerprint is what is checked). */
   readonly base_model?: string;
+  /**
+   * The precision of the base the adapter was trained on: 'none' (float) or a quantization label such as
+   * 'int4-b32-sym-acc8'. The fingerprint names the weights on disk; this names what the kernels multiplied by.
+   */
+  readonly base_quantization?: string;
   readonly dataset_fingerprint?: string;
   readonly run_id?: string;
   readonly config?: Readonly<Record<string, unknown>>;

@@ -22,7 +22,9 @@ export class TrainStep {
   static async create(lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number }): Promise<TrainStep> {
     const shapes = new Map(lm.shapes);
     for (const [k, t] of adapter.tensors) shapes.set(k, t.dims);
-    const built = buildCausalLMGraph(lm.config, { mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, name: `${lm.config.modelType}_train` });
+    const built = buildCausalLMGraph(lm.config, {
+      mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, quant: lm.options.quant, name: `${lm.config.modelType}_train`,
+    });
     const g = built.graph;
     const params = paramNames.map((n) => {
       const s = g.inputs.find((x) => x.name === n);

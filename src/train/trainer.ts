@@ -108,7 +108,8 @@ export function loraConfigFromTrain(cfg: TrainConfig, base: Checkpoint): LoraCon
 
 export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opts: { resume?: boolean; base?: Checkpoint } = {}): Promise<TrainResult> {
   const t0 = performance.now();
-  const base = opts.base ?? await loadCheckpoint(cfg.model, { tokenizer: true });
+  const quantize = { quantize: cfg.quantize, block: cfg.quantBlock, zeroPoint: cfg.quantZeroPoint, accuracy: cfg.quantAccuracy };
+  const base = opts.base ?? await loadCheckpoint(cfg.model, { tokenizer: true, quantize });
   const tok = base.tokenizer;
   if (!tok) throw new LorakitError('LK_TOKENIZER', `'${cfg.model}' has no tokenizer.json; training needs one`);
   const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
@@ -134,7 +135,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const adam = createAdamWState(params);
   const adapter = bindAdapter({ config: lora, sites, tensors }); // evaluation: no dropout
   const trainBinding = bindAdapter({ config: lora, sites, tensors }, { training: true });
-  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined });
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined, quant: base.quant });
   const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
   const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
   const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
@@ -227,7 +228,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
     seconds: (performance.now() - t0) / 1000,
   };
   writeAdapter(cfg.out, { config: lora, tensors }, {
-    base_fingerprint: fp, base_model: resolve(cfg.model), dataset_fingerprint: data.fingerprint,
+    base_fingerprint: fp, base_model: resolve(cfg.model), base_quantization: base.quantization, dataset_fingerprint: data.fingerprint,
     config: { ...cfg } as unknown as Record<string, unknown>,
     metrics: { train_loss: lastLoss, ...(lastEval !== null ? { eval_loss: lastEval } : {}), ...(baseEvalLoss !== null ? { base_eval_loss: baseEvalLoss } : {}), steps: state.step },
   });

@@ -1,8 +1,9 @@
 // lorakit generate: stream a continuation of a prompt (optionally through the chat template and an adapter).
 import { defineCommand } from '../command.js';
 import { existingDir, finiteNumber, nonNegativeInt, positiveInt } from '../parse.js';
+import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 
-export interface GenerateFlags {
+export interface GenerateFlags extends QuantFlags {
   model: string; adapter: string | undefined; prompt: string[]; chat: boolean; system: string | undefined;
   maxNewTokens: number; temperature: number; topK: number | undefined; topP: number | undefined; repetitionPenalty: number | undefined;
   stop: string[]; seed: number; threads: number | undefined; bakeWeights: boolean; json: boolean;
@@ -27,6 +28,7 @@ export const generateCmd = defineCommand<GenerateFlags>({
     seed: { arg: '<n>', help: 'seed for sampling', default: 0, parse: nonNegativeInt },
     threads: { arg: '<n>', help: 'onnxruntime threads', parse: positiveInt },
     bakeWeights: { help: 'bake weights into the decode graph (faster decode, a second copy of the weights in memory)' },
+    ...quantFlags,
     json: { help: 'print a JSON result instead of streaming' },
   },
   async run(f, io, positionals) {
@@ -38,10 +40,10 @@ export const generateCmd = defineCommand<GenerateFlags>({
     const { LorakitError } = await import('../../errors.js');
     const prompts = f.prompt.length ? f.prompt : positionals;
     if (prompts.length === 0) throw new LorakitError('LK_ARG', "generate: give a prompt with --prompt TEXT");
-    const base = await loadCheckpoint(f.model, { tokenizer: true });
+    const base = await loadCheckpoint(f.model, { tokenizer: true, quantize: quantOptions(f) });
     const tok = base.tokenizer!;
     const adapter = f.adapter ? await loadAdapterFor(base, f.adapter) : undefined;
-    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights });
+    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights, quant: base.quant });
     const texts = prompts.map((p) => (f.chat ? tok.applyChatTemplate([...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: p }], { addGenerationPrompt: true }) : p));
     const ids = texts.map((t) => tok.encode(t, { addSpecialTokens: !f.chat }));
     const stream = !f.json && prompts.length === 1 ? createStreamDecoder(tok, { skipSpecialTokens: true }) : null;

@@ -1,8 +1,9 @@
 // lorakit score: perplexity of a text file under a model (+ adapter), with a sliding window.
 import { defineCommand } from '../command.js';
 import { existingDir, existingFile, positiveInt } from '../parse.js';
+import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 
-export interface ScoreFlags { model: string; adapter: string | undefined; file: string; window: number | undefined; stride: number | undefined; batchSize: number; threads: number | undefined; json: boolean }
+export interface ScoreFlags extends QuantFlags { model: string; adapter: string | undefined; file: string; window: number | undefined; stride: number | undefined; batchSize: number; threads: number | undefined; json: boolean }
 
 export const scoreCmd = defineCommand<ScoreFlags>({
   name: 'score',
@@ -16,6 +17,7 @@ export const scoreCmd = defineCommand<ScoreFlags>({
     stride: { arg: '<n>', help: 'new tokens scored per window (default: window / 2)', parse: positiveInt },
     batchSize: { arg: '<n>', help: 'windows per run', default: 4, parse: positiveInt },
     threads: { arg: '<n>', help: 'onnxruntime threads', parse: positiveInt },
+    ...quantFlags,
     json: { help: 'print a JSON result' },
   },
   async run(f, io) {
@@ -24,9 +26,9 @@ export const scoreCmd = defineCommand<ScoreFlags>({
     const { CausalLM } = await import('../../models/causal-lm.js');
     const { perplexity } = await import('../../models/perplexity.js');
     const { loadAdapterFor } = await import('../../lora/load.js');
-    const base = await loadCheckpoint(f.model, { tokenizer: true });
+    const base = await loadCheckpoint(f.model, { tokenizer: true, quantize: quantOptions(f) });
     const adapter = f.adapter ? await loadAdapterFor(base, f.adapter) : undefined;
-    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads });
+    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, quant: base.quant });
     const ids = base.tokenizer!.encode(readFileSync(f.file, 'utf8'));
     const window = f.window ?? Math.min(1024, base.config.maxPositionEmbeddings);
     const bar = io.progress({ total: ids.length, label: 'score', unit: 'tok' });
@@ -34,7 +36,7 @@ export const scoreCmd = defineCommand<ScoreFlags>({
     const r = await perplexity(lm, ids, { window, stride: f.stride ?? Math.max(1, Math.floor(window / 2)), batchSize: f.batchSize, adapter: adapter?.binding, onProgress: (d) => bar.tick(d) });
     bar.finish();
     const seconds = (performance.now() - t0) / 1000;
-    io.done({ file: f.file, perplexity: r.perplexity, nll: r.nll, tokens: ids.length, scored_tokens: r.scored, seconds, tokens_per_s: ids.length / seconds, window },
+    io.done({ file: f.file, quantization: base.quantization, perplexity: r.perplexity, nll: r.nll, tokens: ids.length, scored_tokens: r.scored, seconds, tokens_per_s: ids.length / seconds, window },
       `perplexity ${r.perplexity.toFixed(3)} over ${r.scored} tokens (${seconds.toFixed(2)} s, ${(ids.length / seconds).toFixed(0)} tok/s)`);
   },
 });

@@ -5,6 +5,7 @@ import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../parse.js';
 import { LorakitError } from '../../errors.js';
 import type { TrainConfig } from '../../train/config.js';
 import { trainDefaults, trainHelp } from '../../train/config.js';
+import { quantFlags } from '../quant-flags.js';
 
 export type TrainFlags = { [K in keyof TrainConfig]: TrainConfig[K] | undefined } & { config: string | undefined; resume: boolean; json: boolean; noTrack: boolean };
 
@@ -48,6 +49,10 @@ const flags: Flags<TrainFlags> = {
   maxGradNorm: { arg: '<x>', help: h('maxGradNorm'), parse: finiteNumber },
   maxLength: { arg: '<n>', help: h('maxLength'), parse: positiveInt },
   packing: { help: h('packing') },
+  quantize: quantFlags.quantize,
+  quantBlock: quantFlags.quantBlock,
+  quantZeroPoint: quantFlags.quantZeroPoint,
+  quantAccuracy: quantFlags.quantAccuracy,
   trainOnInputs: { help: h('trainOnInputs') },
   truncate: { help: h('truncate') },
   skipInvalid: { help: h('skipInvalid') },
