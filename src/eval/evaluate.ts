@@ -5,6 +5,7 @@ import { type Adapter, bindAdapter } from '../lora/adapter.js';
 import { type LoadedAdapter, loadAdapterFor } from '../lora/load.js';
 import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
+import type { QuantOptions } from '../models/quant/scheme.js';
 import { fingerprintAdapterDir, fingerprintModelDir } from '../models/fingerprint.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { decideGate } from './gate.js';
@@ -27,6 +28,8 @@ export interface ParityContext { readonly modelDir: string; readonly adapterDir:
 
 export interface EvaluateOptions {
   readonly modelDir: string;
+  /** Quantize the base while loading (ignored when `base` is given: it carries its own quantization). */
+  readonly quantize?: QuantOptions;
   readonly suite: Suite;
   /** A PEFT adapter folder; without it only the base is scored and the gate is not applied. */
   readonly adapterDir?: string;
@@ -141,12 +144,12 @@ function summaryLine(r: Pick<EvalReport, 'gate' | 'tags' | 'parity'>, hasAdapter
 
 export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const t0 = performance.now();
-  const base = o.base ?? await loadCheckpoint(o.modelDir, { tokenizer: true });
+  const base = o.base ?? await loadCheckpoint(o.modelDir, { tokenizer: true, quantize: o.quantize });
   const tok = base.tokenizer;
   if (!tok) throw new LorakitError('LK_TOKENIZER', `'${o.modelDir}' has no tokenizer.json; evaluation needs one`);
   const modelFp = (await fingerprintModelDir(o.modelDir)).fingerprint;
   const loaded = o.adapterDir ? await loadAdapterFor(base, o.adapterDir) : undefined;
-  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: o.threads });
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: o.threads, quant: base.quant });
   const c: Ctx = { lm, tok, base, binding: loaded?.binding, o };
   const data: TaskData[] = [], items: ItemRecord[] = [], taskSeconds: Record<string, number> = {};
   for (const task of o.suite.tasks) {
@@ -185,7 +188,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const report: EvalReport = {
     suite: o.suite.name, passed: gate.passed, schema: 'lorakit.eval/1', summary: summaryLine({ gate, tags, parity }, loaded !== undefined),
     suite_origin: o.suite.origin, created_at: new Date().toISOString(),
-    model: { dir: base.dir, fingerprint: modelFp, architecture: base.config.modelType, parameters: base.parameters },
+    model: { dir: base.dir, fingerprint: modelFp, architecture: base.config.modelType, parameters: base.parameters, quantization: base.quantization },
     adapter: loaded && o.adapterDir ? { dir: o.adapterDir, ref: o.adapterRef ?? null, fingerprint: (await fingerprintAdapterDir(o.adapterDir)).fingerprint, base_fingerprint: loaded.baseFingerprint ?? null } : null,
     settings: { seed, bootstrap: o.suite.bootstrap, confidence: o.suite.confidence },
     tasks, tags, parity, gate,

@@ -184,7 +184,11 @@ export interface EvalReport {
   readonly summary: string;
   readonly suite_origin: string;
   readonly created_at: string;
-  readonly model: { readonly dir: string; readonly fingerprint: string; readonly architecture: string; readonly parameters: number };
+  readonly model: {
+    readonly dir: string; readonly fingerprint: string; readonly architecture: string; readonly parameters: number;
+    /** 'none' or the base's quantization label (what the scores were computed with). */
+    readonly quantization?: string;
+  };
   readonly adapter: { readonly dir: string; readonly ref: string | null; readonly fingerprint: string; readonly base_fingerprint: string | null } | null;
   readonly settings: { readonly seed: number; readonly bootstrap: number; readonly confidence: number };
   readonly tasks: readonly TaskResult[];

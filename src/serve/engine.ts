@@ -154,7 +154,10 @@ export class BatchEngine {
         p = (async () => {
           // With bakeDecodeWeights the frozen base weights are initializers that ORT prepacks (README: engine figures).
           const constants = this.lm.options.bakeDecodeWeights ? this.lm.weights : undefined;
-          const built = buildCausalLMGraph(this.lm.config, { mode: 'decode', shapes: this.lm.shapes, wrapLinear: multiLoraWrap(targets, slots.slots), constants, name: `multi_lora_decode_${targets.size}` });
+          const built = buildCausalLMGraph(this.lm.config, {
+            mode: 'decode', shapes: this.lm.shapes, wrapLinear: multiLoraWrap(targets, slots.slots), constants, quant: this.lm.options.quant,
+            name: `multi_lora_decode_${targets.size}`,
+          });
           return { session: await compile(built.graph, { threads: this.o.threads ?? this.lm.options.threads }), weightInputs: built.weightInputs };
         })();
         this.multi.set(key, p);

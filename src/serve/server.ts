@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { LorakitError, isLorakitError } from '../errors.js';
 import { CausalLM } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
+import type { QuantOptions } from '../models/quant/scheme.js';
 import { fingerprintModelDir } from '../models/fingerprint.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { loadAdapterFor } from '../lora/load.js';
@@ -23,6 +24,8 @@ import { ApiError, type Choice, type CommonParams, chatBody, chatChunk, completi
 export interface ServeOptions {
   /** HF model folder, or an already loaded checkpoint. */
   readonly model: string | Checkpoint;
+  /** Quantize the base while loading (when `model` is a folder). */
+  readonly quantize?: QuantOptions;
   /** Adapters served by name (name → PEFT folder); loaded on first use unless `preload`. */
   readonly adapters?: Readonly<Record<string, string>>;
   /** Resolve unknown model names as registry references (name, name@v3, name@alias). */
@@ -60,7 +63,7 @@ export type LorakitServer = FastifyInstance & { readonly lorakit: ServerState };
 type Req = FastifyRequest & { tenant?: Tenant };
 
 export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
-  const ckpt = typeof opts.model === 'string' ? await loadCheckpoint(opts.model, { tokenizer: true }) : opts.model;
+  const ckpt = typeof opts.model === 'string' ? await loadCheckpoint(opts.model, { tokenizer: true, quantize: opts.quantize }) : opts.model;
   const tok = ckpt.tokenizer;
   if (!tok) throw new LorakitError('LK_SERVE', `'${ckpt.dir}' has no tokenizer.json; the server needs one to read prompts`);
   const cfg = ckpt.config;
@@ -76,7 +79,7 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   let fp: Promise<string> | undefined;
   const baseFingerprint = (): Promise<string> => (fp ??= fingerprintModelDir(ckpt.dir).then((f) => f.fingerprint));
 
-  let lm = new CausalLM(cfg, ckpt.weights, ckpt.shapes, { threads: opts.threads, bakeDecodeWeights: opts.bakeWeights });
+  let lm = new CausalLM(cfg, ckpt.weights, ckpt.shapes, { threads: opts.threads, bakeDecodeWeights: opts.bakeWeights, quant: ckpt.quant });
   let adapters: AdapterManager | null = null;
   let slots: MultiLoraSlots | undefined;
   let mergedName: string | null = null;
@@ -84,6 +87,7 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   if (opts.merged) {
     const others = Object.keys(opts.adapters ?? {}).filter((n) => n !== opts.merged);
     if (others.length) throw new LorakitError('LK_ARG', `--merged '${opts.merged}' serves that one adapter only; remove --adapter ${others.join(', ')} (or drop --merged to batch them all)`);
+    if (ckpt.quant) throw new LorakitError('LK_ARG', `--merged cannot be combined with a quantized base (${ckpt.quantization}): merging needs float weights; serve the adapter unmerged`);
     const dir = opts.adapters?.[opts.merged];
     if (!dir) throw new LorakitError('LK_ARG', `--merged '${opts.merged}' names no adapter given with --adapter NAME=DIR`);
     const a = await loadAdapterFor(ckpt, dir);

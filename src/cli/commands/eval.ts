@@ -4,8 +4,9 @@
 // onto the adapter version in the registry, where `registry alias-set --require-suite` reads it.
 import { defineCommand } from '../command.js';
 import { existingDir, nonNegativeInt, positiveInt } from '../parse.js';
+import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 
-export interface EvalFlags {
+export interface EvalFlags extends QuantFlags {
   model: string; adapter: string | undefined; suite: string; out: string | undefined; seed: number | undefined;
   register: string | undefined; threads: number | undefined; batchSize: number | undefined; json: boolean;
 }
@@ -25,6 +26,7 @@ export const evalCmd = defineCommand<EvalFlags>({
     register: { arg: '<ref>', help: 'attach the report to this registry adapter version (it must hold the same adapter as --adapter)' },
     threads: { arg: '<n>', help: 'onnxruntime threads', parse: positiveInt },
     batchSize: { arg: '<n>', help: 'windows / prompts per run (choices: twice as many)', parse: positiveInt },
+    ...quantFlags,
     json: { help: 'print the result as JSON (progress as JSON lines on stderr)', default: false },
   },
   async run(f, io) {
@@ -67,7 +69,7 @@ export const evalCmd = defineCommand<EvalFlags>({
       let bar: ReturnType<typeof io.progress> | undefined, barKey = '';
       const t0 = performance.now();
       const { report, items } = await ev.evaluate({
-        modelDir: f.model, adapterDir, adapterRef: ref, suite, seed: f.seed, threads: f.threads, batchSize: f.batchSize,
+        modelDir: f.model, quantize: quantOptions(f), adapterDir, adapterRef: ref, suite, seed: f.seed, threads: f.threads, batchSize: f.batchSize,
         parityPaths: async (ctx) => serverParityPath(ctx),
         onProgress: (e) => {
           const key = `${e.phase} ${e.task ?? ''} ${e.model ?? ''}`;

@@ -2,8 +2,9 @@
 import { LorakitError } from '../../errors.js';
 import { defineCommand } from '../command.js';
 import { existingDir, existingFile, positiveInt } from '../parse.js';
+import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 
-export interface ServeFlags {
+export interface ServeFlags extends QuantFlags {
   model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; port: number; host: string;
   maxLoras: number; maxLoraRank: number; maxBatch: number; maxQueue: number; maxTokensLimit: number | undefined; maxPromptTokens: number | undefined;
   requestTimeoutS: number; apiKeys: string | undefined; merged: string | undefined; servedModelName: string | undefined; preload: boolean;
@@ -43,6 +44,7 @@ export const serveCmd = defineCommand<ServeFlags>({
     preload: { help: 'read every --adapter at startup instead of on first use', default: false },
     threads: { arg: '<n>', help: 'onnxruntime intra-op threads', parse: positiveInt },
     bakeWeights: { help: 'bake the base weights into the decode graph (ORT prepacks them: faster decode, a second copy of the weights)' },
+    ...quantFlags,
     json: { help: 'print the startup summary as JSON' },
   },
   async run(f, io) {
@@ -56,6 +58,7 @@ export const serveCmd = defineCommand<ServeFlags>({
     const registry = f.registry || f.registryHome ? (await import('../../registry/index.js')).Registry.open(f.registryHome) : undefined;
     const t0 = performance.now();
     const app = await createServer({
+      quantize: quantOptions(f),
       model: f.model, adapters, registry, maxLoras: f.maxLoras, maxLoraRank: f.maxLoraRank, maxBatch: f.maxBatch, maxQueue: f.maxQueue,
       maxTokensLimit: f.maxTokensLimit, maxPromptTokens: f.maxPromptTokens, requestTimeoutS: f.requestTimeoutS, apiKeys: f.apiKeys,
       merged: f.merged, servedModelName: f.servedModelName, preload: f.preload, threads: f.threads, bakeWeights: f.bakeWeights,

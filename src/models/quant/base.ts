@@ -51,16 +51,9 @@ export function makeQuantizedBase(scheme: QuantScheme, tensors: ReadonlyMap<stri
         // Wᵀ (k, n) from the dequantized (n, k) values: int8 blocks along n keep the backward within ≈ 0.4% of the
         // forward's own weights (int8 step = absmax/127), at 1 byte per parameter.
         const deq = Float32Array.from(dequantizeRows(q));
-        const block = q.n % scheme.blockSize === 0 ? scheme.blockSize : largestBlock(q.n);
-        cache.set(name, (t = quantizeRows(deq, q.k, q.n, { bits: 8, blockSize: block, symmetric: true }, true)));
+        cache.set(name, (t = quantizeRows(deq, q.k, q.n, { bits: 8, blockSize: scheme.blockSize, symmetric: true }, true)));
       }
       return t;
     },
   };
-}
-
-/** The largest allowed block that divides n (Wᵀ's blocks run along the output dim). */
-function largestBlock(n: number): QuantScheme['blockSize'] {
-  for (const b of [128, 64, 32, 16] as const) if (n % b === 0) return b;
-  throw new LorakitError('LK_QUANT', `cannot pack Wᵀ: output dim ${n} is not a multiple of 16`);
 }

@@ -18,7 +18,7 @@ export function quantGraph(g: Graph, qb: QuantizedBase | undefined): QuantGraph 
   const constantsOf = (key: string, t: QuantizedTensor): NBitsOperands => {
     let o = operands.get(key);
     if (!o) {
-      const nb = t.k / t.blockSize, blob = (t.blockSize * t.bits) / 8;
+      const nb = Math.ceil(t.k / t.blockSize), blob = (t.blockSize * t.bits) / 8;
       const b = g.constant(t.packed, [t.n, nb, blob], `${key}.qweight`, { dtype: 'uint8', external: true });
       const scales = g.constant(t.scales, [t.n, nb], `${key}.scales`, { external: true });
       const zeroPoints = t.zeroPoints ? g.constant(t.zeroPoints, [t.n, zeroPointBytes(nb, t.bits)], `${key}.qzeros`, { dtype: 'uint8', external: true }) : null;

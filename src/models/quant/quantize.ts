@@ -22,12 +22,12 @@ export interface QuantizedTensor {
 export const zeroPointBytes = (blocks: number, bits: 4 | 8): number => (bits === 4 ? Math.ceil(blocks / 2) : blocks);
 
 /**
- * Quantizes w, given as (n, k) row-major, or as (k, n) with `transposed` (GPT-2 Conv1D), into n rows of k/block
- * blocks. k must be a multiple of the block size (checked by the caller, which can name the tensor).
+ * Quantizes w, given as (n, k) row-major, or as (k, n) with `transposed` (GPT-2 Conv1D), into n rows of
+ * ceil(k/block) blocks; a last partial block is padded with zeros (MatMulNBits reads only K columns).
  */
 export function quantizeRows(w: Float32Array, n: number, k: number, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>, transposed = false): QuantizedTensor {
   const { bits, blockSize: bs, symmetric } = s;
-  const nb = k / bs, blob = (bs * bits) / 8, qmax = (1 << bits) - 1, mid = 1 << (bits - 1);
+  const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, qmax = (1 << bits) - 1, mid = 1 << (bits - 1);
   const packed = new Uint8Array(n * nb * blob), scales = new Float32Array(n * nb);
   const zpb = zeroPointBytes(nb, bits);
   const zeroPoints = symmetric ? null : new Uint8Array(n * zpb);
@@ -35,7 +35,9 @@ export function quantizeRows(w: Float32Array, n: number, k: number, s: Pick<Quan
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < nb; j++) {
       let lo = 0, hi = 0, amax = 0;
-      for (let i = 0; i < bs; i++) {
+      const len = Math.min(bs, k - j * bs);
+      block.fill(0, len);
+      for (let i = 0; i < len; i++) {
         const v = transposed ? w[(j * bs + i) * n + r] : w[r * k + j * bs + i];
         block[i] = v;
         if (v < lo) lo = v;
@@ -69,7 +71,7 @@ export function quantizeRows(w: Float32Array, n: number, k: number, s: Pick<Quan
 /** The values the kernels multiply by, (n, k) row-major in float64: (q − zp) · scale. Tests and drift reports. */
 export function dequantizeRows(t: QuantizedTensor): Float64Array {
   const { n, k, bits, blockSize: bs } = t;
-  const nb = k / bs, blob = (bs * bits) / 8, zpb = zeroPointBytes(nb, bits), mid = 1 << (bits - 1);
+  const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, zpb = zeroPointBytes(nb, bits), mid = 1 << (bits - 1);
   const out = new Float64Array(n * k);
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < nb; j++) {
@@ -79,7 +81,7 @@ export function dequantizeRows(t: QuantizedTensor): Float64Array {
         const z = t.zeroPoints[r * zpb + (bits === 4 ? j >> 1 : j)];
         zp = bits === 8 ? z : j & 1 ? z >> 4 : z & 15;
       }
-      for (let i = 0; i < bs; i++) {
+      for (let i = 0, len = Math.min(bs, k - j * bs); i < len; i++) {
         const byte = t.packed[(r * nb + j) * blob + (bits === 8 ? i : i >> 1)];
         const qv = bits === 8 ? byte : i & 1 ? byte >> 4 : byte & 15;
         out[r * k + j * bs + i] = (qv - zp) * scale;
