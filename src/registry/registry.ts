@@ -125,13 +125,13 @@ export class Registry {
     }
     // 1. bytes first: content addressed, so a crash here leaves only unreferenced blobs.
     for (const f of fp.files) await this.blobs.putFile(join(dir, f.name), f.sha256);
-    // 2. every row (version number, version, files, history) in one serialized transaction.
-    const version = await this.meta.insertVersion({
+    // 2. every row (version number, version, files, history) in one serialized transaction, which checks for
+    //    identical content again: a concurrent registration may have won the race since the check above.
+    return this.meta.insertVersion({
       name: opts.name, fingerprint: fp.fingerprint, baseFingerprint: baseFp, datasetFingerprint: opts.datasetFingerprint ?? meta.dataset_fingerprint ?? null,
       runId: opts.runId ?? meta.run_id ?? null, loraConfig: fp.loraConfig, metrics: { ...(meta.metrics ?? {}), ...(opts.metrics ?? {}) },
       source: resolve(dir), createdAt: new Date().toISOString(), createdBy: opts.by ?? currentUser(),
-    }, fp.files);
-    return { version, created: true };
+    }, fp.files, { dedupe: !opts.allowDuplicate });
   }
 
   /** Registers the adapter a tracked run produced (its 'adapter' artifact, else <runDir>/adapter) and links the run to it. */

@@ -88,8 +88,10 @@ export interface MetadataStore {
   /** Refuses (LK_CONFLICT) a fingerprint already stored or a name taken by another base. */
   insertBase(base: BaseRecord, files: readonly FileRecord[]): Promise<void>;
 
-  /** Allocates the next version number of `v.name` (monotonic, never reused after delete) and inserts it with its files. */
-  insertVersion(v: NewVersion, files: readonly FileRecord[]): Promise<AdapterVersion>;
+  /** Allocates the next version number of `v.name` (monotonic, never reused after delete) and inserts it with its files.
+   *  With `dedupe`, a version of the same name, fingerprint and base found INSIDE the write transaction is returned
+   *  instead (created: false), so two concurrent registrations of identical content make one version. */
+  insertVersion(v: NewVersion, files: readonly FileRecord[], opts?: { dedupe?: boolean }): Promise<{ version: AdapterVersion; created: boolean }>;
   getVersion(name: string, version: number): Promise<AdapterVersion | undefined>;
   latestVersion(name: string): Promise<AdapterVersion | undefined>;
   aliasTarget(name: string, alias: string): Promise<AdapterVersion | undefined>;
