@@ -120,6 +120,9 @@ export interface MetadataStore {
 export type FileOwner = { readonly kind: 'base'; readonly fingerprint: string } | { readonly kind: 'version'; readonly id: number };
 
 export interface BlobPut { readonly sha256: string; readonly bytes: number; readonly added: boolean }
+/** A temp file in the blob store: its writer's pid (from the name), whether that process still runs on this host
+ *  (null: unknown), its size and how long since it was last written. */
+export interface TempBlob { readonly path: string; readonly bytes: number; readonly ageMs: number; readonly pid: number | null; readonly writerAlive: boolean | null }
 export interface BlobCheck { readonly sha256: string; readonly ok: boolean; readonly actual?: string; readonly missing?: boolean; readonly path: string }
 
 /** Content-addressed bytes keyed by sha256 hex. Writes are all-or-nothing (a reader never sees a partial blob).
@@ -137,8 +140,9 @@ export interface BlobStore {
   /** Size and age, for gc's grace period. */
   stat(sha256: string): Promise<{ bytes: number; mtimeMs: number } | undefined>;
   remove(sha256: string): Promise<void>;
-  /** Removes abandoned temp files older than `olderThanMs`; returns how many. */
-  cleanTemp(olderThanMs: number): Promise<number>;
+  /** Temp files of writes in flight or interrupted (a killed registration leaves one), oldest first. */
+  listTemp(): Promise<TempBlob[]>;
+  removeTemp(t: TempBlob): Promise<void>;
   /** Where a blob lives, for messages (a path or a URL). */
   locate(sha256: string): string;
 }

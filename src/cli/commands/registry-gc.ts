@@ -1,4 +1,5 @@
-// `lorakit registry gc`: remove blobs nothing refers to (left by deletes or killed registrations).
+// `lorakit registry gc`: remove blobs nothing refers to (left by deletes or killed registrations), and temp files
+// of killed registrations (writer gone, or idle past the grace period; never one still being written).
 import { defineCommand } from '../command.js';
 import { finiteNumber } from '../parse.js';
 import { fmtBytes } from './registry-common.js';
@@ -18,7 +19,8 @@ export const registryGc = defineCommand<RegistryGcFlags>({
     const reg = Registry.open();
     try {
       const r = await reg.gc({ graceMs: flags.graceHours * 3_600_000, dryRun: flags.dryRun });
-      io.done(r, `${flags.dryRun ? 'would remove' : 'removed'} ${r.removed.length} blob(s), ${fmtBytes(r.bytesFreed)}; kept ${r.kept}; temp files removed ${r.tempRemoved}`);
+      io.done(r, `${flags.dryRun ? 'would remove' : 'removed'} ${r.removed.length} blob(s), ${fmtBytes(r.bytesFreed)}; kept ${r.kept}; ` +
+        `temp files of interrupted registrations: ${r.tempRemoved} ${flags.dryRun ? 'to remove' : 'removed'} (${fmtBytes(r.tempBytesFreed)}), ${r.tempKept} kept (maybe in flight)`);
     } finally { await reg.close(); }
   },
 });
