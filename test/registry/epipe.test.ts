@@ -13,7 +13,9 @@ test('registry list into a pipe closed early exits quietly (no EPIPE stack trace
   const home = join(root, 'home');
   const reg = Registry.open(home);
   const base = await reg.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
-  for (let i = 1; i <= 3; i++) await reg.addAdapter(makeAdapter(join(root, `a${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'pipe' });
+  for (let i = 1; i <= 3; i++) {
+    await reg.addAdapter(makeAdapter(join(root, `a${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'pipe' });
+  }
   await reg.close();
   for (const extra of [[], ['--json']]) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'registry', 'list', ...extra], {
