@@ -178,18 +178,33 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   };
 
   app.get('/health', async () => ({ status: 'ok', model: baseName, running: engine.batchSize, waiting: engine.queueDepth }));
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()));
+  // /metrics names every adapter and its token counts: with API keys on it needs an admin key or the metrics key;
+  // with keys off it is open unless a metrics key is set (then only that key). /health stays open for probes.
+  app.get('/metrics', async (req, reply) => {
+    if (auth.enabled || opts.metricsKey !== undefined) {
+      const byMetricsKey = opts.metricsKey !== undefined && Auth.bearerIs(req.headers.authorization, opts.metricsKey);
+      const t = byMetricsKey || !auth.enabled ? null : auth.tenant(req.headers.authorization);
+      if (!byMetricsKey && !t) throw new ApiError(401, 'GET /metrics needs an admin API key or the --metrics-key (send Authorization: Bearer <key>)');
+      if (!byMetricsKey && !t!.admin) {
+        throw new ApiError(403, "this API key may not read /metrics (it shows every tenant's adapters); use an admin key or the --metrics-key");
+      }
+    }
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
+  });
 
   app.get('/v1/models', { preHandler: authenticate }, async (req: Req) => {
     const created = Math.floor(Date.now() / 1000);
-    const root = resolvePath(ckpt.dir);
+    // Only admins see server paths; a tenant gets the model's name, or the registry reference it was resolved from.
+    const admin = req.tenant!.admin;
+    const root = admin ? resolvePath(ckpt.dir) : mergedName ?? baseName;
+    const rootOf = (e: AdapterEntry): string => (admin ? e.root : e.root.startsWith('registry:') ? e.root.slice('registry:'.length) : e.name);
     if (mergedName !== null) {
       return { object: 'list', data: [{ id: mergedName, object: 'model', created, owned_by: 'lorakit', root, parent: null, max_model_len: ctx, merged: true, resident: true }] };
     }
     const data: unknown[] = [{ id: baseName, object: 'model', created, owned_by: 'lorakit', root, parent: null, max_model_len: ctx }];
     for (const e of adapters!.list()) {
       if (!Auth.mayUse(req.tenant!, e.name)) continue;
-      data.push({ id: e.name, object: 'model', created, owned_by: 'lorakit', root: e.root, parent: baseName, max_model_len: ctx, resident: e.slot !== null, loaded: e.loaded, slot: e.slot, rank: e.rank, load_ms: e.loadMs ?? null, in_use: e.pins });
+      data.push({ id: e.name, object: 'model', created, owned_by: 'lorakit', root: rootOf(e), parent: baseName, max_model_len: ctx, resident: e.slot !== null, loaded: e.loaded, slot: e.slot, rank: e.rank, load_ms: e.loadMs ?? null, in_use: e.pins });
     }
     return { object: 'list', data };
   });
