@@ -119,6 +119,7 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     hooks: { onStep: (kind, _rows, ms) => metrics.stepLatency.observe(ms / 1000, { kind }) },
   });
   await engine.warmup();
+  engine.onStep((s) => { if (s.kind === 'decode') metrics.modelsPerStep.observe(new Set(s.models).size); });
   metrics.queueDepth.set(() => engine.queueDepth);
   metrics.runningBatch.set(() => engine.batchSize);
 
@@ -276,7 +277,7 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
         seqs.push(engine.submit({
           promptIds: ids, maxTokens, seed: p.seed !== undefined ? p.seed + (i % p.n) : randomInt(2 ** 31), stop: p.stop, eos,
           sampling: { temperature: p.temperature, topP: p.topP, topK: p.topK !== undefined && p.topK > 0 ? p.topK : undefined, repetitionPenalty: p.repetitionPenalty },
-          lease: entry ? adapters!.lease(entry) : undefined,
+          lease: entry ? adapters!.lease(entry) : undefined, model: entry ? entry.name : p.model,
           onText: stream ? (d) => { if (d) emit(d, null); } : undefined,
           onDone: (r) => {
             out[i] = r;
