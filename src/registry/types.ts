@@ -122,7 +122,9 @@ export type FileOwner = { readonly kind: 'base'; readonly fingerprint: string } 
 export interface BlobPut { readonly sha256: string; readonly bytes: number; readonly added: boolean }
 /** A temp file in the blob store: its writer's pid (from the name), whether that process still runs on this host
  *  (null: unknown), its size and how long since it was last written. */
-export interface TempBlob { readonly path: string; readonly bytes: number; readonly ageMs: number; readonly pid: number | null; readonly writerAlive: boolean | null }
+export interface TempBlob {
+  readonly path: string; readonly bytes: number; readonly ageMs: number; readonly pid: number | null; readonly writerAlive: boolean | null;
+}
 export interface BlobCheck { readonly sha256: string; readonly ok: boolean; readonly actual?: string; readonly missing?: boolean; readonly path: string }
 
 /** Content-addressed bytes keyed by sha256 hex. Writes are all-or-nothing (a reader never sees a partial blob).

@@ -271,7 +271,8 @@ export class BatchEngine {
   private reportStep(kind: 'prefill' | 'decode', rows: readonly Sequence[], ms: number): void {
     this.o.hooks?.onStep?.(kind, rows.length, ms);
     if (this.stepListeners.size === 0) return;
-    const info: StepInfo = { kind, ms, models: rows.map((s) => s.req.model ?? (s.slot === 0 ? 'base' : `slot:${s.slot}`)), slots: rows.map((s) => s.slot) };
+    const models = rows.map((s) => s.req.model ?? (s.slot === 0 ? 'base' : `slot:${s.slot}`));
+    const info: StepInfo = { kind, ms, models, slots: rows.map((s) => s.slot) };
     for (const fn of this.stepListeners) fn(info);
   }
 

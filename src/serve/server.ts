@@ -205,7 +205,10 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     const data: unknown[] = [{ id: baseName, object: 'model', created, owned_by: 'lorakit', root, parent: null, max_model_len: ctx }];
     for (const e of adapters!.list()) {
       if (!Auth.mayUse(req.tenant!, e.name)) continue;
-      data.push({ id: e.name, object: 'model', created, owned_by: 'lorakit', root: rootOf(e), parent: baseName, max_model_len: ctx, resident: e.slot !== null, loaded: e.loaded, slot: e.slot, rank: e.rank, load_ms: e.loadMs ?? null, in_use: e.pins });
+      data.push({
+        id: e.name, object: 'model', created, owned_by: 'lorakit', root: rootOf(e), parent: baseName, max_model_len: ctx, resident: e.slot !== null,
+        loaded: e.loaded, slot: e.slot, rank: e.rank, load_ms: e.loadMs ?? null, in_use: e.pins,
+      });
     }
     return { object: 'list', data };
   });

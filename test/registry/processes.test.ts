@@ -113,7 +113,9 @@ test('two processes registering identical large content at the same moment get O
     const lines: string[] = [];
     let onReady!: () => void;
     const ready = new Promise<void>((r) => { onReady = r; });
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { for (const l of d.split('\n').filter(Boolean)) { lines.push(l); if (l === 'ready') onReady(); } });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      for (const l of d.split('\n').filter(Boolean)) { lines.push(l); if (l === 'ready') onReady(); }
+    });
     const exit = new Promise<number | null>((r) => child.on('exit', (c) => { onReady(); r(c); }));
     return { child, lines, ready, exit };
   });

@@ -17,7 +17,8 @@ writeFileSync(keysFile, JSON.stringify({ keys }));
 const get = (url: string, key?: string) => ({ method: 'GET' as const, url, headers: key ? { authorization: `Bearer ${key}` } : {} });
 
 test('/metrics with API keys: 401 without a key, 403 for a tenant key, 200 for an admin key or the metrics key', async () => {
-  const app = await createServer({ model: fx.base, adapters: fx.adapters, apiKeys: keysFile, servedModelName: 'tiny', metricsKey: 'scrape-secret-1' });
+  const opts = { model: fx.base, adapters: fx.adapters, apiKeys: keysFile, servedModelName: 'tiny', metricsKey: 'scrape-secret-1' };
+  const app = await createServer(opts);
   try {
     const payload = { model: 'a', prompt: 'hi', max_tokens: 2 };
     const gen = { method: 'POST' as const, url: '/v1/completions', headers: { authorization: 'Bearer tenant-a-secret' }, payload };

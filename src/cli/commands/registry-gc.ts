@@ -19,8 +19,9 @@ export const registryGc = defineCommand<RegistryGcFlags>({
     const reg = Registry.open();
     try {
       const r = await reg.gc({ graceMs: flags.graceHours * 3_600_000, dryRun: flags.dryRun });
+      const temp = `${r.tempRemoved} ${flags.dryRun ? 'to remove' : 'removed'} (${fmtBytes(r.tempBytesFreed)}), ${r.tempKept} kept (maybe in flight)`;
       io.done(r, `${flags.dryRun ? 'would remove' : 'removed'} ${r.removed.length} blob(s), ${fmtBytes(r.bytesFreed)}; kept ${r.kept}; ` +
-        `temp files of interrupted registrations: ${r.tempRemoved} ${flags.dryRun ? 'to remove' : 'removed'} (${fmtBytes(r.tempBytesFreed)}), ${r.tempKept} kept (maybe in flight)`);
+        `temp files of interrupted registrations: ${temp}`);
     } finally { await reg.close(); }
   },
 });

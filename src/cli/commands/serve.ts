@@ -38,7 +38,8 @@ export const serveCmd = defineCommand<ServeFlags>({
     maxTokensLimit: { arg: '<n>', help: "upper bound on a request's max_tokens (default: the model's context)", parse: positiveInt },
     maxPromptTokens: { arg: '<n>', help: 'longest prompt accepted, in tokens (default: the context - 1)', parse: positiveInt },
     maxBodyBytes: {
-      arg: '<n>', help: 'bodies above this get 413 unread (default: 3 × the longest prompt that fits, in bytes, + 64 KiB; ≥ 1 MiB)', parse: positiveInt,
+      arg: '<n>', help: 'bodies above this get 413 unread (default: 3 × the longest prompt that fits, in bytes, + 64 KiB; ≥ 1 MiB)',
+      parse: positiveInt,
     },
     metricsKey: { arg: '<key>', help: 'key (≥ 8 chars) for GET /metrics, e.g. Prometheus (default $LORAKIT_METRICS_KEY); admin API keys work too' },
     requestTimeoutS: { arg: '<s>', help: 'cancel a request after this many seconds', default: 600, parse: positiveInt },
