@@ -50,8 +50,10 @@ export class TokenizeWorker {
     // does not always inherit tsx's loader, so a tiny bootstrap registers it first (as bin/lorakit.js does).
     const ts = import.meta.url.endsWith('.ts');
     const entry = new URL(ts ? './tokenize-worker.ts' : './tokenize-worker.js', import.meta.url);
+    // (tsx is resolved here, from this file, so that the worker finds it whatever the current directory is)
+    const tsx = (): string => JSON.stringify(import.meta.resolve('tsx/esm/api'));
     const w = ts
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
+      ? new Worker(`import(${tsx()}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
         { eval: true, workerData: { dir: this.modelDir } })
       : new Worker(entry, { workerData: { dir: this.modelDir } });
     w.unref(); // an idle tokenizer never keeps the process alive
