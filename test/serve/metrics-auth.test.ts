@@ -34,6 +34,7 @@ test('/metrics with API keys: 401 without a key, 403 for a tenant key, 200 for a
       const r = await app.inject(get('/metrics', key));
       assert.equal(r.statusCode, 200, key);
       assert.match(r.body, /^lorakit_prompt_tokens_total\{model="a"\} \d+$/m);
+      assert.match(r.body, /^lorakit_engine_models_per_decode_step_bucket\{le="1"\} [1-9]\d*$/m, 'one-model decode steps are counted');
     }
     assert.equal((await app.inject(get('/health'))).statusCode, 200, '/health stays open for probes');
   } finally {
