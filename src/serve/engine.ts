@@ -273,7 +273,9 @@ export class BatchEngine {
     if (this.stepListeners.size === 0) return;
     const models = rows.map((s) => s.req.model ?? (s.slot === 0 ? 'base' : `slot:${s.slot}`));
     const info: StepInfo = { kind, ms, models, slots: rows.map((s) => s.slot) };
-    for (const fn of this.stepListeners) fn(info);
+    for (const fn of this.stepListeners) {
+      try { fn(info); } catch { /* an observer's bug must not fail the batch's sequences */ }
+    }
   }
 
   /** (c) per-row sampling; returns the batch indices that keep running. */

@@ -10,7 +10,10 @@ export const registryGc = defineCommand<RegistryGcFlags>({
   summary: 'Delete unreferenced blobs older than the grace period (so registrations in flight keep theirs)',
   example: 'lorakit registry gc --dry-run',
   flags: {
-    graceHours: { arg: '<h>', help: 'Only remove orphans older than this many hours', default: 1, parse: finiteNumber },
+    graceHours: {
+      arg: '<h>', help: 'Only remove orphans (and temp files) older than this many hours; a temp file whose writer is gone goes after 1 min',
+      default: 1, parse: finiteNumber,
+    },
     dryRun: { help: 'List what would be removed', default: false },
     json: { help: 'JSON output', default: false },
   },
