@@ -16,7 +16,7 @@ import { checkLabel, checkName, isFingerprint, parseRef, shortFp } from './refs.
 import { SqliteMetadataStore } from './sqlite-store.js';
 import {
   STAGES, type Actor, type AdapterVersion, type AliasGuard, type BaseRecord, type BlobCheck, type BlobStore, type EvalReport, type EvalReportRecord,
-  type FileRecord, type HistoryEvent, type MetadataStore, type Stage, type VersionFilter,
+  type FileRecord, type HistoryEvent, type MetadataStore, type Stage, type TempBlob, type VersionFilter,
 } from './types.js';
 
 /** Who acts and why, for history rows (default who: $USER). */
@@ -35,8 +35,20 @@ export interface AddAdapterOptions {
 }
 export interface SetAliasOptions extends ActorOptions { readonly requireSuite?: string; readonly force?: boolean }
 export interface RegisterResult { readonly version: AdapterVersion; readonly created: boolean }
-export interface VerifyReport { readonly checked: number; readonly bytes: number; readonly bad: BlobCheck[]; readonly referencedMissing: string[] }
-export interface GcReport { readonly removed: string[]; readonly bytesFreed: number; readonly kept: number; readonly tempRemoved: number }
+export interface VerifyReport {
+  readonly checked: number; readonly bytes: number; readonly bad: BlobCheck[]; readonly referencedMissing: string[];
+  /** Temp files of registrations in flight or killed (not corruption: `gc` removes the abandoned ones). */
+  readonly temp: TempBlob[];
+}
+export interface GcReport {
+  readonly removed: string[]; readonly bytesFreed: number; readonly kept: number;
+  /** Temp files removed (or, with dryRun, that would be), their bytes, and those kept as possibly in flight. */
+  readonly tempRemoved: number; readonly tempBytesFreed: number; readonly tempKept: number;
+}
+
+/** A temp file whose writer is gone is removed once idle this long. Not at once: a pid from another pid namespace
+ *  (a container sharing LORAKIT_HOME) looks dead here, and a live writer touches its file every 4 MiB chunk. */
+export const DEAD_WRITER_IDLE_MS = 60_000;
 export interface AdapterDetail {
   readonly version: AdapterVersion;
   readonly base: BaseRecord | null;
@@ -125,13 +137,13 @@ export class Registry {
     }
     // 1. bytes first: content addressed, so a crash here leaves only unreferenced blobs.
     for (const f of fp.files) await this.blobs.putFile(join(dir, f.name), f.sha256);
-    // 2. every row (version number, version, files, history) in one serialized transaction.
-    const version = await this.meta.insertVersion({
+    // 2. every row (version number, version, files, history) in one serialized transaction, which checks for
+    //    identical content again: a concurrent registration may have won the race since the check above.
+    return this.meta.insertVersion({
       name: opts.name, fingerprint: fp.fingerprint, baseFingerprint: baseFp, datasetFingerprint: opts.datasetFingerprint ?? meta.dataset_fingerprint ?? null,
       runId: opts.runId ?? meta.run_id ?? null, loraConfig: fp.loraConfig, metrics: { ...(meta.metrics ?? {}), ...(opts.metrics ?? {}) },
       source: resolve(dir), createdAt: new Date().toISOString(), createdBy: opts.by ?? currentUser(),
-    }, fp.files);
-    return { version, created: true };
+    }, fp.files, { dedupe: !opts.allowDuplicate });
   }
 
   /** Registers the adapter a tracked run produced (its 'adapter' artifact, else <runDir>/adapter) and links the run to it. */
@@ -278,7 +290,7 @@ export class Registry {
     }
     const referencedMissing = [...referenced].filter((s) => !storedSet.has(s)).sort();
     for (const s of referencedMissing) bad.push({ sha256: s, ok: false, missing: true, path: this.blobs.locate(s) });
-    const report: VerifyReport = { checked: stored.length, bytes, bad, referencedMissing };
+    const report: VerifyReport = { checked: stored.length, bytes, bad, referencedMissing, temp: await this.blobs.listTemp() };
     if (bad.length && opts.throwOnCorrupt !== false) {
       throw new LorakitError('LK_CORRUPT', `${bad.length} blob${bad.length > 1 ? 's' : ''} failed verification:\n${bad.map((b) => `  ${b.path}: ${b.missing ? 'missing' : `hashes to ${b.actual}`}`).join('\n')}`,
         { hint: 're-register the affected models from their source folders', details: { bad } });
@@ -286,7 +298,9 @@ export class Registry {
     return report;
   }
 
-  /** Removes blobs no row refers to, once older than `graceMs` (so a registration in flight keeps its blobs). */
+  /** Removes blobs no row refers to, once older than `graceMs` (so a registration in flight keeps its blobs), and
+   *  abandoned temp files: idle past `graceMs`, or idle DEAD_WRITER_IDLE_MS with their writer process gone. A temp
+   *  file of a live writer that wrote it recently (a registration in flight) is never removed. */
   async gc(opts: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
     const grace = opts.graceMs ?? 3_600_000;
     const referenced = await this.meta.referencedBlobs();
@@ -299,7 +313,14 @@ export class Registry {
       removed.push(sha);
       bytesFreed += st.bytes;
     }
-    const tempRemoved = opts.dryRun ? 0 : await this.blobs.cleanTemp(grace);
-    return { removed, bytesFreed, kept, tempRemoved };
+    let tempRemoved = 0, tempBytesFreed = 0, tempKept = 0;
+    for (const t of await this.blobs.listTemp()) {
+      const abandoned = t.ageMs >= grace || (t.writerAlive === false && t.ageMs >= Math.min(grace, DEAD_WRITER_IDLE_MS));
+      if (!abandoned) { tempKept++; continue; }
+      if (!opts.dryRun) await this.blobs.removeTemp(t);
+      tempRemoved++;
+      tempBytesFreed += t.bytes;
+    }
+    return { removed, bytesFreed, kept, tempRemoved, tempBytesFreed, tempKept };
   }
 }

@@ -7,6 +7,7 @@ import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 export interface ServeFlags extends QuantFlags {
   model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; port: number; host: string;
   maxLoras: number; maxLoraRank: number; maxBatch: number; maxQueue: number; maxTokensLimit: number | undefined; maxPromptTokens: number | undefined;
+  maxBodyBytes: number | undefined; metricsKey: string | undefined;
   requestTimeoutS: number; apiKeys: string | undefined; merged: string | undefined; servedModelName: string | undefined; preload: boolean;
   threads: number | undefined; bakeWeights: boolean; json: boolean;
 }
@@ -37,6 +38,11 @@ export const serveCmd = defineCommand<ServeFlags>({
     maxQueue: { arg: '<n>', help: 'waiting sequences before requests get 429', default: 64, parse: positiveInt },
     maxTokensLimit: { arg: '<n>', help: "upper bound on a request's max_tokens (default: the model's context)", parse: positiveInt },
     maxPromptTokens: { arg: '<n>', help: 'longest prompt accepted, in tokens (default: the context - 1)', parse: positiveInt },
+    maxBodyBytes: {
+      arg: '<n>', help: 'bodies above this get 413 unread (default: 3 × the longest prompt that fits, in bytes, + 64 KiB; ≥ 1 MiB)',
+      parse: positiveInt,
+    },
+    metricsKey: { arg: '<key>', help: 'key (≥ 8 chars) for GET /metrics, e.g. Prometheus (default $LORAKIT_METRICS_KEY); admin API keys work too' },
     requestTimeoutS: { arg: '<s>', help: 'cancel a request after this many seconds', default: 600, parse: positiveInt },
     apiKeys: { arg: '<file>', help: 'JSON {"keys": [{"key", "adapters": [...] | "*", "name", "admin"}]}; requests need Authorization: Bearer <key>', parse: existingFile },
     merged: { arg: '<name>', help: 'merge this --adapter into the weights and serve only it (no LoRA overhead)' },
@@ -61,6 +67,7 @@ export const serveCmd = defineCommand<ServeFlags>({
       quantize: quantOptions(f),
       model: f.model, adapters, registry, maxLoras: f.maxLoras, maxLoraRank: f.maxLoraRank, maxBatch: f.maxBatch, maxQueue: f.maxQueue,
       maxTokensLimit: f.maxTokensLimit, maxPromptTokens: f.maxPromptTokens, requestTimeoutS: f.requestTimeoutS, apiKeys: f.apiKeys,
+      maxBodyBytes: f.maxBodyBytes, metricsKey: f.metricsKey ?? (process.env.LORAKIT_METRICS_KEY || undefined),
       merged: f.merged, servedModelName: f.servedModelName, preload: f.preload, threads: f.threads, bakeWeights: f.bakeWeights,
     });
     const address = await app.listen({ port: f.port, host: f.host });
