@@ -10,7 +10,7 @@ import { writeTinyModel } from '../helpers/tiny-model.js';
 import { Graph, compile, matMulNBits } from '../../src/engine/index.js';
 import { quantizeRows, dequantizeRows } from '../../src/models/quant/quantize.js';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
-import { CausalLM, makeScoreBatch } from '../../src/models/causal-lm.js';
+import { CausalLM } from '../../src/models/causal-lm.js';
 import { linearModules } from '../../src/models/modules.js';
 import { parseLoraConfig } from '../../src/lora/config.js';
 import { resolveSites } from '../../src/lora/targets.js';
