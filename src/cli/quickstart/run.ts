@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandIO } from '../command.js';
+import type { QuantOptions } from '../../models/quant/scheme.js';
 import { writeSotuRaw } from './domain-data.js';
 
 export interface QuickstartOptions {
@@ -12,6 +13,8 @@ export interface QuickstartOptions {
   readonly fast: boolean;
   readonly seed: number;
   readonly steps: number | undefined;
+  /** QLoRA: quantize the bundled base (the adapter stays float32). */
+  readonly quantize?: QuantOptions;
 }
 
 const PROMPTS = ['The state of the Union is', 'My fellow Americans,', 'The Congress of the United States'];
@@ -35,9 +38,11 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   const { loadAdapterFor } = await import('../../lora/load.js');
   const section = (n: number, title: string): void => io.log(`\n── ${n}. ${title} ${'─'.repeat(Math.max(0, 60 - title.length))}`);
 
-  const base = await loadCheckpoint(o.model, { tokenizer: true });
+  const base = await loadCheckpoint(o.model, { tokenizer: true, quantize: o.quantize });
+  const q = base.quant?.scheme;
+  const quantArgs = q ? ` --quantize int${q.bits} --quant-block ${q.blockSize}${q.symmetric ? '' : ' --quant-zero-point'} --quant-accuracy ${q.accuracy}` : '';
   const tok = base.tokenizer!;
-  io.log(`lorakit quickstart: base ${o.model} (${base.config.architectures[0]}, ${formatCount(base.parameters)} parameters), output in ${out}`);
+  io.log(`lorakit quickstart: base ${o.model} (${base.config.architectures[0]}, ${formatCount(base.parameters)} parameters${q ? `, ${base.quantization}` : ''}), output in ${out}`);
 
   // 1. Curate.
   section(1, 'Curate State of the Union addresses');
@@ -57,6 +62,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
     model: o.model, data: join(out, 'data', 'train.jsonl'), evalData: join(out, 'data', 'eval.jsonl'), out: join(out, 'adapter'), runDir: join(out, 'run'),
     rank: 16, alpha: 32, targetModules: ['all-linear'], lr: 2e-3, warmupSteps: 5, schedule: 'cosine', batchSize: 8, maxLength: 256, truncate: true,
     packing: true, maxSteps: o.steps ?? (o.fast ? 6 : 120), evalEvery: o.fast ? 3 : 40, seed: o.seed, skipInvalid: true,
+    ...(q ? { quantize: q.bits === 4 ? 'int4' : 'int8', quantBlock: q.blockSize, quantZeroPoint: !q.symmetric, quantAccuracy: q.accuracy } as const : {}),
   });
   const run = tracker.startRun({ kind: 'train', name: 'quickstart-sotu', config: trainCfg as unknown as Record<string, unknown>, runDir: join(out, 'run') });
   let bar: ReturnType<CommandIO['progress']> | null = null;
@@ -124,7 +130,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
 
   // 5. Side by side.
   section(5, 'Generations: base vs adapter (greedy, 40 tokens)');
-  const lm = new CausalLM(base.config, base.weights, base.shapes);
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { quant: base.quant });
   const adapter = await loadAdapterFor(base, trained.adapterDir);
   const ids = PROMPTS.map((p) => tok.encode(p));
   const gen = async (binding?: typeof adapter.binding): Promise<string[]> => (await generate(lm, ids, { maxNewTokens: o.fast ? 12 : 40, repetitionPenalty: 1.2, eosTokenIds: tok.eosTokenIds, decode: (x) => tok.decode(x, { skipSpecialTokens: true }), adapter: binding })).text!;
@@ -134,7 +140,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   // 6. Serve.
   section(6, 'Serve it');
   io.log([
-    `npx lorakit serve --model ${o.model} --adapter sotu=${trained.adapterDir} --port 8000`,
+    `npx lorakit serve --model ${o.model}${quantArgs} --adapter sotu=${trained.adapterDir} --port 8000`,
     `curl -s localhost:8000/v1/completions -H 'content-type: application/json' -d '{"model": "sotu", "prompt": "My fellow Americans,", "max_tokens": 40}'`,
     `node -e "const OpenAI = require('openai'); new OpenAI({ baseURL: 'http://localhost:8000/v1', apiKey: 'none' }).completions.create({ model: 'sotu', prompt: 'My fellow Americans,', max_tokens: 40 }).then((r) => console.log(r.choices[0].text))"`,
     `(or with the registry: LORAKIT_HOME=${process.env.LORAKIT_HOME} npx lorakit serve --model ${o.model} --registry, then "model": "sotu@production")`,
