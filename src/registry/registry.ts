@@ -4,7 +4,7 @@
 //
 // Atomicity: a registration copies its blobs first (content addressed, so a crash leaves only orphans that
 // `gc` removes), then writes every row in ONE store transaction. Either all rows exist or none do.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
@@ -254,6 +254,7 @@ export class Registry {
     mkdirSync(tmp, { recursive: true });
     try {
       for (const f of files) await this.blobs.copyOut(f.sha256, join(tmp, f.name));
+      await this.writeBinding(v, tmp);
       await rm(out, { recursive: true, force: true });
       await rename(tmp, out);
     } catch (e) {
@@ -261,6 +262,23 @@ export class Registry {
       throw e;
     }
     return { version: v, dir: out, files };
+  }
+
+  /**
+   * The exported folder keeps its base binding (issue 13): lorakit.json gets the version's base fingerprint (and the
+   * base's name and the ref), so merge/score/serve of the folder on another base is refused. The adapter's own
+   * fingerprint covers only adapter_config.json and the weights, so re-registering the folder finds the same version.
+   */
+  private async writeBinding(v: AdapterVersion, dir: string): Promise<void> {
+    const file = join(dir, 'lorakit.json');
+    let meta: Record<string, unknown> = {};
+    if (existsSync(file)) {
+      try { meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>; } catch { meta = {}; }
+    }
+    const base = await this.meta.getBase(v.baseFingerprint);
+    const binding = { status: 'fingerprint', checked_at: new Date().toISOString(), detail: `bound by the registry (${v.ref})` };
+    meta = { ...meta, base_fingerprint: v.baseFingerprint, base_model: base?.name ?? meta.base_model ?? base?.source, registry_ref: v.ref, base_binding: binding };
+    writeFileSync(file, JSON.stringify(meta, null, 2) + '\n');
   }
 
   /** Re-hashes every blob and checks every referenced blob exists; by default throws LK_CORRUPT listing each bad one. */
