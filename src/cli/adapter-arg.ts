@@ -48,7 +48,8 @@ export async function openAdapterArg(arg: string, baseDir: string, opts: OpenAda
   try {
     const v = await reg.resolve(arg).catch((e: unknown) => {
       if (!isLorakitError(e, 'LK_NOT_FOUND')) throw e;
-      throw new LorakitError('LK_NOT_FOUND', `'${arg}' is not a folder, and the registry has no such adapter: ${e.message}`, { hint: e.hint, details: e.details });
+      throw new LorakitError('LK_NOT_FOUND', `'${arg}' is not a folder, and the registry has no such adapter: ${e.message}`,
+        { hint: e.hint, details: e.details });
     });
     await reg.assertCompatible(v.ref, baseDir); // LK_BASE_MISMATCH before anything is exported
     exportDir = mkdtempSync(join(tmpdir(), 'lorakit-adapter-'));

@@ -74,45 +74,61 @@ export function modelKey(name: string): string {
  * Checks `adapterDir` (its parsed adapter_config.json and lorakit.json) against the base in `baseDir`.
  * `fingerprint` computes the base's fingerprint (only called when lorakit.json asks for it).
  */
-export async function checkBaseBinding(baseDir: string, adapterDir: string, adapterConfig: Readonly<Record<string, unknown>>, meta: LorakitAdapterMeta | undefined,
-  fingerprint: () => Promise<string>, opts: BaseCheckOptions = {}): Promise<BaseCheck> {
+export async function checkBaseBinding(
+  baseDir: string, adapterDir: string, adapterConfig: Readonly<Record<string, unknown>>, meta: LorakitAdapterMeta | undefined,
+  fingerprint: () => Promise<string>, opts: BaseCheckOptions = {},
+): Promise<BaseCheck> {
   const allow = Boolean(opts.allowBaseMismatch || opts.allowOtherBase);
   const raw = adapterConfig.base_model_name_or_path;
   const adapterBase = typeof raw === 'string' && raw.trim() ? raw.trim() : null;
   const baseNames = baseNamesOf(baseDir, opts.baseNames);
+  const known = { adapterBase, baseNames };
   const recorded = meta?.base_fingerprint;
   if (recorded) {
     const fp = await fingerprint();
-    if (fp === recorded) return { status: 'fingerprint', verified: true, adapterBase, baseNames, baseFingerprint: fp, message: `base verified: fingerprint ${fp.slice(0, 12)} matches lorakit.json` };
+    if (fp === recorded) {
+      const message = `base verified: fingerprint ${fp.slice(0, 12)} matches lorakit.json`;
+      return { status: 'fingerprint', verified: true, ...known, baseFingerprint: fp, message };
+    }
     if (!allow) {
-      throw new LorakitError('LK_BASE_MISMATCH', `adapter '${adapterDir}' was trained on base ${recorded.slice(0, 12)} (${meta?.base_model ?? 'unknown path'}), not on '${baseDir}' (${fp.slice(0, 12)})`, {
+      const was = `${recorded.slice(0, 12)} (${meta?.base_model ?? 'unknown path'})`;
+      throw new LorakitError('LK_BASE_MISMATCH', `adapter '${adapterDir}' was trained on base ${was}, not on '${baseDir}' (${fp.slice(0, 12)})`, {
         hint: 'use the base model the adapter was trained on; an adapter on another base gives silently wrong outputs',
         details: { adapter: adapterDir, expectedBase: recorded, actualBase: fp },
       });
     }
-    return mismatchAllowed(adapterBase, baseNames, fp, `lorakit.json records base ${recorded.slice(0, 12)}, this base is ${fp.slice(0, 12)}`);
+    return mismatchAllowed(known, fp, `lorakit.json records base ${recorded.slice(0, 12)}, this base is ${fp.slice(0, 12)}`);
   }
-  if (meta?.base_override?.fingerprint) {
+  const override = meta?.base_override;
+  if (override?.fingerprint) {
     const fp = await fingerprint();
-    if (fp === meta.base_override.fingerprint) return mismatchAllowed(adapterBase, baseNames, fp, `accepted for this base by an earlier --allow-base-mismatch (${meta.base_override.allowed_at ?? 'date unknown'})`);
+    const when = override.allowed_at ?? 'date unknown';
+    if (fp === override.fingerprint) return mismatchAllowed(known, fp, `accepted for this base by --allow-base-mismatch (${when})`);
   }
   if (adapterBase === null) {
-    return { status: 'unverified', verified: false, adapterBase, baseNames, message: 'base unverified: no base fingerprint in lorakit.json and no base_model_name_or_path in adapter_config.json' };
+    const message = 'base unverified: no base fingerprint in lorakit.json and no base_model_name_or_path in adapter_config.json';
+    return { status: 'unverified', verified: false, ...known, message };
   }
   const want = modelKey(adapterBase);
   const hit = baseNames.find((n) => modelKey(n) === want);
-  if (hit) return { status: 'name', verified: true, adapterBase, baseNames, message: `base verified by name: base_model_name_or_path '${adapterBase}' matches '${hit}'` };
-  if (!allow) {
-    throw new LorakitError('LK_BASE_MISMATCH', `adapter '${adapterDir}' was made for base '${adapterBase}' (adapter_config.json base_model_name_or_path), but the base '${baseDir}' is known as ${baseNames.map((n) => `'${n}'`).join(', ')}`, {
-      hint: 'use the base the adapter was made for; if this is the same model under another name, pass --allow-base-mismatch (recorded in the output)',
-      details: { adapter: adapterDir, adapterBase, baseNames },
-    });
+  if (hit) {
+    return { status: 'name', verified: true, ...known, message: `base verified by name: base_model_name_or_path '${adapterBase}' matches '${hit}'` };
   }
-  return mismatchAllowed(adapterBase, baseNames, undefined, `base_model_name_or_path '${adapterBase}' matches none of ${baseNames.map((n) => `'${n}'`).join(', ')}`);
+  const names = baseNames.map((n) => `'${n}'`).join(', ');
+  if (!allow) {
+    throw new LorakitError('LK_BASE_MISMATCH',
+      `adapter '${adapterDir}' was made for base '${adapterBase}' (adapter_config.json base_model_name_or_path), `
+      + `but the base '${baseDir}' is known as ${names}`, {
+        hint: 'use the base the adapter was made for; if this is the same model under another name, pass --allow-base-mismatch (it is recorded)',
+        details: { adapter: adapterDir, adapterBase, baseNames },
+      });
+  }
+  return mismatchAllowed(known, undefined, `base_model_name_or_path '${adapterBase}' matches none of ${names}`);
 }
 
-function mismatchAllowed(adapterBase: string | null, baseNames: readonly string[], fp: string | undefined, why: string): BaseCheck {
-  return { status: 'mismatch-allowed', verified: false, adapterBase, baseNames, ...(fp ? { baseFingerprint: fp } : {}), message: `base mismatch allowed (--allow-base-mismatch): ${why}` };
+function mismatchAllowed(known: Pick<BaseCheck, 'adapterBase' | 'baseNames'>, fp: string | undefined, why: string): BaseCheck {
+  const message = `base mismatch allowed (--allow-base-mismatch): ${why}`;
+  return { status: 'mismatch-allowed', verified: false, ...known, ...(fp ? { baseFingerprint: fp } : {}), message };
 }
 
 export function bindingRecord(c: BaseCheck): BaseBindingRecord {

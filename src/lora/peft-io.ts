@@ -76,7 +76,8 @@ export function assertFinite(source: string, tensors: ReadonlyMap<string, { data
   }
   if (!bad.length) return;
   const lines = bad.map((b) => `tensor '${b.tensor}' has ${b.value} at index ${b.index} (${b.count} non-finite value${b.count > 1 ? 's' : ''})`);
-  throw new LorakitError('LK_ADAPTER', `${source}: the adapter holds non-finite weights:\n  - ${lines.slice(0, 20).join('\n  - ')}${lines.length > 20 ? `\n  … and ${lines.length - 20} more` : ''}`, {
+  const more = lines.length > 20 ? `\n  … and ${lines.length - 20} more` : '';
+  throw new LorakitError('LK_ADAPTER', `${source}: the adapter holds non-finite weights:\n  - ${lines.slice(0, 20).join('\n  - ')}${more}`, {
     hint: 'the training run that made it diverged; use an earlier checkpoint or retrain with a lower learning rate',
     details: { file: source, nonFinite: bad },
   });

@@ -277,7 +277,8 @@ export class Registry {
     }
     const base = await this.meta.getBase(v.baseFingerprint);
     const binding = { status: 'fingerprint', checked_at: new Date().toISOString(), detail: `bound by the registry (${v.ref})` };
-    meta = { ...meta, base_fingerprint: v.baseFingerprint, base_model: base?.name ?? meta.base_model ?? base?.source, registry_ref: v.ref, base_binding: binding };
+    const baseModel = base?.name ?? meta.base_model ?? base?.source;
+    meta = { ...meta, base_fingerprint: v.baseFingerprint, base_model: baseModel, registry_ref: v.ref, base_binding: binding };
     writeFileSync(file, JSON.stringify(meta, null, 2) + '\n');
   }
 

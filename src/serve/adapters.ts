@@ -89,7 +89,8 @@ export class AdapterManager {
       });
     }
     // Recorded fingerprint, else base_model_name_or_path against the base's names (src/lora/binding.ts).
-    const baseCheck = await checkBaseBinding(this.base.dir, dir, raw, readLorakitMeta(dir), this.o.baseFingerprint, { baseNames: await this.baseNames() });
+    const baseNames = await this.baseNames();
+    const baseCheck = await checkBaseBinding(this.base.dir, dir, raw, readLorakitMeta(dir), this.o.baseFingerprint, { baseNames });
     if (!baseCheck.verified) this.warn(`adapter '${dir}': ${baseCheck.message}`);
     return { rank, sites, baseCheck };
   }

@@ -94,7 +94,9 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     mergedName = opts.merged;
   } else {
     slots = new MultiLoraSlots(maxLoras + 1);
-    adapters = new AdapterManager(ckpt, slots, { maxRank: maxLoraRank, baseFingerprint, metrics, registry: opts.registry, aliasTtlS: opts.aliasTtlS, baseNames: [baseName] });
+    adapters = new AdapterManager(ckpt, slots, {
+      maxRank: maxLoraRank, baseFingerprint, metrics, registry: opts.registry, aliasTtlS: opts.aliasTtlS, baseNames: [baseName],
+    });
     for (const [name, dir] of Object.entries(opts.adapters ?? {})) await adapters.register(name, dir, { preload: opts.preload });
   }
   const engine = new BatchEngine(lm, {

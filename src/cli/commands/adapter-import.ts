@@ -15,7 +15,7 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
   flags: {
     base: { arg: '<dir>', help: 'base HF model folder the adapter is for', parse: existingDir, required: true },
     out: { arg: '<dir>', help: 'write the validated adapter here (PEFT layout + lorakit.json with the base binding)' },
-    allowBaseMismatch: { help: 'accept an adapter made for another base (by lorakit.json fingerprint or base_model_name_or_path); recorded in lorakit.json' },
+    allowBaseMismatch: { help: 'accept an adapter made for another base (by fingerprint or base_model_name_or_path); recorded in lorakit.json' },
     allowOtherBase: { help: 'old name of --allow-base-mismatch' },
     json: { help: 'print a JSON result' },
   },
@@ -44,16 +44,16 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
       if (f.out) {
         // Drop any recorded binding, then write only what was checked here.
         const { base_fingerprint: trainedOn, base_override: _o, base_binding: _b, ...rest } = a.meta ?? {};
-        const fp = check.verified || check.status === 'mismatch-allowed' ? check.baseFingerprint ?? (await fingerprintModelDir(f.base)).fingerprint : undefined;
-        const binding = check.verified
-          ? { base_fingerprint: fp, base_model: f.base }
-          : check.status === 'mismatch-allowed'
-            ? { base_override: { fingerprint: fp!, base_model: f.base, allowed_at: new Date().toISOString() }, ...(trainedOn ? { trained_on_base_fingerprint: trainedOn } : {}) }
+        const fp = check.status === 'unverified' ? undefined : check.baseFingerprint ?? (await fingerprintModelDir(f.base)).fingerprint;
+        const override = { fingerprint: fp!, base_model: f.base, allowed_at: new Date().toISOString() };
+        const binding = check.verified ? { base_fingerprint: fp, base_model: f.base }
+          : check.status === 'mismatch-allowed' ? { base_override: override, ...(trainedOn ? { trained_on_base_fingerprint: trainedOn } : {}) }
             : {};
         writeAdapter(f.out, a, { ...rest, ...binding, base_binding: bindingRecord(check) });
       }
       const how = check.verified ? '' : ` (${check.status === 'unverified' ? 'base unverified' : 'base mismatch allowed'})`;
-      io.done(summary, `adapter fits the base${how}: ${a.sites.length} modules, ${summary.parameters} parameters (r=${a.config.r})${f.out ? `; written to ${f.out}` : ''}`);
+      const where = f.out ? `; written to ${f.out}` : '';
+      io.done(summary, `adapter fits the base${how}: ${a.sites.length} modules, ${summary.parameters} parameters (r=${a.config.r})${where}`);
     } finally { arg.cleanup(); }
   },
 });

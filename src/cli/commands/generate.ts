@@ -48,7 +48,7 @@ export const generateCmd = defineCommand<GenerateFlags>({
     try {
       adapter = arg ? await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch }) : undefined;
     } finally { arg?.cleanup(); }
-    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter);
+    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!);
     const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights });
     const texts = prompts.map((p) => (f.chat ? tok.applyChatTemplate([...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: p }], { addGenerationPrompt: true }) : p));
     const ids = texts.map((t) => tok.encode(t, { addSpecialTokens: !f.chat }));
@@ -65,7 +65,8 @@ export const generateCmd = defineCommand<GenerateFlags>({
     if (stream) io.stdout.write('\n');
     else if (!f.json) r.text!.forEach((t, i) => io.log(`[${i}] ${prompts[i]}${t}`));
     const bound = adapter ? { adapter: arg?.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) } : {};
-    io.done({ completions: r.text!.map((text, i) => ({ prompt: prompts[i], text, tokens: r.tokens[i], finish_reason: r.finishReasons[i] })), usage: stats, ...bound },
+    const completions = r.text!.map((text, i) => ({ prompt: prompts[i], text, tokens: r.tokens[i], finish_reason: r.finishReasons[i] }));
+    io.done({ completions, usage: stats, ...bound },
       `(${newTokens} tokens, prefill ${r.prefillMs.toFixed(0)} ms, decode ${stats.decode_tokens_per_s.toFixed(1)} tok/s)`);
   },
 });

@@ -13,7 +13,10 @@ export const mergeCmd = defineCommand<MergeFlags>({
   example: 'lorakit merge --base models/tiny-llama --adapter adapters/support-v1 --out models/support-merged',
   flags: {
     base: { arg: '<dir>', help: 'base HF model folder', parse: existingDir, required: true },
-    adapter: { arg: '<dir|ref>', help: "PEFT adapter folder, or a registry reference such as 'support@v3' or 'support@production'", parse: adapterDirOrRef, required: true },
+    adapter: {
+      arg: '<dir|ref>', help: "PEFT adapter folder, or a registry reference ('support@v3', 'support@production')",
+      parse: adapterDirOrRef, required: true,
+    },
     out: { arg: '<dir>', help: 'output model folder', required: true, short: 'o' },
     dtype: { arg: '<dtype>', help: "weights dtype (default: the base's)", parse: oneOf(['F32', 'BF16', 'F16'] as const) },
     allowBaseMismatch: { help: "merge even if the adapter's base_model_name_or_path names another model (recorded in the output)" },
@@ -30,7 +33,8 @@ export const mergeCmd = defineCommand<MergeFlags>({
       const adapter = await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch });
       warnBaseCheck(io, adapter.baseCheck, f.adapter);
       const r = await writeMergedModel(base, adapter, f.out, f.dtype);
-      io.done({ ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) }, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
+      const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) };
+      io.done(result, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
     } finally { arg.cleanup(); }
   },
 });

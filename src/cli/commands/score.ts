@@ -3,7 +3,10 @@ import { defineCommand } from '../command.js';
 import { adapterDirOrRef } from '../adapter-arg.js';
 import { existingDir, existingFile, positiveInt } from '../parse.js';
 
-export interface ScoreFlags { model: string; adapter: string | undefined; file: string; window: number | undefined; stride: number | undefined; batchSize: number; threads: number | undefined; allowBaseMismatch: boolean; json: boolean }
+export interface ScoreFlags {
+  model: string; adapter: string | undefined; file: string; window: number | undefined; stride: number | undefined; batchSize: number;
+  threads: number | undefined; allowBaseMismatch: boolean; json: boolean;
+}
 
 export const scoreCmd = defineCommand<ScoreFlags>({
   name: 'score',
@@ -33,7 +36,7 @@ export const scoreCmd = defineCommand<ScoreFlags>({
     try {
       adapter = arg ? await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch }) : undefined;
     } finally { arg?.cleanup(); }
-    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter);
+    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!);
     const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads });
     const ids = base.tokenizer!.encode(readFileSync(f.file, 'utf8'));
     const window = f.window ?? Math.min(1024, base.config.maxPositionEmbeddings);
@@ -42,8 +45,10 @@ export const scoreCmd = defineCommand<ScoreFlags>({
     const r = await perplexity(lm, ids, { window, stride: f.stride ?? Math.max(1, Math.floor(window / 2)), batchSize: f.batchSize, adapter: adapter?.binding, onProgress: (d) => bar.tick(d) });
     bar.finish();
     const seconds = (performance.now() - t0) / 1000;
-    io.done({ file: f.file, perplexity: r.perplexity, nll: r.nll, tokens: ids.length, scored_tokens: r.scored, seconds, tokens_per_s: ids.length / seconds, window,
-      ...(adapter ? { adapter: arg?.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) } : {}) },
+    const bound = adapter ? { adapter: arg?.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) } : {};
+    const rate = ids.length / seconds;
+    io.done({ file: f.file, perplexity: r.perplexity, nll: r.nll, tokens: ids.length, scored_tokens: r.scored, seconds, tokens_per_s: rate, window,
+      ...bound },
       `perplexity ${r.perplexity.toFixed(3)} over ${r.scored} tokens (${seconds.toFixed(2)} s, ${(ids.length / seconds).toFixed(0)} tok/s)`);
   },
 });

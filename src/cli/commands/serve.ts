@@ -34,7 +34,10 @@ export const serveCmd = defineCommand<ServeFlags>({
     adapter: { arg: '<name=dir>', help: 'serve a PEFT adapter under a name (repeatable; loaded on first use unless --preload)', repeatable: true },
     registry: { help: 'resolve unknown model names as registry references (name, name@v3, name@production)', default: false },
     registryHome: { arg: '<dir>', help: 'registry home (default $LORAKIT_HOME or ~/.lorakit)' },
-    aliasTtl: { arg: '<s>', help: "re-check a served 'name@alias' in the registry at most this often; a moved alias is served within this many seconds", default: 5, parse: nonNegativeNumber },
+    aliasTtl: {
+      arg: '<s>', help: "re-check a served 'name@alias' in the registry after this many seconds (a moved alias is served within it)",
+      default: 5, parse: nonNegativeNumber,
+    },
     port: { arg: '<n>', help: 'TCP port (0 = any free port)', default: 8000, parse: (r, f) => (r === '0' ? 0 : positiveInt(r, f)) },
     host: { arg: '<addr>', help: 'address to listen on', default: '127.0.0.1' },
     maxLoras: { arg: '<n>', help: 'adapters resident in batch slots at once (LRU beyond that)', default: 8, parse: positiveInt },
@@ -63,9 +66,9 @@ export const serveCmd = defineCommand<ServeFlags>({
     const registry = f.registry || f.registryHome ? (await import('../../registry/index.js')).Registry.open(f.registryHome) : undefined;
     const t0 = performance.now();
     const app = await createServer({
-      model: f.model, adapters, registry, aliasTtlS: f.aliasTtl, maxLoras: f.maxLoras, maxLoraRank: f.maxLoraRank, maxBatch: f.maxBatch, maxQueue: f.maxQueue,
+      model: f.model, adapters, registry, maxLoras: f.maxLoras, maxLoraRank: f.maxLoraRank, maxBatch: f.maxBatch, maxQueue: f.maxQueue,
       maxTokensLimit: f.maxTokensLimit, maxPromptTokens: f.maxPromptTokens, requestTimeoutS: f.requestTimeoutS, apiKeys: f.apiKeys,
-      merged: f.merged, servedModelName: f.servedModelName, preload: f.preload, threads: f.threads, bakeWeights: f.bakeWeights,
+      aliasTtlS: f.aliasTtl, merged: f.merged, servedModelName: f.servedModelName, preload: f.preload, threads: f.threads, bakeWeights: f.bakeWeights,
     });
     const address = await app.listen({ port: f.port, host: f.host });
     const s = app.lorakit;
