@@ -72,6 +72,11 @@ test('registry export keeps the base binding: merging the exported folder onto a
   const bad = await verb('merge', '--base', baseB, '--adapter', out, '--out', join(root, 'merged-b'));
   assert.equal(bad.error?.code, 'LK_BASE_MISMATCH');
   assert.ok(!existsSync(join(root, 'merged-b')));
+  // ... and registering the exported folder again (no --base) keeps it on base A.
+  const again = Registry.open();
+  try {
+    assert.equal((await again.addAdapter(out, { name: 'plain-again' })).version.baseFingerprint, fpA);
+  } finally { await again.close(); }
   const ok = await verb('merge', '--base', baseA, '--adapter', out, '--out', join(root, 'merged-a'));
   assert.equal(ok.code, 0, ok.error?.message);
   assert.equal((ok.json.base_check as { status: string }).status, 'fingerprint');
@@ -110,7 +115,8 @@ test('an adapter that names no base: "base unverified" on stderr and in --json; 
   const named = await adapter('named', { baseModel: '/elsewhere/models/base-b' });
   const ok = await verb('adapter', 'import', named, '--base', baseB, '--out', join(root, 'imp-named'));
   assert.equal(ok.code, 0, ok.error?.message);
-  assert.equal(JSON.parse(readFileSync(join(root, 'imp-named', 'lorakit.json'), 'utf8')).base_fingerprint, (await fingerprintModelDir(baseB)).fingerprint);
+  const fpB = (await fingerprintModelDir(baseB)).fingerprint;
+  assert.equal(JSON.parse(readFileSync(join(root, 'imp-named', 'lorakit.json'), 'utf8')).base_fingerprint, fpB);
 });
 
 test('registry references work in merge, score, generate and adapter import; a ref on another base is refused', async () => {

@@ -47,7 +47,8 @@ test('non-finite adapter weights are refused at load, naming the tensor and the 
 test('a foreign adapter naming another base is refused; --allow-base-mismatch is recorded; a name match verifies', async () => {
   const base = await loadCheckpoint(baseDir, { tokenizer: false });
   const other = await adapter('for-qwen', 'Qwen/Qwen2-0.5B');
-  await assert.rejects(loadAdapterFor(base, other), (e: unknown) => isLorakitError(e, 'LK_BASE_MISMATCH') && /Qwen\/Qwen2-0\.5B/.test(e.message) && e.message.includes('tiny-llama'));
+  await assert.rejects(loadAdapterFor(base, other),
+    (e: unknown) => isLorakitError(e, 'LK_BASE_MISMATCH') && /Qwen\/Qwen2-0\.5B/.test(e.message) && e.message.includes('tiny-llama'));
   const allowed = await loadAdapterFor(base, other, { allowBaseMismatch: true });
   assert.equal(allowed.baseCheck.status, 'mismatch-allowed');
   assert.equal(allowed.baseCheck.verified, false);

@@ -19,15 +19,18 @@ import { makeFixture, tmp } from './helpers.js';
 test('serve: name@alias is re-resolved after --alias-ttl; the new version is served', async () => {
   const root = tmp('lk-serve-alias-');
   const fp = (await fingerprintModelDir((await makeFixture(root, [])).base)).fingerprint;
-  const fx = await makeFixture(root, [{ name: 'v1', r: 4, seed: 41, meta: { base_fingerprint: fp } }, { name: 'v2', r: 4, seed: 42, meta: { base_fingerprint: fp } }]);
+  const meta = { base_fingerprint: fp };
+  const fx = await makeFixture(root, [{ name: 'v1', r: 4, seed: 41, meta }, { name: 'v2', r: 4, seed: 42, meta }]);
   const reg = Registry.open(join(root, 'home'));
   await reg.addAdapter(fx.adapters.v1, { name: 'support' });
   await reg.addAdapter(fx.adapters.v2, { name: 'support' });
   await reg.setAlias('support@v1', 'production');
-  const app = await createServer({ model: fx.base, registry: reg, adapters: { local1: fx.adapters.v1, local2: fx.adapters.v2 }, servedModelName: 'tiny', aliasTtlS: 0.3 });
+  const adapters = { local1: fx.adapters.v1, local2: fx.adapters.v2 };
+  const app = await createServer({ model: fx.base, registry: reg, adapters, servedModelName: 'tiny', aliasTtlS: 0.3 });
   try {
     const ids = async (model: string): Promise<number[]> => {
-      const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model, prompt: 'The jury', max_tokens: 6, temperature: 0, return_token_ids: true } });
+      const payload = { model, prompt: 'The jury', max_tokens: 6, temperature: 0, return_token_ids: true };
+      const r = await app.inject({ method: 'POST', url: '/v1/completions', payload });
       assert.equal(r.statusCode, 200, `${model}: ${r.body}`);
       return r.json().choices[0].token_ids;
     };
@@ -64,7 +67,8 @@ test('serve: NaN, truncated and foreign-base adapters get a 4xx from /v1/load_lo
   const app = await createServer({ model: fx.base, servedModelName: 'tiny' });
   try {
     type Res = { statusCode: number; body: string; json: () => { error: { code: string; message: string } } };
-    const load = (name: string, path: string): Promise<Res> => app.inject({ method: 'POST', url: '/v1/load_lora_adapter', payload: { lora_name: name, lora_path: path } });
+    const load = (name: string, path: string): Promise<Res> =>
+      app.inject({ method: 'POST', url: '/v1/load_lora_adapter', payload: { lora_name: name, lora_path: path } });
     const r1 = await load('nan', nan);
     assert.equal(r1.statusCode, 400, r1.body);
     assert.equal(r1.json().error.code, 'LK_ADAPTER');
