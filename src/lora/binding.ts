@@ -119,7 +119,8 @@ export async function checkBaseBinding(
     throw new LorakitError('LK_BASE_MISMATCH',
       `adapter '${adapterDir}' was made for base '${adapterBase}' (adapter_config.json base_model_name_or_path), `
       + `but the base '${baseDir}' is known as ${names}`, {
-        hint: 'use the base the adapter was made for; if this is the same model under another name, pass --allow-base-mismatch (it is recorded)',
+        hint: 'use the base the adapter was made for; if it is the same model under another name, pass --allow-base-mismatch '
+          + '(serve: `lorakit adapter import --allow-base-mismatch --out DIR` first; the override is recorded there)',
         details: { adapter: adapterDir, adapterBase, baseNames },
       });
   }

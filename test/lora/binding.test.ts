@@ -14,6 +14,7 @@ import { resolveSites } from '../../src/lora/targets.js';
 import { initLoraTensors } from '../../src/lora/init.js';
 import { writeAdapter } from '../../src/lora/peft-io.js';
 import { loadAdapterFor } from '../../src/lora/load.js';
+import { baseNamesOf, modelKey } from '../../src/lora/binding.js';
 import { isLorakitError } from '../../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-bind-'));
@@ -61,4 +62,12 @@ test('a foreign adapter naming another base is refused; --allow-base-mismatch is
   assert.equal(unknown.baseCheck.status, 'unverified');
   assert.equal(unknown.baseCheck.verified, false);
   assert.match(unknown.baseCheck.message, /base unverified/);
+});
+
+test('base names: last path segment, case-insensitive; a Hugging Face cache snapshot is named by its repo', () => {
+  assert.equal(modelKey('meta-llama/Llama-3.2-1B/'), 'llama-3.2-1b');
+  assert.equal(modelKey('C:\\models\\Llama-3.2-1B'), 'llama-3.2-1b');
+  const snap = writeTinyModel(join(tmp, 'hub', 'models--acme--tiny-chat', 'snapshots', 'a'.repeat(40)), { seed: 1 });
+  assert.ok(baseNamesOf(snap).includes('acme/tiny-chat'));
+  assert.ok(baseNamesOf(snap, ['served-name']).includes('served-name'));
 });

@@ -14,6 +14,8 @@ import { resolveSites } from '../../src/lora/targets.js';
 import { initLoraTensors } from '../../src/lora/init.js';
 import { writeAdapter } from '../../src/lora/peft-io.js';
 import { createServer } from '../../src/serve/server.js';
+import { commands } from '../../src/cli/commands/index.js';
+import { parseArgs } from '../../src/cli/parse.js';
 import { makeFixture, tmp } from './helpers.js';
 
 test('serve: name@alias is re-resolved after --alias-ttl; the new version is served', async () => {
@@ -26,6 +28,9 @@ test('serve: name@alias is re-resolved after --alias-ttl; the new version is ser
   await reg.addAdapter(fx.adapters.v2, { name: 'support' });
   await reg.setAlias('support@v1', 'production');
   const adapters = { local1: fx.adapters.v1, local2: fx.adapters.v2 };
+  const serve = await commands.serve.load();
+  assert.equal(parseArgs(serve, ['--model', fx.base]).flags.aliasTtl, 5, 'documented default');
+  assert.equal(parseArgs(serve, ['--model', fx.base, '--alias-ttl', '0.3']).flags.aliasTtl, 0.3);
   const app = await createServer({ model: fx.base, registry: reg, adapters, servedModelName: 'tiny', aliasTtlS: 0.3 });
   try {
     const ids = async (model: string): Promise<number[]> => {
