@@ -276,7 +276,13 @@ export class Registry {
       try { meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>; } catch { meta = {}; }
     }
     const base = await this.meta.getBase(v.baseFingerprint);
-    const binding = { status: 'fingerprint', checked_at: new Date().toISOString(), detail: `bound by the registry (${v.ref})` };
+    // Say how the registry came to know the base: from the adapter's own lorakit.json (train, verified import), or
+    // only from `registry add-adapter --base`, which the adapter itself did not confirm.
+    const own = meta.base_fingerprint === v.baseFingerprint;
+    const binding = {
+      status: own ? 'fingerprint' : 'registry', checked_at: new Date().toISOString(),
+      detail: own ? `lorakit.json of ${v.ref} records this base` : `bound to this base by 'registry add-adapter --base' (${v.ref})`,
+    };
     const baseModel = base?.name ?? meta.base_model ?? base?.source;
     meta = { ...meta, base_fingerprint: v.baseFingerprint, base_model: baseModel, registry_ref: v.ref, base_binding: binding };
     writeFileSync(file, JSON.stringify(meta, null, 2) + '\n');

@@ -68,7 +68,9 @@ test('registry export keeps the base binding: merging the exported folder onto a
   const out = join(root, 'exported');
   const ex = await verb('registry', 'export', 'plain@v1', '--out', out);
   assert.equal(ex.code, 0, ex.error?.message);
-  assert.equal(JSON.parse(readFileSync(join(out, 'lorakit.json'), 'utf8')).base_fingerprint, fpA);
+  const exported = JSON.parse(readFileSync(join(out, 'lorakit.json'), 'utf8'));
+  assert.equal(exported.base_fingerprint, fpA);
+  assert.equal(exported.base_binding.status, 'registry', 'bound by add-adapter --base, not by the adapter itself');
   const bad = await verb('merge', '--base', baseB, '--adapter', out, '--out', join(root, 'merged-b'));
   assert.equal(bad.error?.code, 'LK_BASE_MISMATCH');
   assert.ok(!existsSync(join(root, 'merged-b')));
