@@ -154,7 +154,8 @@ export class AdapterManager {
       throw new LorakitError('LK_BASE_MISMATCH', `registry adapter '${v.ref}' belongs to base ${v.baseFingerprint.slice(0, 12)}, not to the served base (${fp.slice(0, 12)})`, { details: { ref: v.ref, expectedBase: v.baseFingerprint, actualBase: fp } });
     }
     const dir = join(this.o.cacheDir ?? join(reg.home, 'serve-cache'), v.fingerprint);
-    if (!existsSync(join(dir, 'adapter_model.safetensors'))) {
+    // lorakit.json carries the base binding (older caches lack it: export again).
+    if (!existsSync(join(dir, 'adapter_model.safetensors')) || !existsSync(join(dir, 'lorakit.json'))) {
       mkdirSync(this.o.cacheDir ?? join(reg.home, 'serve-cache'), { recursive: true });
       await reg.export(v.ref, dir, { overwrite: true });
     }
