@@ -42,9 +42,18 @@ test('serve: name@alias is re-resolved after --alias-ttl; the new version is ser
     const one = await ids('local1'), two = await ids('local2');
     assert.notDeepEqual(one, two);
     assert.deepEqual(await ids('support@production'), one);
+    // A sequence still running on v1 holds its slot (a pinned lease) while the alias moves.
+    const manager = app.lorakit.adapters!;
+    const old = (await manager.resolve('support@production'))!;
+    const lease = manager.lease(old);
+    assert.notEqual(lease.acquire(), null);
     await reg.setAlias('support@v2', 'production');
     await new Promise((r) => setTimeout(r, 400));
     assert.deepEqual(await ids('support@production'), two, 'after the TTL the moved alias serves v2');
+    assert.equal(old.removed, true);
+    assert.notEqual(old.slot, null, 'the in-flight sequence keeps v1 until it finishes');
+    lease.release();
+    assert.equal(old.slot, null);
     const models = (await app.inject({ url: '/v1/models' })).json().data;
     assert.equal(models.find((m: { id: string }) => m.id === 'support@production').root, 'registry:support@v2');
   } finally {
