@@ -53,10 +53,34 @@ export function readAdapter(dir: string, modules: readonly LinearSpec[], default
     for (const [k, t] of st.tensors) dims.set(normalizePeftKey(k), { dims: [...t.shape] });
     const sites = validateAdapterTensors(weights, config, modules, dims);
     for (const k of st.tensors.keys()) tensors.set(normalizePeftKey(k), { data: st.readFloat32(k), dims: [...st.tensors.get(k)!.shape] });
+    assertFinite(weights, tensors);
     return { config, sites, tensors, meta: readLorakitMeta(dir) };
   } finally {
     st.close();
   }
+}
+
+/**
+ * Refuses NaN / ±Inf in adapter tensors (issue 13: a NaN adapter gave `perplexity NaN` with exit 0 and a NaN
+ * merged model). Lists every bad tensor with its first bad index, as the shape check does.
+ */
+export function assertFinite(source: string, tensors: ReadonlyMap<string, { data: Float32Array; dims: readonly number[] }>): void {
+  const bad: { tensor: string; index: number; value: string; count: number }[] = [];
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    let first = -1, count = 0;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) { if (first < 0) first = i; count++; }
+    }
+    if (first >= 0) bad.push({ tensor: name, index: first, value: String(d[first]), count });
+  }
+  if (!bad.length) return;
+  const lines = bad.map((b) => `tensor '${b.tensor}' has ${b.value} at index ${b.index} (${b.count} non-finite value${b.count > 1 ? 's' : ''})`);
+  const more = lines.length > 20 ? `\n  … and ${lines.length - 20} more` : '';
+  throw new LorakitError('LK_ADAPTER', `${source}: the adapter holds non-finite weights:\n  - ${lines.slice(0, 20).join('\n  - ')}${more}`, {
+    hint: 'the training run that made it diverged; use an earlier checkpoint or retrain with a lower learning rate',
+    details: { file: source, nonFinite: bad },
+  });
 }
 
 /** Writes `adapter` as a PEFT folder at `dir` (replacing it atomically), with lorakit's metadata beside it. */

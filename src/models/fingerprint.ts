@@ -62,6 +62,14 @@ export interface LorakitAdapterMeta {
   readonly metrics?: Readonly<Record<string, number>>;
   readonly created_at?: string;
   readonly lorakit_version?: string;
+  /** How the base binding was established ('fingerprint' | 'name' | 'unverified' | 'mismatch-allowed'; issue 13). */
+  readonly base_binding?: {
+    readonly status: string; readonly adapter_base_model?: string | null; readonly checked_at?: string; readonly detail?: string;
+  };
+  /** `adapter import --allow-base-mismatch`: the base the user accepted this adapter for, despite its name. */
+  readonly base_override?: { readonly fingerprint: string; readonly base_model?: string; readonly allowed_at?: string };
+  /** `registry export`: the version this folder was written from. */
+  readonly registry_ref?: string;
 }
 
 /** Keys of config.json that do not change what the model computes. */

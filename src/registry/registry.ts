@@ -4,7 +4,7 @@
 //
 // Atomicity: a registration copies its blobs first (content addressed, so a crash leaves only orphans that
 // `gc` removes), then writes every row in ONE store transaction. Either all rows exist or none do.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
@@ -266,6 +266,7 @@ export class Registry {
     mkdirSync(tmp, { recursive: true });
     try {
       for (const f of files) await this.blobs.copyOut(f.sha256, join(tmp, f.name));
+      await this.writeBinding(v, tmp);
       await rm(out, { recursive: true, force: true });
       await rename(tmp, out);
     } catch (e) {
@@ -273,6 +274,30 @@ export class Registry {
       throw e;
     }
     return { version: v, dir: out, files };
+  }
+
+  /**
+   * The exported folder keeps its base binding (issue 13): lorakit.json gets the version's base fingerprint (and the
+   * base's name and the ref), so merge/score/serve of the folder on another base is refused. The adapter's own
+   * fingerprint covers only adapter_config.json and the weights, so re-registering the folder finds the same version.
+   */
+  private async writeBinding(v: AdapterVersion, dir: string): Promise<void> {
+    const file = join(dir, 'lorakit.json');
+    let meta: Record<string, unknown> = {};
+    if (existsSync(file)) {
+      try { meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>; } catch { meta = {}; }
+    }
+    const base = await this.meta.getBase(v.baseFingerprint);
+    // Say how the registry came to know the base: from the adapter's own lorakit.json (train, verified import), or
+    // only from `registry add-adapter --base`, which the adapter itself did not confirm.
+    const own = meta.base_fingerprint === v.baseFingerprint;
+    const binding = {
+      status: own ? 'fingerprint' : 'registry', checked_at: new Date().toISOString(),
+      detail: own ? `lorakit.json of ${v.ref} records this base` : `bound to this base by 'registry add-adapter --base' (${v.ref})`,
+    };
+    const baseModel = base?.name ?? meta.base_model ?? base?.source;
+    meta = { ...meta, base_fingerprint: v.baseFingerprint, base_model: baseModel, registry_ref: v.ref, base_binding: binding };
+    writeFileSync(file, JSON.stringify(meta, null, 2) + '\n');
   }
 
   /** Re-hashes every blob and checks every referenced blob exists; by default throws LK_CORRUPT listing each bad one. */

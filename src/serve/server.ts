@@ -34,6 +34,8 @@ export interface ServeOptions {
   readonly adapters?: Readonly<Record<string, string>>;
   /** Resolve unknown model names as registry references (name, name@v3, name@alias). */
   readonly registry?: Registry;
+  /** Seconds before a served 'name@alias' is checked again in the registry (default 5; see AdapterManagerOptions). */
+  readonly aliasTtlS?: number;
   readonly maxLoras?: number;
   readonly maxLoraRank?: number;
   readonly maxBatch?: number;
@@ -115,7 +117,9 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     mergedName = opts.merged;
   } else {
     slots = new MultiLoraSlots(maxLoras + 1);
-    adapters = new AdapterManager(ckpt, slots, { maxRank: maxLoraRank, baseFingerprint, metrics, registry: opts.registry });
+    adapters = new AdapterManager(ckpt, slots, {
+      maxRank: maxLoraRank, baseFingerprint, metrics, registry: opts.registry, aliasTtlS: opts.aliasTtlS, baseNames: [baseName],
+    });
     for (const [name, dir] of Object.entries(opts.adapters ?? {})) await adapters.register(name, dir, { preload: opts.preload });
   }
   const engine = new BatchEngine(lm, {

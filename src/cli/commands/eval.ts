@@ -30,28 +30,19 @@ export const evalCmd = defineCommand<EvalFlags>({
     json: { help: 'print the result as JSON (progress as JSON lines on stderr)', default: false },
   },
   async run(f, io) {
-    const { existsSync, mkdtempSync, rmSync, statSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const { LorakitError } = await import('../../errors.js');
     const ev = await import('../../eval/index.js');
     const suite = ev.loadSuite(f.suite);
-    let adapterDir: string | undefined, ref: string | null = null, exportDir: string | undefined;
+    let adapterDir: string | undefined, ref: string | null = null, adapterArg: import('../adapter-arg.js').AdapterArg | undefined;
     let registry: import('../../registry/index.js').Registry | undefined;
     const openRegistry = async (): Promise<import('../../registry/index.js').Registry> => (registry ??= (await import('../../registry/index.js')).Registry.open());
     try {
       if (f.adapter !== undefined) {
-        if (existsSync(f.adapter) && statSync(f.adapter).isDirectory()) adapterDir = f.adapter;
-        else {
-          // Not a folder: a registry reference. Refuse an adapter of another base before exporting it.
-          const reg = await openRegistry();
-          const v = await reg.resolve(f.adapter);
-          await reg.assertCompatible(v.ref, f.model);
-          exportDir = mkdtempSync(join(tmpdir(), 'lorakit-eval-'));
-          adapterDir = (await reg.export(v.ref, join(exportDir, 'adapter'))).dir;
-          ref = v.ref;
-          io.log(`adapter ${v.ref} (${f.adapter}) exported from the registry`);
-        }
+        // A folder, or a registry reference (refused on another base, exported to a temp folder): one helper for all verbs.
+        const { openAdapterArg } = await import('../adapter-arg.js');
+        adapterArg = await openAdapterArg(f.adapter, f.model, { io, registry: openRegistry });
+        adapterDir = adapterArg.dir;
+        ref = adapterArg.ref;
       }
       if (f.register !== undefined) {
         if (!adapterDir) throw new LorakitError('LK_ARG', "'--register' needs '--adapter'");
@@ -97,7 +88,7 @@ export const evalCmd = defineCommand<EvalFlags>({
       io.done({ report, files, registered, exit_code: code }, report.summary);
       return code;
     } finally {
-      if (exportDir) rmSync(exportDir, { recursive: true, force: true });
+      adapterArg?.cleanup();
       await registry?.close();
     }
   },

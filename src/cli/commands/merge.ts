@@ -1,8 +1,11 @@
 // lorakit merge: base + adapter → a plain HF model folder (zero inference overhead).
 import { defineCommand } from '../command.js';
+import { adapterDirOrRef } from '../adapter-arg.js';
 import { existingDir, oneOf } from '../parse.js';
 
-export interface MergeFlags { base: string; adapter: string; out: string; dtype: 'F32' | 'BF16' | 'F16' | undefined; json: boolean }
+export interface MergeFlags {
+  base: string; adapter: string; out: string; dtype: 'F32' | 'BF16' | 'F16' | undefined; allowBaseMismatch: boolean; json: boolean;
+}
 
 export const mergeCmd = defineCommand<MergeFlags>({
   name: 'merge',
@@ -10,18 +13,28 @@ export const mergeCmd = defineCommand<MergeFlags>({
   example: 'lorakit merge --base models/tiny-llama --adapter adapters/support-v1 --out models/support-merged',
   flags: {
     base: { arg: '<dir>', help: 'base HF model folder', parse: existingDir, required: true },
-    adapter: { arg: '<dir>', help: 'PEFT adapter folder', parse: existingDir, required: true },
+    adapter: {
+      arg: '<dir|ref>', help: "PEFT adapter folder, or a registry reference ('support@v3', 'support@production')",
+      parse: adapterDirOrRef, required: true,
+    },
     out: { arg: '<dir>', help: 'output model folder', required: true, short: 'o' },
     dtype: { arg: '<dtype>', help: "weights dtype (default: the base's)", parse: oneOf(['F32', 'BF16', 'F16'] as const) },
+    allowBaseMismatch: { help: "merge even if the adapter's base_model_name_or_path names another model (recorded in the output)" },
     json: { help: 'print a JSON result' },
   },
   async run(f, io) {
     const { loadCheckpoint } = await import('../../models/checkpoint.js');
     const { loadAdapterFor } = await import('../../lora/load.js');
     const { writeMergedModel } = await import('../../lora/merge-folder.js');
+    const { openAdapterArg, baseCheckJson, warnBaseCheck } = await import('../adapter-arg.js');
     const base = await loadCheckpoint(f.base, { tokenizer: false });
-    const adapter = await loadAdapterFor(base, f.adapter);
-    const r = await writeMergedModel(base, adapter, f.out, f.dtype);
-    io.done(r, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
+    const arg = await openAdapterArg(f.adapter, f.base, { io });
+    try {
+      const adapter = await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch });
+      warnBaseCheck(io, adapter.baseCheck, f.adapter);
+      const r = await writeMergedModel(base, adapter, f.out, f.dtype);
+      const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) };
+      io.done(result, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
+    } finally { arg.cleanup(); }
   },
 });

@@ -5,7 +5,7 @@ import { fmtBytes, needPositionals } from './registry-common.js';
 export interface RegistryExportFlags { out: string; overwrite: boolean; json: boolean }
 export const registryExport = defineCommand<RegistryExportFlags>({
   name: 'registry export',
-  summary: 'Export an adapter version to a PEFT folder (adapter_config.json + adapter_model.safetensors)',
+  summary: 'Export an adapter version to a PEFT folder (adapter_config.json + adapter_model.safetensors + lorakit.json with its base)',
   positionals: '<ref>',
   example: 'lorakit registry export support@production --out /srv/adapters/support',
   flags: {
