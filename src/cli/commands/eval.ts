@@ -107,14 +107,23 @@ export const evalCmd = defineCommand<EvalFlags>({
  * Fastify's inject, concurrently so that the engine batches them as it would batch users. The server exposes
  * no logits, so this path is compared on greedy tokens only (up to EOS, at which a server always stops).
  */
-export async function serverParityPath(ctx: import('../../eval/index.js').ParityContext): Promise<{ paths: import('../../eval/index.js').ParityPath[]; missing: import('../../eval/index.js').MissingPath[] }> {
-  let createServer: typeof import('../../serve/server.js').createServer;
+export async function serverParityPath(
+  ctx: import('../../eval/index.js').ParityContext,
+  load: () => Promise<Pick<typeof import('../../serve/server.js'), 'createServer'>> = () => import('../../serve/server.js'),
+): Promise<{ paths: import('../../eval/index.js').ParityPath[]; missing: import('../../eval/index.js').MissingPath[] }> {
+  // A server that cannot be loaded or started is reported as a path that could not run: it fails parity, with the
+  // reason in the report (issue 13), instead of failing the whole evaluation or being skipped silently.
+  let app: Awaited<ReturnType<typeof import('../../serve/server.js').createServer>>;
   try {
-    ({ createServer } = await import('../../serve/server.js'));
+    const { createServer } = await load();
+    try {
+      app = await createServer({ model: ctx.base, adapters: { candidate: ctx.adapterDir }, preload: true, threads: ctx.threads });
+    } catch (e) {
+      return { paths: [], missing: [{ name: 'server', reason: `the server could not start: ${(e as Error).message}` }] };
+    }
   } catch (e) {
     return { paths: [], missing: [{ name: 'server', reason: `src/serve could not be loaded: ${(e as Error).message}` }] };
   }
-  const app = await createServer({ model: ctx.base, adapters: { candidate: ctx.adapterDir }, preload: true, threads: ctx.threads });
   const eos = ctx.base.generationConfig.eosTokenIds.length ? ctx.base.generationConfig.eosTokenIds : ctx.base.tokenizer?.eosTokenIds ?? [];
   return {
     missing: [],
