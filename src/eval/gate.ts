@@ -28,18 +28,17 @@ function domainCheck(t: TaskResult, spec: GateSpec, useCi: boolean): GateCheck {
   const why = notSignificant(t, spec);
   const passed = minOk && why === null;
   const bound = useCi ? ' at the CI bound' : '';
-  const need = passed ? 'required' : 'needs';
   const sig = spec.requireSignificantGain ? ', with an interval that excludes no change' : '';
   const tail = why && minOk ? `; ${why}` : why ? `; also ${why}` : '';
   if (perplexity) {
     const moved = d.value === 0 ? 'did not change' : `${-d.value > 0 ? 'fell' : 'rose'} ${f(Math.abs(d.value))}%`;
     return { check: 'domain_perplexity_drop', task: t.name, value, limit, passed,
       message: `domain perplexity of '${t.name}' ${moved} (${f(t.base.value, 3)} → ${f(t.adapter!.value, 3)})${ci(t)}; `
-        + `${need}: a fall of at least ${limit}%${bound}${sig}${tail}` };
+        + `${passed ? 'required: a fall of' : 'needs to fall by'} at least ${limit}%${bound}${sig}${tail}` };
   }
   return { check: 'domain_accuracy_gain', task: t.name, value, limit, passed,
     message: `domain accuracy of '${t.name}' changed by ${f(d.value)} points (${f(t.base.value, 1)}% → ${f(t.adapter!.value, 1)}%)${ci(t)}; `
-      + `${need}: a gain of at least ${limit} points${bound}${sig}${tail}` };
+      + `${passed ? 'required: a gain of' : 'needs to gain'} at least ${limit} points${bound}${sig}${tail}` };
 }
 
 function generalCheck(t: TaskResult, spec: GateSpec, useCi: boolean): GateCheck {

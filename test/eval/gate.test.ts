@@ -51,7 +51,7 @@ test('an adapter whose B matrices are all zero fails the default gate of a one-t
   assert.equal(report.passed, false, report.summary);
   assert.match(report.summary, /^FAILED: domain perplexity .* \(\+0\.00%\)/);
   assert.deepEqual(report.gate.checks.map((c) => [c.check, c.passed]), [['domain_perplexity_drop', false], ['parity', true]]);
-  assert.match(report.gate.reasons[0], /domain perplexity of 'domain' did not change .*needs: a fall of at least 1%, with an interval that excludes no change/);
+  assert.match(report.gate.reasons[0], /domain perplexity of 'domain' did not change .*needs to fall by at least 1%, with an interval that excludes no change/);
 });
 
 test('the default gate wants a real domain gain: a minimum change AND an interval that excludes zero', () => {
