@@ -13,7 +13,8 @@ export const registryAddEval = defineCommand<RegistryAddEvalFlags>({
   positionals: '<ref>',
   example: 'lorakit registry add-eval support@v3 --report eval/smoke.json',
   flags: {
-    report: { arg: '<file>', help: 'report.json written by lorakit eval: suite, passed, and the adapter and model fingerprints it scored', required: true, parse: existingFile },
+    report: { arg: '<file>', help: 'report.json of lorakit eval (suite, passed, and the adapter and model fingerprints it scored)',
+      required: true, parse: existingFile },
     json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {

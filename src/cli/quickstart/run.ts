@@ -83,6 +83,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   const { serverParityPath } = await import('../commands/eval.js');
   const evaluated = await evaluate({
     modelDir: o.model, suite, adapterDir: trained.adapterDir, base, seed: o.seed,
+    trainedAdapter: trained.adapter, // the "train" parity path runs the trainer's own tensors, not the folder's
     parityPaths: (ctx) => serverParityPath(ctx), // the OpenAI server is the fourth parity path
     onProgress: (e) => { // one bar per task and model
       const key = `${e.phase}:${e.task ?? ''}:${e.model ?? ''}`;
