@@ -142,5 +142,8 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   ].join('\n'));
   const seconds = (performance.now() - t0) / 1000;
   io.log(`\ndone in ${seconds.toFixed(0)} s; everything is in ${out}`);
-  return { out, seconds, curation: c, train: { steps: trained.steps, trainLoss: trained.trainLoss, evalLoss: trained.evalLoss, baseEvalLoss: trained.baseEvalLoss, tokensPerSecond: trained.tokensPerSecond }, eval: { passed: gate.passed, reasons: gate.reasons, tasks: rows }, adapterRef: ref, alias, generations: PROMPTS.map((p, i) => ({ prompt: p, base: bt[i], adapter: at[i] })) };
+  return { out, seconds, curation: c, train: { steps: trained.steps, trainLoss: trained.trainLoss, evalLoss: trained.evalLoss, baseEvalLoss: trained.baseEvalLoss, tokensPerSecond: trained.tokensPerSecond }, eval: {
+    passed: gate.passed, reasons: gate.reasons, checks: gate.checks.map((c) => ({ check: c.check, task: c.task, passed: c.passed })), tasks: rows,
+    parity: evaluated.report.parity?.paths.map((p) => ({ name: p.name, status: p.status, description: p.description, max_rel_logit_diff: p.max_rel_logit_diff ?? null, tokens_identical: p.tokens_identical ?? null })) ?? [],
+  }, adapterRef: ref, alias, generations: PROMPTS.map((p, i) => ({ prompt: p, base: bt[i], adapter: at[i] })) };
 }
