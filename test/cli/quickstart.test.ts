@@ -28,7 +28,8 @@ test('npm run quickstart -- --fast: every step runs and leaves its outputs in on
   for (const p of paths.slice(1)) assert.equal(p.tokens_identical, true, p.name);
   for (const p of paths.slice(1, 3)) assert.ok(p.max_rel_logit_diff! < 1e-4, `${p.name}: ${p.max_rel_logit_diff}`);
   assert.equal(report.parity!.passed, true);
-  // The gate's decision, as it is with 6 steps: the domain gain (about -1%, interval reaching 0) is not real.
+  // The gate's decision, as it is with 6 steps (a snapshot of the seeded run: the domain gain is about -1.3% with an
+  // interval reaching 0, general perplexity +1.7%): the domain gain is not real, everything else holds.
   assert.equal(report.passed, false);
   assert.deepEqual(report.gate.checks.map((c) => [c.check, c.task, c.passed]), [
     ['domain_perplexity_drop', 'sotu-heldout', false], ['general_regression', 'brown-heldout', true], ['general_regression', 'brown-cloze', true], ['parity', null, true],
