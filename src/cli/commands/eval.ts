@@ -61,6 +61,8 @@ export const evalCmd = defineCommand<EvalFlags>({
           throw new LorakitError('LK_CONFLICT', `'${adapterDir}' is not ${v.ref}: its fingerprint ${fp.slice(0, 12)} differs from the registered ${v.fingerprint.slice(0, 12)}`, { hint: 'register this folder as a new version first (lorakit registry add-adapter)' });
         }
         if (ref && ref !== v.ref) throw new LorakitError('LK_ARG', `'--adapter ${f.adapter}' is ${ref} but '--register' names ${v.ref}`);
+        // The registry stores only a report made on the version's own base: refuse before spending the evaluation.
+        await reg.assertCompatible(v.ref, f.model);
         ref = v.ref;
       }
 
