@@ -70,8 +70,10 @@ test('CLI: registry add-eval refuses a hand-written passing report and one about
   const base = makeBase(join(root, 'base'));
   const fp = (await fingerprintModelDir(base)).fingerprint;
   cli(home, 'registry', 'add-base', base, '--name', 'tiny');
-  const v1 = cli(home, 'registry', 'add-adapter', makeAdapter(join(root, 'a1'), { baseFingerprint: fp }), '--name', 'support').json as { fingerprint: string };
-  const v2 = cli(home, 'registry', 'add-adapter', makeAdapter(join(root, 'a2'), { seed: 2, baseFingerprint: fp }), '--name', 'support').json as { fingerprint: string };
+  const add = (dir: string, seed: number) =>
+    cli(home, 'registry', 'add-adapter', makeAdapter(join(root, dir), { seed, baseFingerprint: fp }), '--name', 'support');
+  const v1 = add('a1', 1).json as { fingerprint: string };
+  const v2 = add('a2', 2).json as { fingerprint: string };
   const file = (name: string, report: unknown): string => { writeFileSync(join(root, name), JSON.stringify(report)); return join(root, name); };
   const code = (r: { json: Record<string, unknown> }): string | undefined => (r.json.error as { code: string } | undefined)?.code;
   const hand = cli(home, 'registry', 'add-eval', 'support@v1', '--report', file('hand.json', { suite: 'smoke', passed: true }));

@@ -128,14 +128,16 @@ test('an eval report must carry the fingerprints of the version it is attached t
   const { root, reg, baseA, baseB } = await setup();
   const { version: v1 } = await reg.addAdapter(makeAdapter(join(root, 'a1'), { baseFingerprint: baseA }), { name: 'support' });
   const { version: v2 } = await reg.addAdapter(makeAdapter(join(root, 'a2'), { seed: 2, baseFingerprint: baseA }), { name: 'support' });
-  const report = (adapter: { fingerprint: string } | null, model: { fingerprint: string } | null) => ({ suite: 'smoke', passed: true, adapter, model });
+  type Fp = { fingerprint: string } | null;
+  const report = (adapter: Fp, model: Fp) => ({ suite: 'smoke', passed: true, adapter, model });
   // Hand-written {suite, passed: true} with no fingerprints, or with only one of them: refused.
   await assert.rejects(reg.addEvalReport('support@v1', { suite: 'smoke', passed: true }), { code: 'LK_ARG' });
   await assert.rejects(reg.addEvalReport('support@v1', report({ fingerprint: v1.fingerprint }, null)), { code: 'LK_ARG' });
   await assert.rejects(reg.addEvalReport('support@v1', report({ fingerprint: 'not hex' }, { fingerprint: baseA })), { code: 'LK_ARG' });
   // A report about another adapter (v2's), or about this adapter on another base: refused.
   await assert.rejects(reg.addEvalReport('support@v1', report({ fingerprint: v2.fingerprint }, { fingerprint: baseA })), { code: 'LK_CONFLICT' });
-  await assert.rejects(reg.addEvalReport('support@v1', report({ fingerprint: v1.fingerprint }, { fingerprint: baseB })), { code: 'LK_BASE_MISMATCH' });
+  const otherBase = report({ fingerprint: v1.fingerprint }, { fingerprint: baseB });
+  await assert.rejects(reg.addEvalReport('support@v1', otherBase), { code: 'LK_BASE_MISMATCH' });
   // `passed` must agree with the report's own gate.
   const lying = { ...report({ fingerprint: v1.fingerprint }, { fingerprint: baseA }), gate: { applied: true, passed: false } };
   await assert.rejects(reg.addEvalReport('support@v1', lying), { code: 'LK_ARG' });

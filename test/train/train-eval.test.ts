@@ -11,9 +11,12 @@ import type { EvalReport } from '../../src/eval/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-train-eval-'));
 const sentences = (n: number, from: number): string => Array.from({ length: n }, (_, i) =>
-  JSON.stringify({ text: `The people of the united states, in congress number ${from + i}, shall make law for the union and its government.` })).join('\n');
+  JSON.stringify({ text: `The people of the united states, in congress number ${from + i}, shall make law for the union and its government.` }),
+).join('\n');
 
-function train(suite: string, out: string): { code: number | null; json: { eval?: { report: EvalReport; files: { json: string }; exit_code: number } }; stderr: string } {
+interface TrainOutput { eval?: { report: EvalReport; files: { json: string }; exit_code: number } }
+
+function train(suite: string, out: string): { code: number | null; json: TrainOutput; stderr: string } {
   const model = join(tmp, 'model');
   const args = ['bin/lorakit.js', 'train', '--model', model, '--data', join(tmp, 'train.jsonl'), '--out', out, '--max-length', '128', '--lr', '0.01',
     '--max-steps', '12', '--batch-size', '8', '--eval-fraction', '0', '--threads', '1', '--no-track', '--eval-suite', suite, '--json'];
@@ -36,7 +39,8 @@ test('train --eval-suite evaluates the fresh adapter with its in-memory tensors 
   assert.equal(ok.code, 0, ok.stderr.slice(-3000));
   const report = ok.json.eval!.report;
   assert.equal(report.passed, true, report.gate.reasons.join('\n'));
-  assert.deepEqual(report.parity!.paths.map((p) => [p.name, p.status]), [['train', 'reference'], ['adapter', 'ok'], ['merged', 'ok'], ['server', 'ok']]);
+  const statuses = [['train', 'reference'], ['adapter', 'ok'], ['merged', 'ok'], ['server', 'ok']];
+  assert.deepEqual(report.parity!.paths.map((p) => [p.name, p.status]), statuses);
   assert.match(report.parity!.paths[0].description, /the trainer's in-memory adapter/);
   assert.equal(ok.json.eval!.files.json, join(tmp, 'adapter.run', 'eval', 'report.json'));
   assert.ok(existsSync(ok.json.eval!.files.json));

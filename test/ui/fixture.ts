@@ -24,7 +24,8 @@ export async function populate(): Promise<Populated> {
     tracker.updateLineage(run.id, { adapterVersion: version.ref });
   }
   const v2 = await registry.resolve('support@v2');
-  await registry.addEvalReport('support@v2', { suite: 'smoke', passed: true, score: 0.93, model: { fingerprint: base.fingerprint }, adapter: { fingerprint: v2.fingerprint } });
+  const fingerprints = { model: { fingerprint: base.fingerprint }, adapter: { fingerprint: v2.fingerprint } };
+  await registry.addEvalReport('support@v2', { suite: 'smoke', passed: true, score: 0.93, ...fingerprints });
   await registry.setAlias('support@v1', 'production', { by: 'alice', reason: 'first' });
   await registry.setAlias('support@v2', 'production', { by: 'bob', reason: 'smoke passed', requireSuite: 'smoke' });
   await registry.addAdapter(makeAdapter(join(root, 'other'), { seed: 9, baseFingerprint: 'f'.repeat(64) }), { name: 'orphan' });
