@@ -40,7 +40,8 @@ export interface EvaluateOptions {
   readonly threads?: number;
   /** Rows per scoring run (default 8 windows / 16 choices / 8 prompts). */
   readonly batchSize?: number;
-  /** The adapter as the trainer holds it in memory; default: its tensors as read from adapterDir. */
+  /** The adapter as the trainer holds it in memory (the "train" parity path); default: its tensors as read from
+   *  adapterDir, and the report's train path then says so. */
   readonly trainedAdapter?: Pick<Adapter, 'config' | 'sites' | 'tensors'>;
   /** More parity paths (e.g. the server), compared with the training forward pass. */
   readonly parityPaths?: (ctx: ParityContext) => Promise<{ paths: ParityPath[]; missing: MissingPath[] }>;
@@ -98,9 +99,18 @@ async function perplexityTask(c: Ctx, task: PerplexityTask): Promise<{ data: Tas
   };
 }
 
+/** A task with no items would score 0/0 and could never show anything: refused (issue 13). */
+function noEmpty<T>(task: TaskSpec, items: T[]): T[] {
+  if (items.length === 0) {
+    const hint = 'check its source file (empty?) and max_items';
+    throw new LorakitError('LK_EVAL', `task '${task.name}' has no items`, { hint, details: { task: task.name } });
+  }
+  return items;
+}
+
 async function accuracyTask(c: Ctx, task: Exclude<TaskSpec, PerplexityTask>): Promise<{ data: TaskData; items: ItemRecord[] }> {
   if (task.type === 'generation') {
-    const list = loadGenerationItems(c.o.suite, task);
+    const list = noEmpty(task, loadGenerationItems(c.o.suite, task));
     const eos = c.tok.eosTokenIds.length ? c.tok.eosTokenIds : c.base.generationConfig.eosTokenIds;
     const run = (model: Model) => runGeneration(c.lm, c.tok, list, task, { batchSize: c.o.batchSize, adapter: model === 'base' ? undefined : c.binding, eosTokenIds: eos, onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }) });
     const base = await run('base');
@@ -111,7 +121,7 @@ async function accuracyTask(c: Ctx, task: Exclude<TaskSpec, PerplexityTask>): Pr
       items: base.map((b, i) => ({ task: task.name, item: i, base: { output: b.output, correct: b.correct }, adapter: adapter ? { output: adapter[i].output, correct: adapter[i].correct } : null })),
     };
   }
-  const list = loadChoiceItems(c.o.suite, task);
+  const list = noEmpty(task, loadChoiceItems(c.o.suite, task));
   const run = (model: Model) => scoreChoices(c.lm, c.tok, list, { delimiter: task.delimiter, batchSize: c.o.batchSize ? c.o.batchSize * 2 : undefined, adapter: model === 'base' ? undefined : c.binding, onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }) });
   const base = await run('base');
   const adapter = c.binding ? await run('adapter') : null;
@@ -168,15 +178,16 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const spec = o.suite.parity;
     const probes = spec.probes.map((p) => tok.encode(p));
     const trained = o.trainedAdapter ?? loaded;
-    const paths: ParityPath[] = [trainingPath(lm, bindAdapter({ config: trained.config, sites: trained.sites, tensors: new Map(trained.tensors) }))];
+    const binding = bindAdapter({ config: trained.config, sites: trained.sites, tensors: new Map(trained.tensors) });
+    const paths: ParityPath[] = [trainingPath(lm, binding, o.trainedAdapter ? 'trainer' : 'folder')];
     paths.push(decodePath('adapter', 'PEFT folder loaded with loadAdapterFor (decode graph, KV cache, batched generate)', lm, loaded.binding));
     paths.push(await mergedPath(base, loaded, spec.mergedDtype, o.threads));
     let extra: Awaited<ReturnType<NonNullable<EvaluateOptions['parityPaths']>>> = { paths: [], missing: [] };
     try {
       if (o.parityPaths) extra = await o.parityPaths({ modelDir: o.modelDir, adapterDir: o.adapterDir, base, adapter: loaded, threads: o.threads });
     } catch (e) {
-      for (const p of paths) await p.close?.(); // the merged model's temp folder
-      throw e;
+      // The caller's paths could not be built: recorded as not run, which fails parity with the reason shown.
+      extra = { paths: [], missing: [{ name: 'caller-supplied', reason: `the caller's parity paths could not be built: ${(e as Error).message}` }] };
     }
     paths.push(...extra.paths);
     o.onProgress?.({ phase: 'parity', done: 0, total: paths.length });

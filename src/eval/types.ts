@@ -65,7 +65,10 @@ export interface GateSpec {
   readonly domainAccuracyGainPts: number;
   /** No gated general task may worsen by more than this: perplexity rise in %, accuracy drop in points. */
   readonly maxGeneralRegressionPct: number;
-  /** Train/serve parity must hold on every path that ran. */
+  /** Each gated domain gain must be real: its paired-bootstrap interval of the change excludes zero on the
+   *  improving side (and the task has at least 2 items, so that the interval means something). */
+  readonly requireSignificantGain: boolean;
+  /** Train/serve parity must hold on every path; a path that could not run fails it. */
   readonly requireParity: boolean;
   /** 'point': judge the point estimates. 'ci': a domain gain must hold at the CI bound least favourable to the
    *  adapter, and a general regression fails only when it holds at the bound most favourable to it. */
@@ -154,7 +157,8 @@ export interface ParityReport {
 }
 
 export interface GateCheck {
-  readonly check: 'domain_perplexity_drop' | 'domain_accuracy_gain' | 'general_regression' | 'parity';
+  /** domain_coverage: at least one gated domain task with items (a suite without one cannot show a gain). */
+  readonly check: 'domain_coverage' | 'domain_perplexity_drop' | 'domain_accuracy_gain' | 'general_regression' | 'parity';
   readonly task: string | null;
   readonly value: number | null;
   readonly limit: number | null;
@@ -170,6 +174,7 @@ export interface GateResult {
     readonly domain_perplexity_drop_pct: number;
     readonly domain_accuracy_gain_pts: number;
     readonly max_general_regression_pct: number;
+    readonly require_significant_gain: boolean;
     readonly require_parity: boolean;
   };
   readonly checks: readonly GateCheck[];

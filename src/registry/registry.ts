@@ -193,12 +193,17 @@ export class Registry {
     const suite = opts.requireSuite;
     const guard: AliasGuard | undefined = suite === undefined ? undefined : (reports, ver) => {
       const last = reports.filter((r) => r.suite === suite).pop();
-      if (last?.passed) return { forced: false, detail: { requireSuite: suite, gate: 'passed', reportId: last.id } };
+      // A passing report counts only if it scored this version's adapter on its base (issue 13): a report stored
+      // before fingerprints were checked, or written by hand, does not.
+      const foreign = last ? reportMismatch(last.report, ver) : null;
+      if (last?.passed && !foreign) return { forced: false, detail: { requireSuite: suite, gate: 'passed', reportId: last.id } };
+      const what = !last ? 'no' : foreign ? `a '${suite}' report that does not fit it (${foreign}) and no valid` : 'a failing';
       if (!opts.force) {
-        throw new LorakitError('LK_GATE', `${ver.ref} has ${last ? 'a failing' : 'no'} '${suite}' evaluation report; alias '${alias}' was not moved`,
+        throw new LorakitError('LK_GATE', `${ver.ref} has ${what} '${suite}' evaluation report; alias '${alias}' was not moved`,
           { hint: 'run the suite and attach a passing report, or pass --force (recorded in the alias history)', details: { ref: ver.ref, suite, alias } });
       }
-      return { forced: true, detail: { requireSuite: suite, gate: last ? 'failed, forced' : 'no report, forced' } };
+      const gate = !last ? 'no report, forced' : foreign ? 'foreign report, forced' : 'failed, forced';
+      return { forced: true, detail: { requireSuite: suite, gate } };
     };
     const event = await this.meta.moveAlias(v.id, alias, actor(opts), guard);
     return { version: await this.resolve(v.ref), event };
@@ -218,11 +223,37 @@ export class Registry {
     return this.meta.setStage((await this.resolve(ref)).id, stage, actor(opts));
   }
 
+  /** Attaches a report to a version. It must carry the fingerprints of the adapter and the base it scored, and
+   *  they must be this version's (a report about another adapter or base is refused), and `passed` must agree
+   *  with its gate. */
   async addEvalReport(ref: string, report: EvalReport, opts: ActorOptions = {}): Promise<EvalReportRecord> {
     if (!report || typeof report.suite !== 'string' || report.suite === '' || typeof report.passed !== 'boolean') {
       throw new LorakitError('LK_ARG', "an eval report needs 'suite' (non-empty string) and 'passed' (boolean)");
     }
-    return this.meta.addEvalReport((await this.resolve(ref)).id, report, actor(opts));
+    const v = await this.resolve(ref);
+    const { adapterFp, baseFp } = reportFingerprints(report);
+    if (!adapterFp || !baseFp) {
+      const missing = [adapterFp ? '' : "'adapter.fingerprint'", baseFp ? '' : "'model.fingerprint'"].filter(Boolean).join(' and ');
+      const hint = 'attach the report.json that `lorakit eval --adapter ...` wrote (or run `lorakit eval --adapter REF`)';
+      throw new LorakitError('LK_ARG', `the eval report for ${v.ref} has no ${missing}: the registry cannot tell which adapter and base it scored`,
+        { hint, details: { ref: v.ref } });
+    }
+    if (adapterFp !== v.fingerprint) {
+      const details = { ref: v.ref, reportAdapter: adapterFp, versionAdapter: v.fingerprint };
+      throw new LorakitError('LK_CONFLICT', `the eval report scored adapter ${shortFp(adapterFp)}, but ${v.ref} is ${shortFp(v.fingerprint)}`,
+        { hint: 'attach it to the version that holds the evaluated adapter', details });
+    }
+    if (baseFp !== v.baseFingerprint) {
+      const [scored, own] = [await this.describeBase(baseFp), await this.describeBase(v.baseFingerprint)];
+      throw new LorakitError('LK_BASE_MISMATCH', `the eval report scored ${v.ref} on base ${scored}, but it belongs to base ${own}`,
+        { hint: 'evaluate the adapter on the base it was trained on', details: { ref: v.ref, reportBase: baseFp, versionBase: v.baseFingerprint } });
+    }
+    const gate = report.gate as { passed?: unknown; applied?: unknown } | undefined;
+    if (gate && typeof gate === 'object' && (gate.passed !== report.passed || (report.passed && gate.applied === false))) {
+      const says = gate.applied === false ? 'was not applied' : `says ${String(gate.passed)}`;
+      throw new LorakitError('LK_ARG', `the eval report says passed: ${report.passed}, but its gate ${says}`, { details: { ref: v.ref } });
+    }
+    return this.meta.addEvalReport(v.id, report, actor(opts));
   }
 
   /** Deletes a version's rows (refused with LK_CONFLICT while an alias points at it); its blobs go at the next gc. */
@@ -348,4 +379,22 @@ export class Registry {
     }
     return { removed, bytesFreed, kept, tempRemoved, tempBytesFreed, tempKept };
   }
+}
+
+/** The adapter and base fingerprints a report says it scored (undefined where it says nothing usable). */
+function reportFingerprints(r: EvalReport): { adapterFp?: string; baseFp?: string } {
+  const fp = (o: unknown): string | undefined => {
+    const v = o && typeof o === 'object' ? (o as { fingerprint?: unknown }).fingerprint : undefined;
+    return typeof v === 'string' && isFingerprint(v) ? v : undefined;
+  };
+  return { adapterFp: fp(r.adapter), baseFp: fp(r.model) };
+}
+
+/** Why a stored report does not fit a version (missing or different fingerprints), or null when it does. */
+function reportMismatch(r: EvalReport, v: AdapterVersion): string | null {
+  const { adapterFp, baseFp } = reportFingerprints(r);
+  if (!adapterFp || !baseFp) return 'it carries no adapter/base fingerprints';
+  if (adapterFp !== v.fingerprint) return `it scored adapter ${shortFp(adapterFp)}, not ${shortFp(v.fingerprint)}`;
+  if (baseFp !== v.baseFingerprint) return `it scored base ${shortFp(baseFp)}, not ${shortFp(v.baseFingerprint)}`;
+  return null;
 }

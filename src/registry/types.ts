@@ -58,9 +58,13 @@ export interface HistoryEvent {
   readonly detail: Record<string, unknown>;
 }
 
+/** An evaluation report as `lorakit eval` writes it: {suite, passed} plus the fingerprints of the base it scored
+ *  (`model.fingerprint`) and of the adapter (`adapter.fingerprint`), which the registry checks against the version. */
 export interface EvalReport {
   readonly suite: string;
   readonly passed: boolean;
+  readonly model?: { readonly fingerprint?: unknown; readonly [k: string]: unknown } | null;
+  readonly adapter?: { readonly fingerprint?: unknown; readonly [k: string]: unknown } | null;
   readonly [k: string]: unknown;
 }
 export interface EvalReportRecord { readonly id: number; readonly versionId: number; readonly suite: string; readonly passed: boolean; readonly report: EvalReport; readonly createdAt: string }

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
-import { bindAdapter, trainableParameterCount } from '../lora/adapter.js';
+import { type Adapter, bindAdapter, trainableParameterCount } from '../lora/adapter.js';
 import { type LoraConfig, parseLoraConfig } from '../lora/config.js';
 import { initLoraTensors } from '../lora/init.js';
 import { writeAdapter } from '../lora/peft-io.js';
@@ -62,6 +62,9 @@ export interface TrainResult {
   readonly baseFingerprint: string;
   readonly datasetFingerprint: string;
   readonly seconds: number;
+  /** The trained adapter as this process holds it (the tensors the optimizer updated, not re-read from disk): the
+   *  "train" parity path of an evaluation run right after training uses it. Not part of the JSON result. */
+  readonly adapter: Adapter;
 }
 
 export function formatCount(n: number): string {
@@ -225,7 +228,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const result: TrainResult = {
     adapterDir: resolve(cfg.out), runDir, steps: state.step, trainLoss: lastLoss, evalLoss: lastEval, baseEvalLoss, trainable, total,
     tokensPerSecond: msTimed > 0 ? tokensTimed / (msTimed / 1000) : 0, stoppedEarly, invalid, baseFingerprint: fp, datasetFingerprint: data.fingerprint,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: (performance.now() - t0) / 1000, adapter: { config: lora, sites, tensors },
   };
   writeAdapter(cfg.out, { config: lora, tensors }, {
     base_fingerprint: fp, base_model: resolve(cfg.model), base_quantization: base.quantization, dataset_fingerprint: data.fingerprint,

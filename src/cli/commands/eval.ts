@@ -54,6 +54,8 @@ export const evalCmd = defineCommand<EvalFlags>({
           throw new LorakitError('LK_CONFLICT', `'${adapterDir}' is not ${v.ref}: its fingerprint ${fp.slice(0, 12)} differs from the registered ${v.fingerprint.slice(0, 12)}`, { hint: 'register this folder as a new version first (lorakit registry add-adapter)' });
         }
         if (ref && ref !== v.ref) throw new LorakitError('LK_ARG', `'--adapter ${f.adapter}' is ${ref} but '--register' names ${v.ref}`);
+        // The registry stores only a report made on the version's own base: refuse before spending the evaluation.
+        await reg.assertCompatible(v.ref, f.model);
         ref = v.ref;
       }
 
@@ -100,14 +102,23 @@ export const evalCmd = defineCommand<EvalFlags>({
  * Fastify's inject, concurrently so that the engine batches them as it would batch users. The server exposes
  * no logits, so this path is compared on greedy tokens only (up to EOS, at which a server always stops).
  */
-export async function serverParityPath(ctx: import('../../eval/index.js').ParityContext): Promise<{ paths: import('../../eval/index.js').ParityPath[]; missing: import('../../eval/index.js').MissingPath[] }> {
-  let createServer: typeof import('../../serve/server.js').createServer;
+export async function serverParityPath(
+  ctx: import('../../eval/index.js').ParityContext,
+  load: () => Promise<Pick<typeof import('../../serve/server.js'), 'createServer'>> = () => import('../../serve/server.js'),
+): Promise<{ paths: import('../../eval/index.js').ParityPath[]; missing: import('../../eval/index.js').MissingPath[] }> {
+  // A server that cannot be loaded or started is reported as a path that could not run: it fails parity, with the
+  // reason in the report (issue 13), instead of failing the whole evaluation or being skipped silently.
+  let app: Awaited<ReturnType<typeof import('../../serve/server.js').createServer>>;
   try {
-    ({ createServer } = await import('../../serve/server.js'));
+    const { createServer } = await load();
+    try {
+      app = await createServer({ model: ctx.base, adapters: { candidate: ctx.adapterDir }, preload: true, threads: ctx.threads });
+    } catch (e) {
+      return { paths: [], missing: [{ name: 'server', reason: `the server could not start: ${(e as Error).message}` }] };
+    }
   } catch (e) {
     return { paths: [], missing: [{ name: 'server', reason: `src/serve could not be loaded: ${(e as Error).message}` }] };
   }
-  const app = await createServer({ model: ctx.base, adapters: { candidate: ctx.adapterDir }, preload: true, threads: ctx.threads });
   const eos = ctx.base.generationConfig.eosTokenIds.length ? ctx.base.generationConfig.eosTokenIds : ctx.base.tokenizer?.eosTokenIds ?? [];
   return {
     missing: [],

@@ -89,6 +89,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   const { serverParityPath } = await import('../commands/eval.js');
   const evaluated = await evaluate({
     modelDir: o.model, suite, adapterDir: trained.adapterDir, base, seed: o.seed,
+    trainedAdapter: trained.adapter, // the "train" parity path runs the trainer's own tensors, not the folder's
     parityPaths: (ctx) => serverParityPath(ctx), // the OpenAI server is the fourth parity path
     onProgress: (e) => { // one bar per task and model
       const key = `${e.phase}:${e.task ?? ''}:${e.model ?? ''}`;
@@ -147,5 +148,8 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   ].join('\n'));
   const seconds = (performance.now() - t0) / 1000;
   io.log(`\ndone in ${seconds.toFixed(0)} s; everything is in ${out}`);
-  return { out, seconds, curation: c, train: { steps: trained.steps, trainLoss: trained.trainLoss, evalLoss: trained.evalLoss, baseEvalLoss: trained.baseEvalLoss, tokensPerSecond: trained.tokensPerSecond }, eval: { passed: gate.passed, reasons: gate.reasons, tasks: rows }, adapterRef: ref, alias, generations: PROMPTS.map((p, i) => ({ prompt: p, base: bt[i], adapter: at[i] })) };
+  return { out, seconds, curation: c, train: { steps: trained.steps, trainLoss: trained.trainLoss, evalLoss: trained.evalLoss, baseEvalLoss: trained.baseEvalLoss, tokensPerSecond: trained.tokensPerSecond }, eval: {
+    passed: gate.passed, reasons: gate.reasons, checks: gate.checks.map((c) => ({ check: c.check, task: c.task, passed: c.passed })), tasks: rows,
+    parity: evaluated.report.parity?.paths.map((p) => ({ name: p.name, status: p.status, description: p.description, max_rel_logit_diff: p.max_rel_logit_diff ?? null, tokens_identical: p.tokens_identical ?? null })) ?? [],
+  }, adapterRef: ref, alias, generations: PROMPTS.map((p, i) => ({ prompt: p, base: bt[i], adapter: at[i] })) };
 }
