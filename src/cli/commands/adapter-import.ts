@@ -2,7 +2,7 @@
 import { defineCommand } from '../command.js';
 import { existingDir } from '../parse.js';
 
-export interface AdapterImportFlags { base: string; out: string | undefined; allowOtherBase: boolean; json: boolean }
+export interface AdapterImportFlags { base: string; out: string | undefined; overwrite: boolean; allowOtherBase: boolean; json: boolean }
 
 export const adapterImport = defineCommand<AdapterImportFlags>({
   name: 'adapter import',
@@ -12,6 +12,7 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
   flags: {
     base: { arg: '<dir>', help: 'base HF model folder the adapter is for', parse: existingDir, required: true },
     out: { arg: '<dir>', help: 'write the validated adapter here (PEFT layout + lorakit.json with the base fingerprint)' },
+    overwrite: { help: 'replace a non-empty --out folder adapter import did not write (never the adapter or --base)', default: false },
     allowOtherBase: { help: 'accept an adapter whose lorakit.json names another base fingerprint' },
     json: { help: 'print a JSON result' },
   },
@@ -24,10 +25,13 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
     const { writeAdapter } = await import('../../lora/peft-io.js');
     const { trainableParameterCount } = await import('../../lora/adapter.js');
     const { fingerprintModelDir } = await import('../../models/fingerprint.js');
+    const { checkOutDir } = await import('../../util/out-dir.js');
+    const out = { verb: 'adapter import', overwrite: f.overwrite, inputs: [{ flag: '<adapter-dir>', path: dir }, { flag: '--base', path: f.base }] };
+    if (f.out) checkOutDir(f.out, out); // before loading anything
     const base = await loadCheckpoint(f.base, { tokenizer: false });
     const a = await loadAdapterFor(base, dir, { allowOtherBase: f.allowOtherBase });
     const summary = { adapter: dir, modules: a.sites.length, parameters: trainableParameterCount(a), r: a.config.r, lora_alpha: a.config.lora_alpha, target_modules: a.config.target_modules, out: f.out ?? null };
-    if (f.out) writeAdapter(f.out, a, { ...(a.meta ?? {}), base_fingerprint: (await fingerprintModelDir(f.base)).fingerprint, base_model: f.base });
+    if (f.out) writeAdapter(f.out, a, { ...(a.meta ?? {}), base_fingerprint: (await fingerprintModelDir(f.base)).fingerprint, base_model: f.base }, undefined, out);
     io.done(summary, `adapter fits the base: ${a.sites.length} modules, ${summary.parameters} parameters (r=${a.config.r})${f.out ? `; written to ${f.out}` : ''}`);
   },
 });
