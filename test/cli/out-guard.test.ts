@@ -16,6 +16,7 @@ import { train } from '../../src/cli/commands/train.js';
 import { mergeCmd } from '../../src/cli/commands/merge.js';
 import { adapterImport } from '../../src/cli/commands/adapter-import.js';
 import { dataCurate } from '../../src/cli/commands/data-curate.js';
+import { quickstart } from '../../src/cli/commands/quickstart.js';
 import { isLorakitError } from '../../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-out-'));
@@ -144,4 +145,12 @@ test('data curate --out: a file is a clear error (not a crash), a user folder su
   assert.ok(existsSync(join(out, 'train.jsonl')) && existsSync(join(out, 'report.json')));
   assert.equal((await run(dataCurate, [input, '--out', mine, '--overwrite'])).code, null);
   assert.ok(!existsSync(join(mine, 'notes.txt')) && existsSync(join(mine, 'train.jsonl')));
+});
+
+test('quickstart --out: a user folder and the base model are refused before anything runs', async () => {
+  const mine = userFolder('mine-quickstart');
+  assert.equal((await run(quickstart, ['--model', model, '--out', mine])).code, 'LK_OUT_EXISTS');
+  assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'my thesis');
+  assert.equal((await run(quickstart, ['--model', model, '--out', model, '--overwrite'])).code, 'LK_OUT_IS_INPUT');
+  assert.deepEqual(weights(), baseWeights);
 });
