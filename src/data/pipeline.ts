@@ -22,7 +22,9 @@ import { discoverInputs, readRecords } from './readers.js';
 import { LogHistogram, renderHtml, renderMarkdown } from './report.js';
 import { AtomicJsonlSink } from './sink.js';
 import { assignSplit } from './split.js';
-import { type CurateOptions, type CurationReport, type FilterName, MAX_RECORD_BYTES, type RejectReason, type ReportExample, type TrainRecord } from './types.js';
+import {
+  type CurateOptions, type CurationReport, type FilterName, MAX_RECORD_BYTES, type RejectReason, type ReportExample, type TrainRecord,
+} from './types.js';
 import { toRecord } from './validate.js';
 
 /** A growable Uint32Array. */
@@ -78,7 +80,10 @@ export async function curate(options: CurateOptions): Promise<CurationReport> {
   const out = paths(dir.tmp); // written here, renamed to o.outDir at the end; the report names the final paths
   let sinks: Record<'train' | 'eval' | 'rejects' | 'removed', AtomicJsonlSink>, spool: AtomicJsonlSink;
   try {
-    sinks = { train: new AtomicJsonlSink(out.train), eval: new AtomicJsonlSink(out.eval), rejects: new AtomicJsonlSink(out.rejects), removed: new AtomicJsonlSink(out.removed) };
+    sinks = {
+      train: new AtomicJsonlSink(out.train), eval: new AtomicJsonlSink(out.eval),
+      rejects: new AtomicJsonlSink(out.rejects), removed: new AtomicJsonlSink(out.removed),
+    };
     spool = new AtomicJsonlSink(join(dir.tmp, 'spool.jsonl'));
   } catch (e) {
     dir.abort();

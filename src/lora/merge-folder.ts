@@ -22,11 +22,13 @@ export async function writeMergedModel(base: Checkpoint, adapter: Pick<Adapter, 
   const w = beginOutDir(outDir, guard);
   try {
     for (const f of readdirSync(base.dir)) if (COPY.test(f)) copyFileSync(join(base.dir, f), join(w.tmp, f));
-    const tensors = [...base.weights.keys()].sort().map((name) => ({ name, dtype: outDtype, shape: base.shapes.get(name)!, data: merged.get(name) ?? base.weights.get(name)! }));
+    const tensors = [...base.weights.keys()].sort()
+      .map((name) => ({ name, dtype: outDtype, shape: base.shapes.get(name)!, data: merged.get(name) ?? base.weights.get(name)! }));
     writeSafetensors(join(w.tmp, 'model.safetensors'), tensors, { format: 'pt' });
   } catch (e) {
     w.abort();
-    throw e instanceof LorakitError ? e : new LorakitError('LK_IO', `cannot write merged model to '${w.target}': ${(e as Error).message}`, { cause: e });
+    if (e instanceof LorakitError) throw e;
+    throw new LorakitError('LK_IO', `cannot write merged model to '${w.target}': ${(e as Error).message}`, { cause: e });
   }
   w.commit();
   return { dir: w.target, dtype: outDtype, mergedModules: merged.size };

@@ -68,9 +68,11 @@ export function writeAdapter(dir: string, adapter: Pick<Adapter, 'config' | 'ten
   const w = beginOutDir(dir, out);
   try {
     writeFileSync(join(w.tmp, 'adapter_config.json'), JSON.stringify(toPeftJson(adapter.config), null, 2) + '\n');
-    const tensors = [...adapter.tensors].sort(([a], [b]) => a.localeCompare(b)).map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.dims, data: t.data }));
+    const tensors = [...adapter.tensors].sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.dims, data: t.data }));
     writeSafetensors(join(w.tmp, 'adapter_model.safetensors'), tensors, { format: 'pt' });
-    writeFileSync(join(w.tmp, 'lorakit.json'), JSON.stringify({ lorakit_version: '0.1.0', created_at: new Date().toISOString(), ...meta }, null, 2) + '\n');
+    const lk = { lorakit_version: '0.1.0', created_at: new Date().toISOString(), ...meta };
+    writeFileSync(join(w.tmp, 'lorakit.json'), JSON.stringify(lk, null, 2) + '\n');
     writeFileSync(join(w.tmp, 'README.md'), card ?? defaultCard(adapter.config, meta));
   } catch (e) {
     w.abort();

@@ -248,7 +248,9 @@ export class Registry {
     const v = await this.resolve(ref);
     const files = await this.meta.files({ kind: 'version', id: v.id });
     // The --out rule of util/out-dir.ts: a user's folder only with overwrite, never the registry's own store.
-    const inputs = [{ flag: 'the registry blob store', path: join(this.home, 'blobs') }, { flag: 'the registry database', path: join(this.home, 'registry.db') }];
+    const inputs = [
+      { flag: 'the registry blob store', path: join(this.home, 'blobs') }, { flag: 'the registry database', path: join(this.home, 'registry.db') },
+    ];
     const w = beginOutDir(outDir, { verb: 'registry export', overwrite: opts.overwrite, inputs });
     const out = w.target;
     try {

@@ -95,7 +95,9 @@ export async function loadTrainingData(path: string, tok: Tokenizer, o: DataOpti
   const format = { text: 0, prompt_completion: 0, messages: 0 };
   let rows = 0, truncated = 0, fingerprint: string;
   if (!existsSync(path)) throw new LorakitError('LK_DATA', `training data '${path}' does not exist`, { details: { file: path } });
-  if (statSync(path).isDirectory()) throw new LorakitError('LK_DATA', `training data '${path}' is a folder; expected a JSONL file`, { details: { file: path } });
+  if (statSync(path).isDirectory()) {
+    throw new LorakitError('LK_DATA', `training data '${path}' is a folder; expected a JSONL file`, { details: { file: path } });
+  }
   try {
     fingerprint = sha256File(path);
     const input = { file: path, format: 'jsonl' as const, bytes: statSync(path).size };

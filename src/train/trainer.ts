@@ -130,11 +130,14 @@ export function loraConfigFromTrain(cfg: TrainConfig, base: Checkpoint): LoraCon
 
 /** The --out rule for train (util/out-dir.ts): never --model, --data or --eval-data; a user folder only with overwrite. */
 export function trainOutRule(cfg: TrainConfig, overwrite = false): OutDirOptions {
-  const inputs = [{ flag: '--model', path: cfg.model }, { flag: '--data', path: cfg.data }, ...(cfg.evalData ? [{ flag: '--eval-data', path: cfg.evalData }] : [])];
+  const inputs = [{ flag: '--model', path: cfg.model }, { flag: '--data', path: cfg.data }];
+  if (cfg.evalData) inputs.push({ flag: '--eval-data', path: cfg.evalData });
   return { verb: 'train', overwrite, inputs };
 }
 
-export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opts: { resume?: boolean; base?: Checkpoint; overwrite?: boolean } = {}): Promise<TrainResult> {
+export interface TrainOptions { readonly resume?: boolean; readonly base?: Checkpoint; readonly overwrite?: boolean }
+
+export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const outRule = trainOutRule(cfg, opts.overwrite);
   checkOutDir(cfg.out, outRule); // before minutes of training, not after
@@ -142,7 +145,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
   const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
   const done = opts.resume ? readComplete(runDir) : null;
-  if (done && done.configHash === configHash && done.baseFingerprint === fp && done.budget === budgetOf(cfg) && existsSync(join(resolve(cfg.out), 'adapter_model.safetensors'))) {
+  const same = done && done.configHash === configHash && done.baseFingerprint === fp && done.budget === budgetOf(cfg);
+  if (done && same && existsSync(join(resolve(cfg.out), 'adapter_model.safetensors'))) {
     return { ...done.result, resume: 'already-complete', resumedFromStep: done.result.steps, seconds: (performance.now() - t0) / 1000 };
   }
   const base = opts.base ?? await loadCheckpoint(cfg.model, { tokenizer: true });
@@ -199,7 +203,10 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   if (!resumedFrom) rmSync(metricsFile, { force: true });
 
   const trainable = trainableParameterCount({ tensors }), total = base.parameters;
-  hooks.onStart?.({ trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid, truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, resume, runDir, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora });
+  hooks.onStart?.({
+    trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid,
+    truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, resume, runDir, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora,
+  });
 
   const step = await TrainStep.create(lm, trainBinding, names, { packed: cfg.packing, threads: cfg.threads ?? undefined });
   const grads = params.map((p) => new Float32Array(p.length));
@@ -268,6 +275,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
     config: { ...cfg } as unknown as Record<string, unknown>,
     metrics: { train_loss: lastLoss, ...(lastEval !== null ? { eval_loss: lastEval } : {}), ...(baseEvalLoss !== null ? { base_eval_loss: baseEvalLoss } : {}), steps: state.step },
   }, undefined, outRule);
-  if (state.step >= totalSteps || stoppedEarly) writeJsonAtomic(join(runDir, 'complete.json'), { configHash, baseFingerprint: fp, budget: budgetOf(cfg), result });
+  const complete: CompleteRecord = { configHash, baseFingerprint: fp, budget: budgetOf(cfg), result };
+  if (state.step >= totalSteps || stoppedEarly) writeJsonAtomic(join(runDir, 'complete.json'), complete);
   return result;
 }

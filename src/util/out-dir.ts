@@ -81,7 +81,8 @@ export function checkOutDir(out: string, o: OutDirOptions): string {
     const inReal = realPathOf(input.path);
     const relation = real === inReal ? 'is' : within(inReal, real) ? 'contains' : !input.outMayBeInside && within(real, inReal) ? 'is inside' : null;
     if (relation) {
-      throw new LorakitError('LK_OUT_IS_INPUT', `${o.verb}: ${flag} '${out}' ${relation} ${input.flag} '${input.path}'; writing it would destroy an input`, {
+      const msg = `${o.verb}: ${flag} '${out}' ${relation} ${input.flag} '${input.path}'; writing it would destroy an input`;
+      throw new LorakitError('LK_OUT_IS_INPUT', msg, {
         hint: `choose a ${flag} folder outside the command's inputs (--overwrite never allows this)`,
         details: { out: target, input: input.path, flag: input.flag, relation },
       });

@@ -43,7 +43,8 @@ async function run(cmd: unknown, argv: string[]): Promise<{ code: string | null;
 }
 
 const trainArgs = (out: string, ...more: string[]): string[] =>
-  ['--model', model, '--data', data, '--out', out, '--max-steps', '1', '--eval-fraction', '0', '--max-length', '64', '--no-track', '--threads', '1', ...more];
+  ['--model', model, '--data', data, '--out', out, '--max-steps', '1', '--eval-fraction', '0', '--max-length', '64', '--no-track', '--threads', '1',
+    ...more];
 
 function userFolder(name: string): string {
   const dir = join(tmp, name);

@@ -140,7 +140,8 @@ test('export writes a PEFT folder with the same fingerprint; verify finds a corr
   const src = makeAdapter(join(root, 'a1'), { baseFingerprint: baseA });
   const { version } = await reg.addAdapter(src, { name: 'support' });
   const out = await reg.export('support@v1', join(root, 'out'));
-  assert.deepEqual(readdirSync(out.dir).filter((f) => !f.startsWith('.')).sort(), ['adapter_config.json', 'adapter_model.safetensors', 'lorakit.json']);
+  assert.deepEqual(readdirSync(out.dir).filter((f) => !f.startsWith('.')).sort(), [
+    'adapter_config.json', 'adapter_model.safetensors', 'lorakit.json']);
   assert.equal((await fingerprintAdapterDir(out.dir)).fingerprint, version.fingerprint);
   // the --out rule (util/out-dir.ts): a re-export replaces its own folder; a user's folder needs overwrite; never the store
   assert.equal((await reg.export('support@v1', join(root, 'out'))).dir, out.dir);

@@ -31,7 +31,10 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
     const base = await loadCheckpoint(f.base, { tokenizer: false });
     const a = await loadAdapterFor(base, dir, { allowOtherBase: f.allowOtherBase });
     const summary = { adapter: dir, modules: a.sites.length, parameters: trainableParameterCount(a), r: a.config.r, lora_alpha: a.config.lora_alpha, target_modules: a.config.target_modules, out: f.out ?? null };
-    if (f.out) writeAdapter(f.out, a, { ...(a.meta ?? {}), base_fingerprint: (await fingerprintModelDir(f.base)).fingerprint, base_model: f.base }, undefined, out);
+    if (f.out) {
+      const meta = { ...(a.meta ?? {}), base_fingerprint: (await fingerprintModelDir(f.base)).fingerprint, base_model: f.base };
+      writeAdapter(f.out, a, meta, undefined, out);
+    }
     io.done(summary, `adapter fits the base: ${a.sites.length} modules, ${summary.parameters} parameters (r=${a.config.r})${f.out ? `; written to ${f.out}` : ''}`);
   },
 });

@@ -2,7 +2,9 @@
 import { defineCommand } from '../command.js';
 import { existingDir, oneOf } from '../parse.js';
 
-export interface MergeFlags { base: string; adapter: string; out: string; dtype: 'F32' | 'BF16' | 'F16' | undefined; overwrite: boolean; json: boolean }
+export interface MergeFlags {
+  base: string; adapter: string; out: string; dtype: 'F32' | 'BF16' | 'F16' | undefined; overwrite: boolean; json: boolean;
+}
 
 export const mergeCmd = defineCommand<MergeFlags>({
   name: 'merge',

@@ -2,7 +2,9 @@
 import { defineCommand } from '../command.js';
 import { existingDir, nonNegativeInt, positiveInt } from '../parse.js';
 
-export interface QuickstartFlags { model: string; out: string; fast: boolean; seed: number; steps: number | undefined; overwrite: boolean; json: boolean }
+export interface QuickstartFlags {
+  model: string; out: string; fast: boolean; seed: number; steps: number | undefined; overwrite: boolean; json: boolean;
+}
 
 export const quickstart = defineCommand<QuickstartFlags>({
   name: 'quickstart',

@@ -6,7 +6,8 @@ import { LorakitError } from '../../errors.js';
 import type { TrainConfig } from '../../train/config.js';
 import { trainDefaults, trainHelp } from '../../train/config.js';
 
-export type TrainFlags = { [K in keyof TrainConfig]: TrainConfig[K] | undefined } & { config: string | undefined; resume: boolean; overwrite: boolean; json: boolean; noTrack: boolean };
+export type TrainFlags = { [K in keyof TrainConfig]: TrainConfig[K] | undefined }
+  & { config: string | undefined; resume: boolean; overwrite: boolean; json: boolean; noTrack: boolean };
 
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const intList = (raw: string, flag: string): number[] => list(raw).map((x) => nonNegativeInt(x, flag));
@@ -103,7 +104,8 @@ export const train = defineCommand<TrainFlags>({
       }, { resume, overwrite });
       if (result.resume === 'already-complete') {
         run?.finish('finished', { steps: result.steps, already_complete: 1 });
-        io.done({ ...result, runId: run?.id ?? null }, `run already complete (${result.steps} steps); nothing to train. The adapter in ${result.adapterDir} is unchanged`);
+        const note = `run already complete (${result.steps} steps); nothing to train. The adapter in ${result.adapterDir} is unchanged`;
+        io.done({ ...result, runId: run?.id ?? null }, note);
         return;
       }
       (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
