@@ -18,6 +18,7 @@ import { adapterImport } from '../../src/cli/commands/adapter-import.js';
 import { dataCurate } from '../../src/cli/commands/data-curate.js';
 import { quickstart } from '../../src/cli/commands/quickstart.js';
 import { isLorakitError } from '../../src/errors.js';
+import { pretrain, pretrainDefaults } from '../../src/train/pretrain.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-out-'));
 const model = writeTinyModel(join(tmp, 'model'), { seed: 7 });
@@ -153,5 +154,15 @@ test('quickstart --out: a user folder and the base model are refused before anyt
   assert.equal((await run(quickstart, ['--model', model, '--out', mine])).code, 'LK_OUT_EXISTS');
   assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'my thesis');
   assert.equal((await run(quickstart, ['--model', model, '--out', model, '--overwrite'])).code, 'LK_OUT_IS_INPUT');
+  assert.deepEqual(weights(), baseWeights);
+});
+
+test('pretrain --out: a user folder and the tokenizer folder are refused before anything runs', async () => {
+  const mine = userFolder('mine-pretrain');
+  const cfg = { ...pretrainDefaults, corpus: [data], tokenizer: model, out: mine };
+  await assert.rejects(pretrain(cfg), (e: unknown) => isLorakitError(e, 'LK_OUT_EXISTS'));
+  assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'my thesis');
+  await assert.rejects(pretrain({ ...cfg, out: model }, {}, { overwrite: true }), (e: unknown) => isLorakitError(e, 'LK_OUT_IS_INPUT'));
+  await assert.rejects(pretrain({ ...cfg, out: data }, {}, { overwrite: true }), (e: unknown) => isLorakitError(e, 'LK_OUT_IS_INPUT'));
   assert.deepEqual(weights(), baseWeights);
 });
