@@ -13,7 +13,7 @@ import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
 import { fingerprintModelDir } from '../models/fingerprint.js';
 import { defaultLoraTargets, linearModules } from '../models/modules.js';
-import { sha256, stableStringify } from '../util/hash.js';
+import { sha256, sha256File, stableStringify } from '../util/hash.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { appendJsonl } from '../util/jsonl.js';
 import { checkOutDir, type OutDirOptions } from '../util/out-dir.js';
@@ -77,6 +77,10 @@ export interface TrainResult {
 /** Written to <runDir>/complete.json when a run ends, so --resume can tell a finished run from one cut short. */
 interface CompleteRecord { readonly configHash: string; readonly baseFingerprint: string; readonly budget: string; readonly result: TrainResult }
 const budgetOf = (cfg: TrainConfig): string => stableStringify({ maxSteps: cfg.maxSteps, epochs: cfg.epochs });
+
+const fileHash = (f: string): string | null => {
+  try { return sha256File(f); } catch { return null; }
+};
 
 function readComplete(runDir: string): CompleteRecord | null {
   try {
@@ -145,7 +149,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
   const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
   const done = opts.resume ? readComplete(runDir) : null;
-  const same = done && done.configHash === configHash && done.baseFingerprint === fp && done.budget === budgetOf(cfg);
+  const same = done && done.configHash === configHash && done.baseFingerprint === fp && done.budget === budgetOf(cfg)
+    && done.result.datasetFingerprint === fileHash(cfg.data); // same flags, base and data bytes
   if (done && same && existsSync(join(resolve(cfg.out), 'adapter_model.safetensors'))) {
     return { ...done.result, resume: 'already-complete', resumedFromStep: done.result.steps, seconds: (performance.now() - t0) / 1000 };
   }
