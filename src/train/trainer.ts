@@ -16,7 +16,7 @@ import { defaultLoraTargets, linearModules } from '../models/modules.js';
 import { sha256, sha256File, stableStringify } from '../util/hash.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { appendJsonl } from '../util/jsonl.js';
-import { checkOutDir, type OutDirOptions } from '../util/out-dir.js';
+import { checkNotInput, checkOutDir, type OutDirOptions } from '../util/out-dir.js';
 import { Rng } from '../util/rng.js';
 import { adamwStep, createAdamWState, globalNorm, scheduledLr } from './adamw.js';
 import { type Sequence, makeTrainBatch, toSequences } from './batches.js';
@@ -146,6 +146,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const outRule = trainOutRule(cfg, opts.overwrite);
   checkOutDir(cfg.out, outRule); // before minutes of training, not after
   const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
+  checkNotInput(runDir, { ...outRule, flag: '--run-dir' }); // its checkpoints/ and metrics.jsonl are replaced
   const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
   const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
   const done = opts.resume ? readComplete(runDir) : null;

@@ -72,8 +72,8 @@ export function outMarkerVerb(dir: string): string | null {
   }
 }
 
-/** Checks that `out` may be written by the verb; throws LK_OUT_IS_INPUT or LK_OUT_EXISTS. Returns the resolved path. */
-export function checkOutDir(out: string, o: OutDirOptions): string {
+/** Throws LK_OUT_IS_INPUT when `out` is, contains or (unless allowed) lies inside one of `o.inputs`. */
+export function checkNotInput(out: string, o: OutDirOptions): void {
   const flag = o.flag ?? '--out';
   const target = resolve(out);
   const real = realPathOf(out);
@@ -88,6 +88,13 @@ export function checkOutDir(out: string, o: OutDirOptions): string {
       });
     }
   }
+}
+
+/** Checks that `out` may be written by the verb; throws LK_OUT_IS_INPUT or LK_OUT_EXISTS. Returns the resolved path. */
+export function checkOutDir(out: string, o: OutDirOptions): string {
+  const flag = o.flag ?? '--out';
+  const target = resolve(out);
+  checkNotInput(out, o);
   if (!existsSync(target) && !isDanglingLink(target)) return target;
   const st = lstatSync(target);
   const refuse = (what: string, hint: string): never => {

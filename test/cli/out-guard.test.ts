@@ -65,6 +65,7 @@ test('train --out: a user folder survives, a file survives, the base and the dat
   assert.equal((await run(train, trainArgs(model))).code, 'LK_OUT_IS_INPUT');
   assert.equal((await run(train, trainArgs(join(model, 'adapter')))).code, 'LK_OUT_IS_INPUT'); // inside --model
   assert.equal((await run(train, trainArgs(tmp))).code, 'LK_OUT_IS_INPUT'); // contains --model and --data
+  assert.equal((await run(train, trainArgs(join(tmp, 'x'), '--run-dir', model))).code, 'LK_OUT_IS_INPUT'); // checkpoints/ in --model
   assert.deepEqual(weights(), baseWeights);
   assert.equal((await run(train, trainArgs(data))).code, 'LK_OUT_IS_INPUT');
   assert.ok(readFileSync(data, 'utf8').startsWith('{"prompt":"Q0'));
