@@ -102,7 +102,13 @@ export function checkOutDir(out: string, o: OutDirOptions): string {
   };
   if (st.isSymbolicLink()) refuse('is a symbolic link; expected a folder lorakit can create', `give the real folder path, or choose a new ${flag}`);
   if (!st.isDirectory()) refuse('is a file; expected a folder (or nothing)', `choose another ${flag} folder; lorakit never replaces a file there`);
-  if (readdirSync(target).length === 0) return target;
+  let entries: string[];
+  try {
+    entries = readdirSync(target);
+  } catch (e) {
+    throw new LorakitError('LK_IO', `${o.verb}: cannot read ${flag} '${out}': ${(e as Error).message}`, { cause: e, details: { out: target } });
+  }
+  if (entries.length === 0) return target;
   const made = outMarkerVerb(target);
   if (made === o.verb || o.overwrite) return target;
   refuse(
