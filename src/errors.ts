@@ -7,6 +7,8 @@ export const errorCodes = {
   LK_ARG: 'A CLI flag, option or function argument is missing or out of its allowed range',
   LK_IO: 'A file or folder could not be read or written',
   LK_INTERNAL: 'An invariant of lorakit itself was broken (a bug: please report it)',
+  LK_OUT_EXISTS: 'An --out path is a file, or a non-empty folder this verb did not create (pass --overwrite to replace a folder)',
+  LK_OUT_IS_INPUT: 'An --out path is, contains or lies inside an input of the same command (never allowed, even with --overwrite)',
   // engine
   LK_SHAPE: 'Tensor shapes do not fit an operation (the message names the op and both shapes)',
   LK_DTYPE: 'A tensor has the wrong element type for an operation or a feed',

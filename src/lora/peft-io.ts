@@ -1,13 +1,14 @@
 // PEFT adapter folders: adapter_config.json + adapter_model.safetensors (+ lorakit.json with lineage: base and
 // dataset fingerprints, training config, metrics). Written to a temp folder and renamed into place, so a reader
 // never sees half an adapter; the pickle adapter_model.bin is refused.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import type { LinearSpec } from '../models/architecture.js';
 import type { LorakitAdapterMeta } from '../models/fingerprint.js';
 import { openSafetensors } from '../models/safetensors.js';
 import { writeSafetensors } from '../models/safetensors-write.js';
+import { beginOutDir, type OutDirOptions } from '../util/out-dir.js';
 
 export type { LorakitAdapterMeta };
 import { type Adapter, normalizePeftKey, validateAdapterTensors } from './adapter.js';
@@ -83,26 +84,25 @@ export function assertFinite(source: string, tensors: ReadonlyMap<string, { data
   });
 }
 
-/** Writes `adapter` as a PEFT folder at `dir` (replacing it atomically), with lorakit's metadata beside it. */
-export function writeAdapter(dir: string, adapter: Pick<Adapter, 'config' | 'tensors'>, meta: LorakitAdapterMeta = {}, card?: string): void {
-  const target = resolve(dir);
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
+/** Writes `adapter` as a PEFT folder at `dir` (temp folder + rename), with lorakit's metadata beside it. `out` is the
+ *  --out rule of util/out-dir.ts: the folder may replace only an earlier output of the same verb (or any non-input
+ *  folder with overwrite); the default verb 'write adapter' replaces only what writeAdapter itself wrote. */
+export function writeAdapter(dir: string, adapter: Pick<Adapter, 'config' | 'tensors'>, meta: LorakitAdapterMeta = {}, card?: string,
+  out: OutDirOptions = { verb: 'write adapter' }): void {
+  const w = beginOutDir(dir, out);
   try {
-    writeFileSync(join(tmp, 'adapter_config.json'), JSON.stringify(toPeftJson(adapter.config), null, 2) + '\n');
-    writeSafetensors(join(tmp, 'adapter_model.safetensors'), [...adapter.tensors].sort(([a], [b]) => a.localeCompare(b)).map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.dims, data: t.data })), { format: 'pt' });
-    writeFileSync(join(tmp, 'lorakit.json'), JSON.stringify({ lorakit_version: '0.1.0', created_at: new Date().toISOString(), ...meta }, null, 2) + '\n');
-    writeFileSync(join(tmp, 'README.md'), card ?? defaultCard(adapter.config, meta));
-    const old = `${target}.old-${process.pid}`;
-    if (existsSync(target)) renameSync(target, old);
-    renameSync(tmp, target);
-    rmSync(old, { recursive: true, force: true });
+    writeFileSync(join(w.tmp, 'adapter_config.json'), JSON.stringify(toPeftJson(adapter.config), null, 2) + '\n');
+    const tensors = [...adapter.tensors].sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.dims, data: t.data }));
+    writeSafetensors(join(w.tmp, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+    const lk = { lorakit_version: '0.1.0', created_at: new Date().toISOString(), ...meta };
+    writeFileSync(join(w.tmp, 'lorakit.json'), JSON.stringify(lk, null, 2) + '\n');
+    writeFileSync(join(w.tmp, 'README.md'), card ?? defaultCard(adapter.config, meta));
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw new LorakitError('LK_IO', `cannot write adapter to '${target}': ${(e as Error).message}`, { cause: e });
+    w.abort();
+    throw new LorakitError('LK_IO', `cannot write adapter to '${w.target}': ${(e as Error).message}`, { cause: e });
   }
+  w.commit();
 }
 
 function defaultCard(c: LoraConfig, meta: LorakitAdapterMeta): string {

@@ -5,9 +5,9 @@
 // Atomicity: a registration copies its blobs first (content addressed, so a crash leaves only orphans that
 // `gc` removes), then writes every row in ONE store transaction. Either all rows exist or none do.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
+import { beginOutDir } from '../util/out-dir.js';
 import { fingerprintAdapterDir, fingerprintModelDir } from '../models/fingerprint.js';
 import { currentUser, lorakitHome } from '../track/home.js';
 import type { Tracker } from '../track/tracker.js';
@@ -285,25 +285,25 @@ export class Registry {
   // ---------- export, verify, gc ----------
 
   /** Writes the version's files (adapter_config.json, adapter_model.safetensors, ...) to a new PEFT folder,
-   *  re-hashing each blob on the way; the folder appears whole (temp folder + rename) or not at all. */
+   *  re-hashing each blob on the way; the folder appears whole (temp folder + rename) or not at all. A non-empty
+   *  folder that an earlier export did not write is refused (LK_OUT_EXISTS) unless `overwrite`. */
   async export(ref: string, outDir: string, opts: { overwrite?: boolean } = {}): Promise<{ version: AdapterVersion; dir: string; files: FileRecord[] }> {
     const v = await this.resolve(ref);
     const files = await this.meta.files({ kind: 'version', id: v.id });
-    const out = resolve(outDir);
-    if (existsSync(out) && readdirSync(out).length > 0 && !opts.overwrite) {
-      throw new LorakitError('LK_CONFLICT', `'${out}' exists and is not empty`, { hint: 'choose a new folder or pass --overwrite' });
-    }
-    const tmp = join(dirname(out), `.${basename(out)}.export-${process.pid}-${Date.now()}`);
-    mkdirSync(tmp, { recursive: true });
+    // The --out rule of util/out-dir.ts: a user's folder only with overwrite, never the registry's own store.
+    const inputs = [
+      { flag: 'the registry blob store', path: join(this.home, 'blobs') }, { flag: 'the registry database', path: join(this.home, 'registry.db') },
+    ];
+    const w = beginOutDir(outDir, { verb: 'registry export', overwrite: opts.overwrite, inputs });
+    const out = w.target;
     try {
-      for (const f of files) await this.blobs.copyOut(f.sha256, join(tmp, f.name));
-      await this.writeBinding(v, tmp);
-      await rm(out, { recursive: true, force: true });
-      await rename(tmp, out);
+      for (const f of files) await this.blobs.copyOut(f.sha256, join(w.tmp, f.name));
+      await this.writeBinding(v, w.tmp);
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
+      w.abort();
       throw e;
     }
+    w.commit();
     return { version: v, dir: out, files };
   }
 

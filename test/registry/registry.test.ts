@@ -2,7 +2,7 @@
 // deletion guarded by aliases, export round trip, verify finding corruption, gc.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from '../../src/registry/index.js';
 import { fingerprintAdapterDir } from '../../src/models/fingerprint.js';
@@ -179,9 +179,16 @@ test('export writes a PEFT folder with the same fingerprint; verify finds a corr
   const src = makeAdapter(join(root, 'a1'), { baseFingerprint: baseA });
   const { version } = await reg.addAdapter(src, { name: 'support' });
   const out = await reg.export('support@v1', join(root, 'out'));
-  assert.deepEqual(readdirSync(out.dir).sort(), ['adapter_config.json', 'adapter_model.safetensors', 'lorakit.json']);
+  assert.deepEqual(readdirSync(out.dir).filter((f) => !f.startsWith('.')).sort(), [
+    'adapter_config.json', 'adapter_model.safetensors', 'lorakit.json']);
   assert.equal((await fingerprintAdapterDir(out.dir)).fingerprint, version.fingerprint);
-  await assert.rejects(reg.export('support@v1', join(root, 'out')), { code: 'LK_CONFLICT' });
+  // the --out rule (util/out-dir.ts): a re-export replaces its own folder; a user's folder needs overwrite; never the store
+  assert.equal((await reg.export('support@v1', join(root, 'out'))).dir, out.dir);
+  mkdirSync(join(root, 'mine'));
+  writeFileSync(join(root, 'mine', 'notes.txt'), 'keep');
+  await assert.rejects(reg.export('support@v1', join(root, 'mine')), { code: 'LK_OUT_EXISTS' });
+  await assert.rejects(reg.export('support@v1', reg.home, { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
+  await assert.rejects(reg.export('support@v1', join(reg.home, 'blobs'), { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
   assert.equal((await reg.verify()).bad.length, 0);
   // corrupt the adapter's weights blob
   const w = (await reg.show('support@v1')).files.find((f) => f.name === 'adapter_model.safetensors')!;

@@ -5,7 +5,7 @@
 import { defineCommand } from '../command.js';
 import { existingDir } from '../parse.js';
 
-export interface AdapterImportFlags { base: string; out: string | undefined; allowBaseMismatch: boolean; allowOtherBase: boolean; json: boolean }
+export interface AdapterImportFlags { base: string; out: string | undefined; overwrite: boolean; allowBaseMismatch: boolean; allowOtherBase: boolean; json: boolean }
 
 export const adapterImport = defineCommand<AdapterImportFlags>({
   name: 'adapter import',
@@ -17,6 +17,7 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
     out: { arg: '<dir>', help: 'write the validated adapter here (PEFT layout + lorakit.json with the base binding)' },
     allowBaseMismatch: { help: 'accept an adapter made for another base (by fingerprint or base_model_name_or_path); recorded in lorakit.json' },
     allowOtherBase: { help: 'old name of --allow-base-mismatch' },
+    overwrite: { help: 'replace a non-empty --out folder adapter import did not write (never the adapter or --base)', default: false },
     json: { help: 'print a JSON result' },
   },
   async run(f, io, positionals) {
@@ -31,6 +32,11 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
     const { fingerprintModelDir } = await import('../../models/fingerprint.js');
     const { adapterDirOrRef, openAdapterArg, baseCheckJson, warnBaseCheck } = await import('../adapter-arg.js');
     adapterDirOrRef(src, '<adapter-dir|ref>');
+    const { existsSync } = await import('node:fs');
+    const { checkOutDir } = await import('../../util/out-dir.js');
+    const inputs = [...(existsSync(src) ? [{ flag: '<adapter-dir>', path: src }] : []), { flag: '--base', path: f.base }];
+    const out = { verb: 'adapter import', overwrite: f.overwrite, inputs };
+    if (f.out) checkOutDir(f.out, out); // before loading anything
     const base = await loadCheckpoint(f.base, { tokenizer: false });
     const arg = await openAdapterArg(src, f.base, { io });
     try {
@@ -49,7 +55,7 @@ export const adapterImport = defineCommand<AdapterImportFlags>({
         const binding = check.verified ? { base_fingerprint: fp, base_model: f.base }
           : check.status === 'mismatch-allowed' ? { base_override: override, ...(trainedOn ? { trained_on_base_fingerprint: trainedOn } : {}) }
             : {};
-        writeAdapter(f.out, a, { ...rest, ...binding, base_binding: bindingRecord(check) });
+        writeAdapter(f.out, a, { ...rest, ...binding, base_binding: bindingRecord(check) }, undefined, out);
       }
       const how = check.verified ? '' : ` (${check.status === 'unverified' ? 'base unverified' : 'base mismatch allowed'})`;
       const where = f.out ? `; written to ${f.out}` : '';

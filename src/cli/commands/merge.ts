@@ -4,7 +4,7 @@ import { adapterDirOrRef } from '../adapter-arg.js';
 import { existingDir, oneOf } from '../parse.js';
 
 export interface MergeFlags {
-  base: string; adapter: string; out: string; dtype: 'F32' | 'BF16' | 'F16' | undefined; allowBaseMismatch: boolean; json: boolean;
+  base: string; adapter: string; out: string; dtype: 'F32' | 'BF16' | 'F16' | undefined; overwrite: boolean; allowBaseMismatch: boolean; json: boolean;
 }
 
 export const mergeCmd = defineCommand<MergeFlags>({
@@ -17,9 +17,10 @@ export const mergeCmd = defineCommand<MergeFlags>({
       arg: '<dir|ref>', help: "PEFT adapter folder, or a registry reference ('support@v3', 'support@production')",
       parse: adapterDirOrRef, required: true,
     },
-    out: { arg: '<dir>', help: 'output model folder', required: true, short: 'o' },
+    out: { arg: '<dir>', help: 'output model folder (new, empty, or an earlier merge output)', required: true, short: 'o' },
     dtype: { arg: '<dtype>', help: "weights dtype (default: the base's)", parse: oneOf(['F32', 'BF16', 'F16'] as const) },
     allowBaseMismatch: { help: "merge even if the adapter's base_model_name_or_path names another model (recorded in the output)" },
+    overwrite: { help: 'replace a non-empty --out folder merge did not write (never --base or --adapter)', default: false },
     json: { help: 'print a JSON result' },
   },
   async run(f, io) {
@@ -27,12 +28,17 @@ export const mergeCmd = defineCommand<MergeFlags>({
     const { loadAdapterFor } = await import('../../lora/load.js');
     const { writeMergedModel } = await import('../../lora/merge-folder.js');
     const { openAdapterArg, baseCheckJson, warnBaseCheck } = await import('../adapter-arg.js');
+    const { existsSync } = await import('node:fs');
+    const { checkOutDir } = await import('../../util/out-dir.js');
+    const inputs = [{ flag: '--base', path: f.base }, ...(existsSync(f.adapter) ? [{ flag: '--adapter', path: f.adapter }] : [])];
+    const out = { verb: 'merge', overwrite: f.overwrite, inputs };
+    checkOutDir(f.out, out); // before loading anything
     const base = await loadCheckpoint(f.base, { tokenizer: false });
     const arg = await openAdapterArg(f.adapter, f.base, { io });
     try {
       const adapter = await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch });
       warnBaseCheck(io, adapter.baseCheck, f.adapter);
-      const r = await writeMergedModel(base, adapter, f.out, f.dtype);
+      const r = await writeMergedModel(base, adapter, f.out, f.dtype, out);
       const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) };
       io.done(result, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
     } finally { arg.cleanup(); }

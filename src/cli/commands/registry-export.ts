@@ -9,8 +9,8 @@ export const registryExport = defineCommand<RegistryExportFlags>({
   positionals: '<ref>',
   example: 'lorakit registry export support@production --out /srv/adapters/support',
   flags: {
-    out: { arg: '<dir>', help: 'Folder to write (must not exist or be empty)', required: true, short: 'o' },
-    overwrite: { help: 'Replace a non-empty folder', default: false },
+    out: { arg: '<dir>', help: 'Folder to write (new, empty, or an earlier export)', required: true, short: 'o' },
+    overwrite: { help: 'Replace a non-empty folder that export did not write (never the registry store)', default: false },
     json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {

@@ -11,7 +11,7 @@ import { trainDefaults, trainHelp } from '../../train/config.js';
 import { quantFlags } from '../quant-flags.js';
 
 export type TrainFlags = { [K in keyof TrainConfig]: TrainConfig[K] | undefined }
-  & { config: string | undefined; resume: boolean; json: boolean; noTrack: boolean; evalSuite: string | undefined };
+  & { config: string | undefined; resume: boolean; overwrite: boolean; json: boolean; noTrack: boolean; evalSuite: string | undefined };
 
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const intList = (raw: string, flag: string): number[] => list(raw).map((x) => nonNegativeInt(x, flag));
@@ -66,7 +66,8 @@ const flags: Flags<TrainFlags> = {
   saveEvery: { arg: '<n>', help: h('saveEvery'), parse: nonNegativeInt },
   threads: { arg: '<n>', help: h('threads'), parse: positiveInt },
   config: { arg: '<file>', help: 'YAML or JSON file with any of these settings (flags win over the file)' },
-  resume: { help: 'continue from the newest checkpoint in the run folder (same flags)' },
+  resume: { help: 'continue from the newest checkpoint in the run folder (same flags); a finished run is left as it is' },
+  overwrite: { help: 'replace a non-empty --out folder train did not write (never --model, --data or --eval-data)' },
   noTrack: { help: 'do not record the run in the experiment tracker (LORAKIT_HOME)' },
   evalSuite: { arg: '<file|name>', help: 'then evaluate the adapter with this suite, as lorakit eval does (report: <run dir>/eval; exit 3: failed)' },
   json: { help: 'one JSON line per step on stderr and a JSON result on stdout' },
@@ -81,8 +82,11 @@ export const train = defineCommand<TrainFlags>({
     const { readTrainConfigFile, resolveTrainConfig } = await import('../../train/config.js');
     const { trainAdapter, formatCount } = await import('../../train/trainer.js');
     const { startTracking } = await import('../tracking.js');
-    const { config: file, resume, json: _json, noTrack, evalSuite, ...rest } = f;
+    const { checkOutDir } = await import('../../util/out-dir.js');
+    const { config: file, resume, overwrite, json: _json, noTrack, evalSuite, ...rest } = f;
     const cfg = resolveTrainConfig(file ? readTrainConfigFile(file) : {}, rest as Partial<TrainConfig>);
+    const { trainOutRule } = await import('../../train/trainer.js');
+    checkOutDir(cfg.out, trainOutRule(cfg, overwrite)); // before a tracked run is started
     // A bad suite is refused before any training time is spent; the base is loaded once for both.
     const ev = evalSuite === undefined ? null : await import('../../eval/index.js');
     const suite = ev ? ev.loadSuite(evalSuite!) : null;
@@ -100,6 +104,11 @@ export const train = defineCommand<TrainFlags>({
           io.log(`data: ${i.trainSamples} train / ${i.evalSamples} held-out samples${i.invalid.length ? `, ${i.invalid.length} invalid rows skipped` : ''}${i.truncated ? `, ${i.truncated} truncated` : ''}`);
           for (const bad of i.invalid.slice(0, 5)) io.stderr.write(`  skipped ${bad.source}: ${bad.reason}\n`);
           if (i.resumedFromStep !== null) io.log(`resuming from step ${i.resumedFromStep}`);
+          if (i.resume === 'no-checkpoint') {
+            const note = `--resume: no checkpoint in '${i.runDir}'; starting a fresh run from step 0`;
+            if (io.json) io.stderr.write(JSON.stringify({ event: 'resume', status: 'no-checkpoint', runDir: i.runDir, message: note }) + '\n');
+            else io.stderr.write(`note: ${note}\n`);
+          }
           run?.setLineage({ baseFingerprint: i.baseFingerprint, datasetFingerprint: i.datasetFingerprint });
           bar = io.progress({ total: i.totalSteps, label: 'train', unit: 'step' });
         },
@@ -107,7 +116,13 @@ export const train = defineCommand<TrainFlags>({
           run?.logMetrics(m.step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens_per_s: m.tokens_per_s, ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}) });
           bar?.tick(m.step, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
         },
-      }, { resume, base });
+      }, { resume, overwrite, base });
+      if (result.resume === 'already-complete') {
+        run?.finish('finished', { steps: result.steps, already_complete: 1 });
+        const note = `run already complete (${result.steps} steps); nothing to train. The adapter in ${result.adapterDir} is unchanged`;
+        io.done({ ...result, runId: run?.id ?? null }, note);
+        return;
+      }
       (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
       run?.logArtifact('adapter', result.adapterDir, 'adapter');
       run?.finish('finished', { train_loss: result.trainLoss, eval_loss: result.evalLoss, base_eval_loss: result.baseEvalLoss, steps: result.steps, tokens_per_s: result.tokensPerSecond });

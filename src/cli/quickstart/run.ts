@@ -1,8 +1,9 @@
 // `npm run quickstart`: the whole product on the bundled base model, in one output folder:
 // curate real domain text → fine-tune a LoRA adapter → evaluate domain gain and forgetting with the gate →
 // register base + adapter (lineage, alias if the gate passed) → side-by-side generations → how to serve it.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { checkOutDir, OUT_MARKER } from '../../util/out-dir.js';
 import type { CommandIO } from '../command.js';
 import type { QuantOptions } from '../../models/quant/scheme.js';
 import { writeSotuRaw } from './domain-data.js';
@@ -15,6 +16,8 @@ export interface QuickstartOptions {
   readonly steps: number | undefined;
   /** QLoRA: quantize the bundled base (the adapter stays float32). */
   readonly quantize?: QuantOptions;
+  /** Replace a non-empty --out folder that quickstart did not write (never --model). */
+  readonly overwrite?: boolean;
 }
 
 const PROMPTS = ['The state of the Union is', 'My fellow Americans,', 'The Congress of the United States'];
@@ -22,8 +25,11 @@ const PROMPTS = ['The state of the Union is', 'My fellow Americans,', 'The Congr
 export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const out = resolve(o.out);
+  // The --out rule of util/out-dir.ts: replace only an earlier quickstart's folder (or any non-input one with overwrite).
+  checkOutDir(out, { verb: 'quickstart', overwrite: o.overwrite, inputs: [{ flag: '--model', path: o.model }] });
   if (existsSync(out)) rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, OUT_MARKER), JSON.stringify({ verb: 'quickstart', createdAt: new Date().toISOString() }) + '\n');
   // Registry and tracking live inside the output folder, so the quickstart touches nothing else.
   process.env.LORAKIT_HOME = join(out, 'lorakit-home');
   const { loadCheckpoint } = await import('../../models/checkpoint.js');
