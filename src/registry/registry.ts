@@ -4,8 +4,8 @@
 //
 // Atomicity: a registration copies its blobs first (content addressed, so a crash leaves only orphans that
 // `gc` removes), then writes every row in ONE store transaction. Either all rows exist or none do.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { beginOutDir } from '../util/out-dir.js';
 import { fingerprintAdapterDir, fingerprintModelDir } from '../models/fingerprint.js';
