@@ -76,7 +76,8 @@ export function emitModel(g: Graph): EmitResult {
   const inputs = g.inputs.filter((s) => live.has(s.id));
   const model = {
     irVersion: 8,
-    opsetImport: [{ domain: '', version: OPSET }],
+    // com.microsoft (FusedMatMul, and any other contrib op a builder emits) is imported only when used.
+    opsetImport: [{ domain: '', version: OPSET }, ...[...new Set(nodes.map((n) => n.domain))].filter((d) => d).map((domain) => ({ domain, version: 1 }))],
     producerName: 'lorakit',
     producerVersion: '0.1.0',
     graph: {

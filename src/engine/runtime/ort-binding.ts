@@ -27,6 +27,8 @@ export function makeTensor(dtype: DType, data: AnyTypedArray, dims: readonly num
   return new ort.Tensor(ortType[dtype], data as never, dims) as unknown as NativeTensor;
 }
 
+let optimizedDumps = 0;
+
 export async function createNativeSession(model: Uint8Array, o: NativeSessionOptions): Promise<NativeSession> {
   try {
     const s = await ort.InferenceSession.create(model, {
@@ -34,12 +36,14 @@ export async function createNativeSession(model: Uint8Array, o: NativeSessionOpt
       interOpNumThreads: o.interOpThreads,
       graphOptimizationLevel: o.optimization,
       executionMode: 'sequential',
-      enableCpuMemArena: true,
-      enableMemPattern: true,
+      enableCpuMemArena: process.env.LORAKIT_ORT_ARENA !== '0',
+      enableMemPattern: process.env.LORAKIT_ORT_MEMPATTERN !== '0',
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],
       // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) for every session.
       ...(process.env.LORAKIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.LORAKIT_ORT_PROFILE } : {}),
+      // LORAKIT_ORT_OPTIMIZED=prefix writes the model as ORT optimized it (prefix_<n>.onnx, n counts sessions).
+      ...(process.env.LORAKIT_ORT_OPTIMIZED ? { optimizedModelFilePath: `${process.env.LORAKIT_ORT_OPTIMIZED}_${optimizedDumps++}.onnx` } : {}),
     });
     return {
       inputNames: s.inputNames,
