@@ -19,7 +19,7 @@ export class TrainStep {
   ) {}
 
   /** Builds the step for `adapter`'s tensors (the trainable parameters), in the given order. */
-  static async create(lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number }): Promise<TrainStep> {
+  static async create(lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number; checkpointing?: boolean }): Promise<TrainStep> {
     const shapes = new Map(lm.shapes);
     for (const [k, t] of adapter.tensors) shapes.set(k, t.dims);
     const built = buildCausalLMGraph(lm.config, { mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, name: `${lm.config.modelType}_train` });
@@ -29,7 +29,7 @@ export class TrainStep {
       if (!s) throw new LorakitError('LK_INTERNAL', `train step: adapter tensor '${n}' is not used by the model graph`);
       return s;
     });
-    grad(built.lossSum!, params).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
+    grad(built.lossSum!, params, { checkpoint: o.checkpointing }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
     const session = await compile(g, { threads: o.threads });
     return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);
   }

@@ -3,6 +3,7 @@ import { LorakitError } from '../../errors.js';
 import { dimEq, shapeStr } from '../graph/dim.js';
 import type { Sym } from '../graph/graph.js';
 import { broadcastShapes, sameDtype } from './check.js';
+import { transposeLast2 } from './shape.js';
 
 /** (..., M, K) @ (..., K, N) → (..., M, N); both operands rank >= 2. */
 export function matmul(a: Sym, b: Sym): Sym {
@@ -17,7 +18,8 @@ export function matmul(a: Sym, b: Sym): Sym {
   // A 2-D operand that is a Transpose (x·Wᵀ of every linear, the tied LM head, dW = Xᵀ·dY) is read transposed in
   // place by com.microsoft FusedMatMul (transA/transB), so no transposed copy of a weight is ever materialized,
   // whatever ORT's own fusions decide (issue 12: memory of training).
-  const tb = untransposed2d(b), ta = b.rank === 2 ? untransposed2d(a) : null; // transA only against a 2-D B
+  // ORT's CPU FusedMatMul is float32-only; float64 graphs (reference checks) keep Transpose + MatMul.
+  const tb = dtype === 'float32' ? untransposed2d(b) : null, ta = dtype === 'float32' && b.rank === 2 ? untransposed2d(a) : null;
   if (ta || tb) {
     const attrs = { transA: ta ? 1 : 0, transB: tb ? 1 : 0 };
     return a.graph.node('FusedMatMul', [ta ?? a, tb ?? b], attrs, [{ dtype, shape }], 'com.microsoft')[0];
@@ -40,6 +42,7 @@ export function matmulT(a: Sym, b: Sym, transA: boolean, transB: boolean): Sym {
     throw new LorakitError('LK_SHAPE', `FusedMatMul: transposed operands must be 2-D, got ${shapeStr(a.shape)} (transA ${transA}) and ${shapeStr(b.shape)} (transB ${transB})`);
   }
   if (!transA && !transB) return matmul(a, b);
+  if (a.dtype !== 'float32') return matmul(transA ? transposeLast2(a) : a, transB ? transposeLast2(b) : b); // no float64 kernel
   const opA = transA ? [a.shape[1], a.shape[0]] : a.shape, opB = transB ? [b.shape[1], b.shape[0]] : b.shape;
   const k1 = opA[opA.length - 1], k2 = opB[opB.length - 2];
   if (!dimEq(k1, k2)) throw new LorakitError('LK_SHAPE', `FusedMatMul: inner dims differ: op(A) ${shapeStr(opA)} @ op(B) ${shapeStr(opB)}`);
