@@ -43,6 +43,7 @@ export interface TrainConfig {
   earlyStoppingPatience: number;
   saveEvery: number;
   threads: number | null;
+  gradientCheckpointing: boolean;
 }
 
 export const trainDefaults: TrainConfig = {
@@ -50,7 +51,7 @@ export const trainDefaults: TrainConfig = {
   rank: 8, alpha: 16, dropout: 0, targetModules: [], rslora: false, layersToTransform: null, rankPattern: {}, alphaPattern: {}, init: 'kaiming',
   lr: 2e-4, weightDecay: 0, beta1: 0.9, beta2: 0.999, warmupSteps: 0, schedule: 'cosine', epochs: 1, maxSteps: null,
   batchSize: 4, gradAccum: 1, maxGradNorm: 1, maxLength: 512, packing: false, trainOnInputs: false, truncate: false, skipInvalid: false,
-  seed: 0, evalEvery: 0, earlyStoppingPatience: 0, saveEvery: 0, threads: null,
+  seed: 0, evalEvery: 0, earlyStoppingPatience: 0, saveEvery: 0, threads: null, gradientCheckpointing: false,
 };
 
 export const trainHelp: { readonly [K in keyof TrainConfig]: string } = {
@@ -90,6 +91,7 @@ export const trainHelp: { readonly [K in keyof TrainConfig]: string } = {
   earlyStoppingPatience: 'stop after N evaluations without improvement (0 = off)',
   saveEvery: 'write a resumable checkpoint every N steps (0 = off)',
   threads: 'onnxruntime intra-op threads (default: all cores)',
+  gradientCheckpointing: 'recompute each decoder layer in the backward pass: less memory (only layer inputs kept), about 1/3 more compute',
 };
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());

@@ -137,7 +137,10 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined });
   const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
   const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
-  const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
+  // Memory-only settings (threads, checkpointing) may change on resume; checkpointing stays out of the hash entirely,
+  // so checkpoints written before the option existed still resume.
+  const { gradientCheckpointing: _memoryOnly, ...hashed } = cfg;
+  const configHash = sha256(stableStringify({ ...hashed, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
 
   const batchesPerEpoch = epochBatches(train, cfg, 0).length;
   const stepsPerEpoch = Math.max(1, Math.ceil(batchesPerEpoch / cfg.gradAccum));
@@ -148,7 +151,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
     const ck = loadLatestCheckpoint(runDir, names);
     if (ck) {
       if (ck.state.baseFingerprint !== fp) throw new LorakitError('LK_BASE_MISMATCH', `cannot resume: the checkpoint in '${runDir}' was trained on base ${ck.state.baseFingerprint.slice(0, 12)}, but '${cfg.model}' is ${fp.slice(0, 12)}`);
-      if (ck.state.configHash !== configHash) throw new LorakitError('LK_CHECKPOINT', `cannot resume: the training config differs from the one that wrote the checkpoint in '${runDir}'`, { hint: 'resume with the same flags (only --max-steps, --epochs and --threads may change)' });
+      if (ck.state.configHash !== configHash) throw new LorakitError('LK_CHECKPOINT', `cannot resume: the training config differs from the one that wrote the checkpoint in '${runDir}'`, { hint: 'resume with the same flags (only --max-steps, --epochs, --threads and --gradient-checkpointing may change)' });
       names.forEach((n, i) => { params[i].set(ck.params.get(n)!); adam.m[i].set(ck.m[i]); adam.v[i].set(ck.v[i]); });
       adam.step = ck.state.step;
       state = ck.state;
@@ -164,7 +167,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const trainable = trainableParameterCount({ tensors }), total = base.parameters;
   hooks.onStart?.({ trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid, truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora });
 
-  const step = await TrainStep.create(lm, trainBinding, names, { packed: cfg.packing, threads: cfg.threads ?? undefined });
+  const step = await TrainStep.create(lm, trainBinding, names, { packed: cfg.packing, threads: cfg.threads ?? undefined, checkpointing: cfg.gradientCheckpointing });
   const grads = params.map((p) => new Float32Array(p.length));
   const acc = params.map((p) => new Float32Array(p.length));
   const evalBatch = Math.max(1, cfg.batchSize);

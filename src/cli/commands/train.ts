@@ -56,6 +56,7 @@ const flags: Flags<TrainFlags> = {
   earlyStoppingPatience: { arg: '<n>', help: h('earlyStoppingPatience'), parse: nonNegativeInt },
   saveEvery: { arg: '<n>', help: h('saveEvery'), parse: nonNegativeInt },
   threads: { arg: '<n>', help: h('threads'), parse: positiveInt },
+  gradientCheckpointing: { help: h('gradientCheckpointing') },
   config: { arg: '<file>', help: 'YAML or JSON file with any of these settings (flags win over the file)' },
   resume: { help: 'continue from the newest checkpoint in the run folder (same flags)' },
   noTrack: { help: 'do not record the run in the experiment tracker (LORAKIT_HOME)' },
