@@ -68,6 +68,8 @@ export class CausalLM {
        * ≈ 25–30% faster at batch 8, for a second copy of the weights in memory. Off by default.
        */
       readonly bakeDecodeWeights?: boolean;
+      /** ORT's memory arena for this model's sessions (default on; the trainer turns it off, see CompileOptions). */
+      readonly memArena?: boolean;
     } = {},
   ) {}
 
@@ -81,7 +83,7 @@ export class CausalLM {
         for (const [k, t] of adapter?.tensors ?? []) shapes.set(k, t.dims);
         const constants = o.mode === 'decode' && this.options.bakeDecodeWeights ? this.weights : undefined;
         const built = buildCausalLMGraph(this.config, { ...o, shapes, wrapLinear: adapter?.wrapLinear, constants });
-        const session = await compile(built.graph, { threads: this.options.threads });
+        const session = await compile(built.graph, { threads: this.options.threads, memArena: this.options.memArena });
         return { session, weightInputs: built.weightInputs };
       })();
       this.graphs.set(key, hit);

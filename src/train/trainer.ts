@@ -134,7 +134,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const adam = createAdamWState(params);
   const adapter = bindAdapter({ config: lora, sites, tensors }); // evaluation: no dropout
   const trainBinding = bindAdapter({ config: lora, sites, tensors }, { training: true });
-  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined });
+  // No ORT arena: evaluation sessions give their logits back to the OS instead of holding them beside the step's peak.
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined, memArena: false });
   const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
   const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
   // Memory-only settings (threads, checkpointing) may change on resume; checkpointing stays out of the hash entirely,

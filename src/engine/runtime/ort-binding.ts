@@ -11,6 +11,8 @@ export interface NativeSessionOptions {
   readonly interOpThreads: number;
   readonly optimization: 'disabled' | 'basic' | 'extended' | 'all';
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /** ORT's CPU memory arena (default on); see CompileOptions.memArena. */
+  readonly memArena?: boolean;
 }
 
 export interface NativeSession {
@@ -36,8 +38,8 @@ export async function createNativeSession(model: Uint8Array, o: NativeSessionOpt
       interOpNumThreads: o.interOpThreads,
       graphOptimizationLevel: o.optimization,
       executionMode: 'sequential',
-      enableCpuMemArena: process.env.LORAKIT_ORT_ARENA !== '0',
-      enableMemPattern: process.env.LORAKIT_ORT_MEMPATTERN !== '0',
+      enableCpuMemArena: o.memArena ?? true,
+      enableMemPattern: true,
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],
       // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) for every session.

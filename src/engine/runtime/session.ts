@@ -19,6 +19,12 @@ export interface CompileOptions {
   /** Intra-op threads; defaults to LORAKIT_THREADS or the number of cores. */
   readonly threads?: number;
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * ORT's CPU memory arena (default true). Off, each run's tensors are malloc'd and freed back to the OS: a training
+   * step then peaks at one step's activations instead of holding the first run's arena chunks and the memory-pattern
+   * block of later runs side by side (≈ +1 GB at 2 × 256 tokens of a Llama-3.2-1B shape; issue 12).
+   */
+  readonly memArena?: boolean;
   /** Skip the session cache (a fresh session; the caller must dispose it). */
   readonly noCache?: boolean;
 }
@@ -129,13 +135,13 @@ const cache = new Map<string, Promise<CompiledGraph>>();
 export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
   const { bytes } = emitModel(g);
   const threads = opts.threads ?? defaultThreads();
-  const key = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}`).digest('hex');
+  const key = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}|${opts.memArena ?? true}`).digest('hex');
   if (!opts.noCache) {
     const hit = cache.get(key);
     if (hit) return hit;
   }
   const p = (async () => {
-    const session = await createNativeSession(bytes, { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all' });
+    const session = await createNativeSession(bytes, { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', memArena: opts.memArena });
     const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));
     const outputs = [...g.outputs].map(([name, s]) => ({ name, dtype: s.dtype, shape: s.shape }));
     return new CompiledGraph(session, inputs, outputs, key, bytes.byteLength);
