@@ -19,7 +19,9 @@ export class TrainStep {
   ) {}
 
   /** Builds the step for `adapter`'s tensors (the trainable parameters), in the given order. */
-  static async create(lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number; checkpointing?: boolean }): Promise<TrainStep> {
+  static async create(
+    lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number; checkpointing?: boolean },
+  ): Promise<TrainStep> {
     const shapes = new Map(lm.shapes);
     for (const [k, t] of adapter.tensors) shapes.set(k, t.dims);
     const built = buildCausalLMGraph(lm.config, { mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, name: `${lm.config.modelType}_train` });

@@ -168,7 +168,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const trainable = trainableParameterCount({ tensors }), total = base.parameters;
   hooks.onStart?.({ trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid, truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora });
 
-  const step = await TrainStep.create(lm, trainBinding, names, { packed: cfg.packing, threads: cfg.threads ?? undefined, checkpointing: cfg.gradientCheckpointing });
+  const stepOpts = { packed: cfg.packing, threads: cfg.threads ?? undefined, checkpointing: cfg.gradientCheckpointing };
+  const step = await TrainStep.create(lm, trainBinding, names, stepOpts);
   const grads = params.map((p) => new Float32Array(p.length));
   const acc = params.map((p) => new Float32Array(p.length));
   const evalBatch = Math.max(1, cfg.batchSize);

@@ -25,11 +25,14 @@ after(async () => { await clearSessionCache(); rmSync(tmp, { recursive: true, fo
 /** Ops that only rearrange or copy their first input: none may take a frozen weight. */
 const COPY_OPS = new Set(['Transpose', 'Identity', 'Reshape', 'Expand', 'Concat', 'Tile', 'Cast', 'Slice', 'Split', 'Pad', 'Squeeze', 'Unsqueeze']);
 
-async function setup(arch: 'llama' | 'gpt2', targets: string | string[], dropout = 0): Promise<{ lm: CausalLM; adapter: ReturnType<typeof bindAdapter>; names: string[] }> {
+interface Setup { lm: CausalLM; adapter: ReturnType<typeof bindAdapter>; names: string[] }
+
+async function setup(arch: 'llama' | 'gpt2', targets: string | string[], dropout = 0): Promise<Setup> {
   const dir = writeTinyModel(join(tmp, `${arch}-${String(targets)}`), { arch, seed: 7, layers: 3 });
   const base = await loadCheckpoint(dir, { tokenizer: false });
   const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: 1 });
-  const cfg = parseLoraConfig({ r: 4, lora_alpha: 8, lora_dropout: dropout, target_modules: targets, fan_in_fan_out: arch === 'gpt2' }, 'test', ['q_proj']);
+  const raw = { r: 4, lora_alpha: 8, lora_dropout: dropout, target_modules: targets, fan_in_fan_out: arch === 'gpt2' };
+  const cfg = parseLoraConfig(raw, 'test', ['q_proj']);
   const sites = resolveSites(cfg, linearModules(lm.config));
   const tensors = initLoraTensors(sites, 'gaussian', 1);
   for (const [k, t] of tensors) if (/lora_B/.test(k)) for (let i = 0; i < t.data.length; i++) t.data[i] = Math.sin(i + 1) * 0.1;
@@ -68,7 +71,8 @@ for (const [arch, targets] of [['llama', ['q_proj', 'v_proj']], ['llama', 'all-l
     const built = trainGraph(lm, adapter, names, false);
     const emitted = decodeModel(emitModel(built.graph).bytes);
     assert.deepEqual(weightCopies(emitted, frozen), []);
-    assert.ok(emitted.nodes.some((n) => n.opType === 'FusedMatMul' && n.attrs.transB === 1 && frozen.has(n.inputs[1])), 'x·Wᵀ reads W transposed in place');
+    const inPlace = emitted.nodes.some((n) => n.opType === 'FusedMatMul' && n.attrs.transB === 1 && frozen.has(n.inputs[1]));
+    assert.ok(inPlace, 'x·Wᵀ reads W transposed in place');
     const m = await optimized(() => TrainStep.create(lm, adapter, names, { packed: false, threads: 1 }));
     assert.deepEqual(weightCopies(m, frozen), [], 'ORT did not add a copy either');
   });
@@ -77,7 +81,8 @@ for (const [arch, targets] of [['llama', ['q_proj', 'v_proj']], ['llama', 'all-l
 test('gradient checkpointing: each layer is recomputed in the backward pass, and ORT keeps the copies', async () => {
   const { lm, adapter, names } = await setup('llama', ['q_proj', 'v_proj']);
   const frozen = new Set([...lm.shapes.keys()].filter((n) => !adapter.tensors.has(n)));
-  const readers = (m: DecodedModel): number => m.nodes.filter((n) => /MatMul$/.test(n.opType) && n.inputs.some((x) => /mlp\.up_proj\.weight$/.test(x))).length;
+  const reads = (n: DecodedModel['nodes'][number]): boolean => n.inputs.some((x) => /mlp\.up_proj\.weight$/.test(x));
+  const readers = (m: DecodedModel): number => m.nodes.filter((n) => /MatMul$/.test(n.opType) && reads(n)).length;
   const plain = decodeModel(emitModel(trainGraph(lm, adapter, names, false).graph).bytes);
   const ckpt = decodeModel(emitModel(trainGraph(lm, adapter, names, true).graph).bytes);
   const layers = lm.config.numLayers;
@@ -90,7 +95,8 @@ test('gradient checkpointing: each layer is recomputed in the backward pass, and
 });
 
 for (const [arch, targets, dropout] of [['llama', ['q_proj', 'v_proj'], 0], ['llama', 'all-linear', 0.1], ['gpt2', 'all-linear', 0]] as const) {
-  test(`gradient checkpointing: ${arch} ${String(targets)}${dropout ? ' with dropout' : ''} gives the same loss and gradients (1e-6 relative)`, async () => {
+  const what = `${arch} ${String(targets)}${dropout ? ' with dropout' : ''}`;
+  test(`gradient checkpointing: ${what} gives the same loss and gradients (1e-6 relative)`, async () => {
     const { lm, adapter, names } = await setup(arch, targets as string | string[], dropout);
     const seqs = [[1, 5, 9, 200, 7, 3, 11, 42], [4, 8, 15, 16, 23, 42]];
     const batch = makeTrainBatch(seqs.map((ids) => ({ ids, target: ids.map(() => true) })), 0, false);
@@ -103,7 +109,10 @@ for (const [arch, targets, dropout] of [['llama', ['q_proj', 'v_proj'], 0], ['ll
     const a = await run(false), b = await run(true);
     assert.ok(Math.abs(a.loss - b.loss) <= 1e-6 * Math.max(1, Math.abs(a.loss)), `loss ${a.loss} vs ${b.loss}`);
     let maxDiff = 0, maxAbs = 0;
-    a.grads.forEach((g, i) => g.forEach((v, j) => { maxDiff = Math.max(maxDiff, Math.abs(v - b.grads[i][j])); maxAbs = Math.max(maxAbs, Math.abs(v)); }));
+    a.grads.forEach((g, i) => g.forEach((v, j) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - b.grads[i][j]));
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+    }));
     assert.ok(maxAbs > 0, 'gradients are not all zero');
     // Not always bit-equal: ORT fuses the forward differently once backward nodes no longer read its intermediates
     // (e.g. LayerNormalization for gpt2), which moves float32 rounding by a few ulps.

@@ -84,7 +84,8 @@ function recompute(seg: Segment, dy: Sym, clones: Map<number, GraphNode>): void 
   const map = new Map<number, Sym>([[seg.input.id, add(seg.input, cast(zero, seg.input.dtype))]]);
   for (let id = seg.first; id <= seg.last; id++) {
     const n = g.nodes[id];
-    const outs = g.node(n.op, n.inputs.map((x) => (x ? map.get(x.id) ?? x : null)), n.attrs, n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })), n.domain);
+    const inputs = n.inputs.map((x) => (x ? map.get(x.id) ?? x : null));
+    const outs = g.node(n.op, inputs, n.attrs, n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })), n.domain);
     n.outputs.forEach((o, k) => map.set(o.id, outs[k]));
     if (outs.length) clones.set(id, outs[0].producer!);
   }

@@ -77,7 +77,9 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   // op(A)·op(B), B always 2-D (see matmulT): every product below reads its operands transposed in place.
   FusedMatMul: ([dy], n) => {
     const [a, b] = [inp(n, 0), inp(n, 1)], ta = n.attrs.transA === 1, tb = n.attrs.transB === 1;
-    if (n.attrs.alpha !== undefined || b.rank !== 2) throw new LorakitError('LK_NO_GRAD_RULE', `FusedMatMul (node ${n.id}): gradient needs alpha 1 and a 2-D B`);
+    if (n.attrs.alpha !== undefined || b.rank !== 2) {
+      throw new LorakitError('LK_NO_GRAD_RULE', `FusedMatMul (node ${n.id}): gradient needs alpha 1 and a 2-D B`);
+    }
     const k = a.shape[ta ? 0 : a.rank - 1], nOut = b.shape[tb ? 0 : 1];
     const a2 = ta ? a : reshape(a, [-1, k]), dy2 = reshape(dy!, [-1, nOut]); // (B·T, K), (B·T, N): dB is one GEMM
     const dA = ta ? matmulT(b, dy!, tb, true) : matmulT(dy!, b, false, !tb); // dY·op(B)ᵀ (transposed back if ta)

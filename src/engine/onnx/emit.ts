@@ -74,10 +74,11 @@ export function emitModel(g: Graph): EmitResult {
     attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v)),
   }));
   const inputs = g.inputs.filter((s) => live.has(s.id));
+  const contribDomains = [...new Set(nodes.map((n) => n.domain))].filter((d) => d);
   const model = {
     irVersion: 8,
     // com.microsoft (FusedMatMul, and any other contrib op a builder emits) is imported only when used.
-    opsetImport: [{ domain: '', version: OPSET }, ...[...new Set(nodes.map((n) => n.domain))].filter((d) => d).map((domain) => ({ domain, version: 1 }))],
+    opsetImport: [{ domain: '', version: OPSET }, ...contribDomains.map((domain) => ({ domain, version: 1 }))],
     producerName: 'lorakit',
     producerVersion: '0.1.0',
     graph: {

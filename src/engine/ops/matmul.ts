@@ -39,7 +39,8 @@ function untransposed2d(x: Sym): Sym | null {
  */
 export function matmulT(a: Sym, b: Sym, transA: boolean, transB: boolean): Sym {
   if ((transA && a.rank !== 2) || (transB && b.rank !== 2)) {
-    throw new LorakitError('LK_SHAPE', `FusedMatMul: transposed operands must be 2-D, got ${shapeStr(a.shape)} (transA ${transA}) and ${shapeStr(b.shape)} (transB ${transB})`);
+    const got = `${shapeStr(a.shape)} (transA ${transA}) and ${shapeStr(b.shape)} (transB ${transB})`;
+    throw new LorakitError('LK_SHAPE', `FusedMatMul: transposed operands must be 2-D, got ${got}`);
   }
   if (!transA && !transB) return matmul(a, b);
   if (a.dtype !== 'float32') return matmul(transA ? transposeLast2(a) : a, transB ? transposeLast2(b) : b); // no float64 kernel
@@ -48,7 +49,8 @@ export function matmulT(a: Sym, b: Sym, transA: boolean, transB: boolean): Sym {
   if (!dimEq(k1, k2)) throw new LorakitError('LK_SHAPE', `FusedMatMul: inner dims differ: op(A) ${shapeStr(opA)} @ op(B) ${shapeStr(opB)}`);
   const batch = broadcastShapes('FusedMatMul', opA.slice(0, -2), opB.slice(0, -2));
   const shape = [...batch, opA[opA.length - 2], opB[opB.length - 1]];
-  return a.graph.node('FusedMatMul', [a, b], { transA: transA ? 1 : 0, transB: transB ? 1 : 0 }, [{ dtype: sameDtype('FusedMatMul', a, b), shape }], 'com.microsoft')[0];
+  const attrs = { transA: transA ? 1 : 0, transB: transB ? 1 : 0 };
+  return a.graph.node('FusedMatMul', [a, b], attrs, [{ dtype: sameDtype('FusedMatMul', a, b), shape }], 'com.microsoft')[0];
 }
 
 export interface GemmOptions { readonly alpha?: number; readonly beta?: number; readonly transA?: boolean; readonly transB?: boolean }

@@ -141,7 +141,8 @@ export async function compile(g: Graph, opts: CompileOptions = {}): Promise<Comp
     if (hit) return hit;
   }
   const p = (async () => {
-    const session = await createNativeSession(bytes, { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', memArena: opts.memArena });
+    const optimization = opts.optimization ?? 'all';
+    const session = await createNativeSession(bytes, { intraOpThreads: threads, interOpThreads: 1, optimization, memArena: opts.memArena });
     const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));
     const outputs = [...g.outputs].map(([name, s]) => ({ name, dtype: s.dtype, shape: s.shape }));
     return new CompiledGraph(session, inputs, outputs, key, bytes.byteLength);
