@@ -136,6 +136,7 @@ export function resolveTrainConfig(...layers: Partial<TrainConfig>[]): TrainConf
   if (!['kaiming', 'gaussian'].includes(c.init)) bad.push(`'init' must be kaiming or gaussian, got ${JSON.stringify(c.init)}`);
   if (!Array.isArray(c.targetModules)) bad.push(`'target-modules' must be a list, got ${JSON.stringify(c.targetModules)}`);
   if (c.threads !== null) posInt('threads');
+  if (typeof c.gradientCheckpointing !== 'boolean') bad.push(`'gradient-checkpointing' must be true or false, got ${JSON.stringify(c.gradientCheckpointing)}`);
   if (bad.length) throw new LorakitError('LK_TRAIN_CONFIG', `invalid training config:\n  - ${bad.join('\n  - ')}`, { details: { problems: bad } });
   return c;
 }
