@@ -71,6 +71,8 @@ export class CausalLM {
       readonly bakeDecodeWeights?: boolean;
       /** Quantized base tensors (not in `weights`): initializers that every graph shares zero-copy. */
       readonly quant?: QuantizedBase;
+      /** ORT's memory arena for this model's sessions (default on; the trainer turns it off, see CompileOptions). */
+      readonly memArena?: boolean;
     } = {},
   ) {}
 
@@ -84,7 +86,7 @@ export class CausalLM {
         for (const [k, t] of adapter?.tensors ?? []) shapes.set(k, t.dims);
         const constants = o.mode === 'decode' && this.options.bakeDecodeWeights ? this.weights : undefined;
         const built = buildCausalLMGraph(this.config, { ...o, shapes, wrapLinear: adapter?.wrapLinear, constants, quant: this.options.quant });
-        const session = await compile(built.graph, { threads: this.options.threads });
+        const session = await compile(built.graph, { threads: this.options.threads, memArena: this.options.memArena });
         return { session, weightInputs: built.weightInputs };
       })();
       this.graphs.set(key, hit);

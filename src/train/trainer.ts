@@ -151,7 +151,10 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   checkOutDir(cfg.out, outRule); // before minutes of training, not after
   const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
   checkNotInput(runDir, { ...outRule, flag: '--run-dir' }); // its checkpoints/ and metrics.jsonl are replaced
-  const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
+  // Memory-only settings (threads, checkpointing) may change on resume; checkpointing stays out of the hash entirely,
+  // so checkpoints written before the option existed still resume.
+  const { gradientCheckpointing: _memoryOnly, ...hashed } = cfg;
+  const configHash = sha256(stableStringify({ ...hashed, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
   const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
   const done = opts.resume ? readComplete(runDir) : null;
   const same = done && done.configHash === configHash && done.baseFingerprint === fp && done.budget === budgetOf(cfg)
@@ -185,7 +188,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const adam = createAdamWState(params);
   const adapter = bindAdapter({ config: lora, sites, tensors }); // evaluation: no dropout
   const trainBinding = bindAdapter({ config: lora, sites, tensors }, { training: true });
-  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined, quant: base.quant });
+  // No ORT arena: evaluation sessions give their logits back to the OS instead of holding them beside the step's peak.
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined, quant: base.quant, memArena: false });
   const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
 
   const batchesPerEpoch = epochBatches(train, cfg, 0).length;
@@ -198,7 +202,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
     const ck = loadLatestCheckpoint(runDir, names);
     if (ck) {
       if (ck.state.baseFingerprint !== fp) throw new LorakitError('LK_BASE_MISMATCH', `cannot resume: the checkpoint in '${runDir}' was trained on base ${ck.state.baseFingerprint.slice(0, 12)}, but '${cfg.model}' is ${fp.slice(0, 12)}`);
-      if (ck.state.configHash !== configHash) throw new LorakitError('LK_CHECKPOINT', `cannot resume: the training config differs from the one that wrote the checkpoint in '${runDir}'`, { hint: 'resume with the same flags (only --max-steps, --epochs and --threads may change)' });
+      if (ck.state.configHash !== configHash) throw new LorakitError('LK_CHECKPOINT', `cannot resume: the training config differs from the one that wrote the checkpoint in '${runDir}'`, { hint: 'resume with the same flags (only --max-steps, --epochs, --threads and --gradient-checkpointing may change)' });
       names.forEach((n, i) => { params[i].set(ck.params.get(n)!); adam.m[i].set(ck.m[i]); adam.v[i].set(ck.v[i]); });
       adam.step = ck.state.step;
       state = ck.state;
@@ -219,7 +223,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
     truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, resume, runDir, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora,
   });
 
-  const step = await TrainStep.create(lm, trainBinding, names, { packed: cfg.packing, threads: cfg.threads ?? undefined });
+  const stepOpts = { packed: cfg.packing, threads: cfg.threads ?? undefined, checkpointing: cfg.gradientCheckpointing };
+  const step = await TrainStep.create(lm, trainBinding, names, stepOpts);
   const grads = params.map((p) => new Float32Array(p.length));
   const acc = params.map((p) => new Float32Array(p.length));
   const evalBatch = Math.max(1, cfg.batchSize);

@@ -65,6 +65,7 @@ const flags: Flags<TrainFlags> = {
   earlyStoppingPatience: { arg: '<n>', help: h('earlyStoppingPatience'), parse: nonNegativeInt },
   saveEvery: { arg: '<n>', help: h('saveEvery'), parse: nonNegativeInt },
   threads: { arg: '<n>', help: h('threads'), parse: positiveInt },
+  gradientCheckpointing: { help: h('gradientCheckpointing') },
   config: { arg: '<file>', help: 'YAML or JSON file with any of these settings (flags win over the file)' },
   resume: { help: 'continue from the newest checkpoint in the run folder (same flags); a finished run is left as it is' },
   overwrite: { help: 'replace a non-empty --out folder train did not write (never --model, --data or --eval-data)' },

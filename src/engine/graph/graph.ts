@@ -56,11 +56,15 @@ export class Sym {
 
 export interface OutputSpec { readonly dtype: DType; readonly shape: Shape }
 
+/** Nodes first..last (ids) computed from `input` (a decoder layer): the unit grad({checkpoint}) recomputes. */
+export interface Segment { readonly input: Sym; readonly output: Sym; readonly first: number; readonly last: number }
+
 export class Graph {
   readonly nodes: GraphNode[] = [];
   readonly inputs: Sym[] = [];
   readonly constants: Sym[] = [];
   readonly outputs = new Map<string, Sym>();
+  readonly segments: Segment[] = [];
   private nextId = 0;
   private readonly inputNames = new Set<string>();
   private readonly constCache = new Map<string, Sym>();
@@ -118,6 +122,17 @@ export class Graph {
     for (const o of outs) outputs.push(new Sym(this, this.nextId++, o.dtype, o.shape.map(normalizeDim), 'node', undefined, node, undefined));
     this.nodes.push(node);
     return outputs;
+  }
+
+  /**
+   * Builds `body(x)` and records its nodes as one checkpoint segment (model code wraps each decoder layer). Costs
+   * nothing unless grad() is asked to checkpoint: then the backward pass recomputes the segment from `x`.
+   */
+  segment(x: Sym, body: (x: Sym) => Sym): Sym {
+    const first = this.nodes.length;
+    const y = body(x);
+    if (this.nodes.length > first) this.segments.push({ input: x, output: y, first, last: this.nodes.length - 1 });
+    return y;
   }
 
   /** Marks `sym` as a graph output under `name`. */

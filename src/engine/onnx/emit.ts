@@ -83,10 +83,11 @@ export function emitModel(g: Graph): EmitResult {
   const inputs = g.inputs.filter((s) => live.has(s.id));
   const constants = g.constants.filter((s) => live.has(s.id));
   const externalData = constants.filter((s) => s.value!.external).map((s) => ({ path: `${nameOf(s)}.bin`, data: bytesOf(s.value!) }));
-  const usesMs = nodes.some((n) => n.domain === MS_DOMAIN);
+  const contribDomains = [...new Set(nodes.map((n) => n.domain))].filter((d) => d);
   const model = {
     irVersion: 8,
-    opsetImport: [{ domain: '', version: OPSET }, ...(usesMs ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
+    // com.microsoft (FusedMatMul, and any other contrib op a builder emits) is imported only when used.
+    opsetImport: [{ domain: '', version: OPSET }, ...contribDomains.map((domain) => ({ domain, version: 1 }))],
     producerName: 'lorakit',
     producerVersion: '0.1.0',
     graph: {

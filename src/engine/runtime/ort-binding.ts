@@ -13,6 +13,8 @@ export interface NativeSessionOptions {
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** ORT graph optimizers to skip, by name (session config 'optimization.disable_specified_optimizers'). */
   readonly disabledOptimizers?: readonly string[];
+  /** ORT's CPU memory arena (default on); see CompileOptions.memArena. */
+  readonly memArena?: boolean;
 }
 
 export interface NativeSession {
@@ -31,6 +33,8 @@ export function makeTensor(dtype: DType, data: AnyTypedArray, dims: readonly num
   return new ort.Tensor(ortType[dtype], data as never, dims) as unknown as NativeTensor;
 }
 
+let optimizedDumps = 0;
+
 /** In-memory external data (ONNX initializers stored outside the protobuf); ORT reads them from `data`. */
 export interface ExternalDataFile { readonly path: string; readonly data: Uint8Array }
 
@@ -41,7 +45,7 @@ export async function createNativeSession(model: Uint8Array, o: NativeSessionOpt
       interOpNumThreads: o.interOpThreads,
       graphOptimizationLevel: o.optimization,
       executionMode: 'sequential',
-      enableCpuMemArena: true,
+      enableCpuMemArena: o.memArena ?? true,
       enableMemPattern: true,
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],
@@ -49,6 +53,8 @@ export async function createNativeSession(model: Uint8Array, o: NativeSessionOpt
       ...(o.disabledOptimizers?.length ? { extra: { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } } } : {}),
       // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) for every session.
       ...(process.env.LORAKIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.LORAKIT_ORT_PROFILE } : {}),
+      // LORAKIT_ORT_OPTIMIZED=prefix writes the model as ORT optimized it (prefix_<n>.onnx, n counts sessions).
+      ...(process.env.LORAKIT_ORT_OPTIMIZED ? { optimizedModelFilePath: `${process.env.LORAKIT_ORT_OPTIMIZED}_${optimizedDumps++}.onnx` } : {}),
     });
     return {
       inputNames: s.inputNames,
