@@ -4,7 +4,7 @@ import protobuf from 'protobufjs/light.js';
 import { LorakitError } from '../../errors.js';
 import { onnxDataType } from '../graph/dtype.js';
 import type { Shape } from '../graph/dim.js';
-import { type AttrValue, type ConstTensor, type Graph, type GraphNode, MS_DOMAIN, type Sym } from '../graph/graph.js';
+import { type AttrValue, type ConstTensor, type Graph, type GraphNode, type Sym } from '../graph/graph.js';
 import { AttrType, onnxSchema } from './onnx-schema.js';
 
 export const OPSET = 18;
