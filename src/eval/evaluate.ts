@@ -6,6 +6,7 @@ import { type LoadedAdapter, loadAdapterFor } from '../lora/load.js';
 import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
 import type { QuantOptions } from '../models/quant/scheme.js';
+import { trainedPrecisionPath } from './precision.js';
 import { fingerprintAdapterDir, fingerprintModelDir } from '../models/fingerprint.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { decideGate } from './gate.js';
@@ -182,6 +183,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const paths: ParityPath[] = [trainingPath(lm, binding, o.trainedAdapter ? 'trainer' : 'folder')];
     paths.push(decodePath('adapter', 'PEFT folder loaded with loadAdapterFor (decode graph, KV cache, batched generate)', lm, loaded.binding));
     paths.push(await mergedPath(base, loaded, spec.mergedDtype, o.threads));
+    const otherPrecision = await trainedPrecisionPath(base, loaded, o.threads);
+    if (otherPrecision) paths.push(otherPrecision);
     let extra: Awaited<ReturnType<NonNullable<EvaluateOptions['parityPaths']>>> = { paths: [], missing: [] };
     try {
       if (o.parityPaths) extra = await o.parityPaths({ modelDir: o.modelDir, adapterDir: o.adapterDir, base, adapter: loaded, threads: o.threads });

@@ -45,12 +45,13 @@ export const generateCmd = defineCommand<GenerateFlags>({
     const base = await loadCheckpoint(f.model, { tokenizer: true, quantize: quantOptions(f) });
     const tok = base.tokenizer!;
     const { openAdapterArg, baseCheckJson, warnBaseCheck } = await import('../adapter-arg.js');
+    const { precisionMismatch } = await import('../../models/quant/scheme.js');
     const arg = f.adapter ? await openAdapterArg(f.adapter, f.model) : undefined;
     let adapter: Awaited<ReturnType<typeof loadAdapterFor>> | undefined;
     try {
       adapter = arg ? await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch }) : undefined;
     } finally { arg?.cleanup(); }
-    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!);
+    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!, precisionMismatch(adapter.meta?.base_quantization, base.quantization));
     const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights, quant: base.quant });
     const texts = prompts.map((p) => (f.chat ? tok.applyChatTemplate([...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: p }], { addGenerationPrompt: true }) : p));
     const ids = texts.map((t) => tok.encode(t, { addSpecialTokens: !f.chat }));

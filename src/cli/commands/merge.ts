@@ -39,7 +39,15 @@ export const mergeCmd = defineCommand<MergeFlags>({
       const adapter = await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch });
       warnBaseCheck(io, adapter.baseCheck, f.adapter);
       const r = await writeMergedModel(base, adapter, f.out, f.dtype, out);
-      const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) };
+      // A QLoRA adapter merged into full-precision weights no longer sees the quantized base it was trained on.
+      const trainedOn = adapter.meta?.base_quantization ?? 'none';
+      const { mergeDrift } = await import('../../eval/precision.js');
+      const drift = trainedOn === 'none' ? null : await mergeDrift(f.base, adapter, trainedOn, r.dir);
+      if (drift) {
+        io.stderr.write(`warning: adapter '${f.adapter}' was trained on a ${trainedOn} base; merged into full-precision weights its `
+          + `last-position logits differ by up to ${(100 * drift.maxRelLogitDiff).toFixed(2)}% (relative, ${drift.probes} probes)\n`);
+      }
+      const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck), trained_on: trainedOn, qlora_drift: drift };
       io.done(result, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
     } finally { arg.cleanup(); }
   },

@@ -33,12 +33,13 @@ export const scoreCmd = defineCommand<ScoreFlags>({
     const { loadAdapterFor } = await import('../../lora/load.js');
     const base = await loadCheckpoint(f.model, { tokenizer: true, quantize: quantOptions(f) });
     const { openAdapterArg, baseCheckJson, warnBaseCheck } = await import('../adapter-arg.js');
+    const { precisionMismatch } = await import('../../models/quant/scheme.js');
     const arg = f.adapter ? await openAdapterArg(f.adapter, f.model, { io }) : undefined;
     let adapter: Awaited<ReturnType<typeof loadAdapterFor>> | undefined;
     try {
       adapter = arg ? await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch }) : undefined;
     } finally { arg?.cleanup(); }
-    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!);
+    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!, precisionMismatch(adapter.meta?.base_quantization, base.quantization));
     const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, quant: base.quant });
     const ids = base.tokenizer!.encode(readFileSync(f.file, 'utf8'));
     const window = f.window ?? Math.min(1024, base.config.maxPositionEmbeddings);

@@ -36,6 +36,25 @@ export function resolveQuantScheme(o: QuantOptions): QuantScheme | null {
   return { bits: mode === 'int4' ? 4 : 8, blockSize: block as QuantBlock, symmetric: !o.zeroPoint, accuracy: o.accuracy ?? 'int8' };
 }
 
+/** Reads a label back into options ('none' → quantize none); undefined for a label this version cannot read. */
+export function parseQuantLabel(label: string): QuantOptions | undefined {
+  if (label === 'none') return { quantize: 'none' };
+  const m = /^int(4|8)-b(\d+)-(sym|zp)-(acc8|accf)$/.exec(label);
+  if (!m) return undefined;
+  return { quantize: m[1] === '4' ? 'int4' : 'int8', block: Number(m[2]), zeroPoint: m[3] === 'zp', accuracy: m[4] === 'acc8' ? 'int8' : 'float' };
+}
+
+/**
+ * The precision an adapter was trained on against the one it runs on, as a sentence, or null when they agree
+ * (an adapter without a record is taken as trained on a float base).
+ */
+export function precisionMismatch(trainedOn: string | undefined, runningOn: string): string | null {
+  const trained = trainedOn ?? 'none';
+  if (trained === runningOn) return null;
+  const name = (l: string): string => (l === 'none' ? 'a full-precision base' : `a ${l} base`);
+  return `trained on ${name(trained)}, running on ${name(runningOn)}: outputs drift from what training saw`;
+}
+
 /** 'int4-b32-sym-acc8': recorded with adapters and in the registry as part of the base identity. */
 export function quantLabel(s: QuantScheme | null): string {
   if (!s) return 'none';
