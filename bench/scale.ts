@@ -3,6 +3,8 @@
 // load time and RSS, batch-1 decode tokens/s, LoRA (r 16, q,v) training tokens/s, each measured in its own child
 // process (bench/scale-child.ts) so every peak RSS is that measurement's own.
 // Rows to run: LK_BENCH_SCALE=llama-3.2-1b:float32,llama-3.2-1b:int4,... (default llama-3.2-1b:float32; 'all' = every row).
+// LK_SCALE_THP=1 runs the children with glibc's transparent huge pages for large allocations
+// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): first-touch page faults of fresh weight memory are most of a load's time.
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,13 +33,19 @@ export const scaleRuns: Record<string, ScaleRun> = {
   'llama-3.1-8b:int4': { model: 'llama-3.1-8b', precision: 'int4', decode: { tokens: 16 }, train: { batch: 1, seq: 256, steps: 2 } },
 };
 
+const thp = process.env.LK_SCALE_THP === '1';
+const THP_TUNABLE = 'glibc.malloc.hugetlb=1';
+
 function child(mode: ScaleMode, dir: string, r: ScaleRun): Record<string, BenchCell> {
   const extra = mode === 'decode' ? [`tokens=${r.decode.tokens}`]
     : mode === 'train' ? [`batch=${r.train.batch}`, `seq=${r.train.seq}`, `steps=${r.train.steps}`] : [];
   const p = spawnSync(process.execPath, ['--import', 'tsx', 'bench/scale-child.ts', mode, dir, r.precision, ...extra],
-    { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 1 << 26 });
+    { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 1 << 26, env: { ...process.env, ...(thp ? { GLIBC_TUNABLES: THP_TUNABLE } : {}) } });
   const last = p.stdout?.trim().split('\n').pop();
-  if (p.status !== 0 || !last) return { [`${mode}_error`]: `${p.signal ?? `exit ${p.status}`}: ${(p.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
+  if (p.status !== 0 || !last) {
+    const tail = (p.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+    return { [`${mode}_error`]: `${p.signal ?? `exit ${p.status}`}: ${tail}` };
+  }
   return JSON.parse(last) as Record<string, BenchCell>;
 }
 
@@ -52,13 +60,14 @@ export const bench: BenchArea = async () => {
     const dir = ensureScaleCheckpoint(r.model, join(cache, r.model));
     const load = child('load', dir, r), decode = child('decode', dir, r), train = child('train', dir, r);
     rows.push({
-      model: r.model, precision: r.precision, parameters: load.parameters ?? null,
+      model: r.model, precision: r.precision, thp: thp ? 'yes' : 'no', parameters: load.parameters ?? null,
       load_s: load.load_s ?? null, load_cpu_s: load.load_cpu_s ?? null, load_disk_mb_s: load.disk_mb_per_s ?? null,
       load_rss_mb: load.rss_mb ?? null, load_peak_rss_mb: load.peak_rss_mb ?? null,
       [`decode_tok_s (b1, ${r.decode.tokens} new)`]: decode.decode_tok_s ?? null, decode_peak_rss_mb: decode.peak_rss_mb ?? null,
       [`train_tok_s (${r.train.batch}×${r.train.seq})`]: train.train_tok_s ?? null, train_first_step_s: train.first_step_s ?? null,
       train_peak_rss_mb: train.peak_rss_mb ?? null,
-      errors: [load, decode, train].flatMap((x) => Object.entries(x).filter(([k]) => k.endsWith('_error')).map(([k, v]) => `${k}: ${v}`)).join('; ') || null,
+      errors: [load, decode, train].flatMap((x) => Object.entries(x).filter(([k]) => k.endsWith('_error')).map(([k, v]) => `${k}: ${v}`))
+        .join('; ') || null,
     });
   }
   return [{

@@ -36,7 +36,9 @@ export const scalePresets = {
 } as const satisfies Record<string, Record<string, unknown>>;
 export type ScalePreset = keyof typeof scalePresets;
 
-export interface ScaleCheckpointResult { readonly dir: string; readonly bytes: number; readonly parameters: number; readonly seconds: number; readonly shards: number }
+export interface ScaleCheckpointResult {
+  readonly dir: string; readonly bytes: number; readonly parameters: number; readonly seconds: number; readonly shards: number;
+}
 
 const SHARD_BYTES = 2e9;
 const CHUNK = 8 << 20; // bf16 elements per write (16 MiB): stays in L2/L3-ish and keeps syscalls few

@@ -365,7 +365,10 @@ export async function* streamTensorsF32(fdFor: (file: string) => number, infos: 
   function* jobs(): Generator<Job> {
     for (const t of infos) {
       const n = numel(t.shape);
-      if (t.dtype !== 'F32' && t.dtype !== 'BF16' && t.dtype !== 'F16') { yield { t, n, buf: new ArrayBuffer(0), off: 0, len: 0, last: true }; continue; }
+      if (t.dtype !== 'F32' && t.dtype !== 'BF16' && t.dtype !== 'F16') {
+        yield { t, n, buf: new ArrayBuffer(0), off: 0, len: 0, last: true }; // F64 (or a non-float dtype's LK_DTYPE)
+        continue;
+      }
       const buf = new ArrayBuffer(4 * n);
       if (n === 0) yield { t, n, buf, off: 0, len: 0, last: true };
       for (let off = 0; off < n; off += chunk) yield { t, n, buf, off, len: Math.min(chunk, n - off), last: off + chunk >= n };

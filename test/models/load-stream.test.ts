@@ -39,7 +39,10 @@ test('streamFloat32 equals readFloat32 for F32/BF16/F16, odd and empty tensors, 
 
 test('an early break leaves no read running and the set can be closed', async () => {
   const f = join(tmp(), 'big.safetensors');
-  writeSafetensors(f, [{ name: 'x', dtype: 'BF16', shape: [1 << 16], data: values(1 << 16, 5) }, { name: 'y', dtype: 'F32', shape: [9], data: values(9, 6) }]);
+  writeSafetensors(f, [
+    { name: 'x', dtype: 'BF16', shape: [1 << 16], data: values(1 << 16, 5) },
+    { name: 'y', dtype: 'F32', shape: [9], data: values(9, 6) },
+  ]);
   const s = openSafetensors(f);
   for await (const { info } of s.streamFloat32(['x', 'y'])) { assert.equal(info.name, 'x'); break; }
   s.close();
