@@ -43,6 +43,16 @@ export interface ScaleCheckpointResult {
 const SHARD_BYTES = 2e9;
 const CHUNK = 8 << 20; // bf16 elements per write (16 MiB): stays in L2/L3-ish and keeps syscalls few
 
+/** xorshift32 draws, two table-looked-up bf16 weights each; the state lives in a local (about 1.5× a closure's). */
+function fillPairs(buf: Uint32Array, tab32: Uint32Array, state: number, pairs: number): number {
+  let s = state;
+  for (let i = 0; i < pairs; i++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    buf[i] = tab32[s & 0xffff] | (tab32[s >>> 16] << 16);
+  }
+  return s;
+}
+
 /** Writes `preset` into `dir` (replacing a stale '<dir>.partial'); `dir` itself must not exist yet. */
 export function makeScaleCheckpoint(preset: ScalePreset, dir: string, seed = 0): ScaleCheckpointResult {
   const t0 = performance.now();
@@ -58,12 +68,7 @@ export function makeScaleCheckpoint(preset: ScalePreset, dir: string, seed = 0):
   let s = (seed * 2654435761 + 0x9e3779b9) >>> 0 || 1;
   const buf = new Uint32Array(CHUNK / 2);
   const bytes = new Uint8Array(buf.buffer);
-  const fillRandom = (pairs: number): void => {
-    for (let i = 0; i < pairs; i++) {
-      s ^= s << 13; s ^= s >>> 17; s ^= s << 5; // xorshift32
-      buf[i] = tab32[s & 0xffff] | (tab32[s >>> 16] << 16);
-    }
-  };
+  const fillRandom = (pairs: number): void => { s = fillPairs(buf, tab32, s, pairs); };
   // Split the tensors into shards of about SHARD_BYTES, in layer order.
   const tensors = [...expectedWeights(cfg)].map(([name, shape]) => ({ name, shape, n: shape.reduce((a, b) => a * b, 1) }));
   const shards: (typeof tensors)[] = [[]];
