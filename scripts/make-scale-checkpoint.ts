@@ -53,10 +53,19 @@ function fillPairs(buf: Uint32Array, tab32: Uint32Array, state: number, pairs: n
   return s;
 }
 
+export interface ScaleCheckpointOptions {
+  readonly seed?: number;
+  /** Shard size in bytes (default 2e9). */
+  readonly shardBytes?: number;
+  /** config.json fields over the preset's (tests shrink the shapes with it). */
+  readonly override?: Readonly<Record<string, unknown>>;
+}
+
 /** Writes `preset` into `dir` (replacing a stale '<dir>.partial'); `dir` itself must not exist yet. */
-export function makeScaleCheckpoint(preset: ScalePreset, dir: string, seed = 0): ScaleCheckpointResult {
+export function makeScaleCheckpoint(preset: ScalePreset, dir: string, o: ScaleCheckpointOptions = {}): ScaleCheckpointResult {
   const t0 = performance.now();
-  const raw = scalePresets[preset];
+  const seed = o.seed ?? 0;
+  const raw = { ...scalePresets[preset], ...o.override };
   const cfg = normalizeConfig(raw as never);
   const tmp = `${dir}.partial`;
   rmSync(tmp, { recursive: true, force: true });
@@ -74,7 +83,7 @@ export function makeScaleCheckpoint(preset: ScalePreset, dir: string, seed = 0):
   const shards: (typeof tensors)[] = [[]];
   let inShard = 0;
   for (const t of tensors) {
-    if (inShard > 0 && inShard + 2 * t.n > SHARD_BYTES) { shards.push([]); inShard = 0; }
+    if (inShard > 0 && inShard + 2 * t.n > (o.shardBytes ?? SHARD_BYTES)) { shards.push([]); inShard = 0; }
     shards[shards.length - 1].push(t);
     inShard += 2 * t.n;
   }
@@ -141,7 +150,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(1);
   }
   if (existsSync(dir)) { console.error(`'${dir}' exists; remove it first`); process.exit(1); }
-  const r = makeScaleCheckpoint(preset as ScalePreset, dir, seedAt > 0 ? Number(process.argv[seedAt + 1]) : 0);
+  const r = makeScaleCheckpoint(preset as ScalePreset, dir, { seed: seedAt > 0 ? Number(process.argv[seedAt + 1]) : 0 });
   const gb = r.bytes / 1e9;
   console.log(`${r.dir}: ${(r.parameters / 1e9).toFixed(3)}B parameters, ${gb.toFixed(2)} GB bf16 in ${r.shards} shard(s), `
     + `${r.seconds.toFixed(1)} s (${(gb / r.seconds).toFixed(2)} GB/s)`);
