@@ -3,6 +3,7 @@
 // load time and RSS, batch-1 decode tokens/s, LoRA (r 16, q,v) training tokens/s, each measured in its own child
 // process (bench/scale-child.ts) so every peak RSS is that measurement's own.
 // Rows to run: LK_BENCH_SCALE=llama-3.2-1b:float32,llama-3.2-1b:int4,... (default llama-3.2-1b:float32; 'all' = every row).
+// LK_SCALE_MODES=load,decode,train picks the measurements (default all three).
 // LK_SCALE_THP=1 runs the children with glibc's transparent huge pages for large allocations
 // (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): first-touch page faults of fresh weight memory are most of a load's time.
 import { spawnSync } from 'node:child_process';
@@ -58,7 +59,9 @@ export const bench: BenchArea = async () => {
     const r = scaleRuns[key];
     if (!r) throw new Error(`LK_BENCH_SCALE: unknown row '${key}'; known: ${Object.keys(scaleRuns).join(', ')}`);
     const dir = ensureScaleCheckpoint(r.model, join(cache, r.model));
-    const load = child('load', dir, r), decode = child('decode', dir, r), train = child('train', dir, r);
+    const modes = (process.env.LK_SCALE_MODES ?? 'load,decode,train').split(',');
+    const run = (m: ScaleMode): Record<string, BenchCell> => (modes.includes(m) ? child(m, dir, r) : {});
+    const load = run('load'), decode = run('decode'), train = run('train');
     rows.push({
       model: r.model, precision: r.precision, thp: thp ? 'yes' : 'no', parameters: load.parameters ?? null,
       load_s: load.load_s ?? null, load_cpu_s: load.load_cpu_s ?? null, load_disk_mb_s: load.disk_mb_per_s ?? null,
