@@ -279,13 +279,15 @@ function convertRange(t: TensorInfo, buf: ArrayBuffer, n: number, off: number, l
     if (requireFinite) bad = firstNonFiniteF32(new Uint32Array(buf, 4 * off, len));
   } else if (t.dtype === 'BF16') {
     const srcByte = 2 * n + 2 * off;
-    bad = srcByte % 4 === 0 && len % 2 === 0
+    const pairs = srcByte % 4 === 0 && len % 2 === 0;
+    bad = pairs
       ? widenBf16Pairs(new Uint32Array(buf, 4 * off, len), new Uint32Array(buf, srcByte, len / 2))
       : widenBf16(new Uint32Array(buf, 4 * off, len), new Uint16Array(buf, srcByte, len));
-    // A non-finite value stops the widening; finish it when the caller allows non-finite values.
+    // A non-finite value stops the widening (the pair loop before either half of its pair); finish it when the caller
+    // allows non-finite values. The sources from there on are still unwritten.
     if (bad >= 0 && !requireFinite) {
       const dst = new Uint32Array(buf, 4 * off, len), src = new Uint16Array(buf, srcByte, len);
-      for (let i = bad; i < len; i++) dst[i] = src[i] << 16;
+      for (let i = pairs ? bad & ~1 : bad; i < len; i++) dst[i] = src[i] << 16;
     }
   } else if (t.dtype === 'F16') {
     const tab = f16ToF32Table();
