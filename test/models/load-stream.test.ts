@@ -11,7 +11,7 @@ import { tmp } from './fixture-models.js';
 
 const values = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7 + seed) * 3);
 
-test('streamFloat32 equals readFloat32 for F32/BF16/F16, odd and empty tensors, every chunk size', async () => {
+test('streamFloat32 equals readFloat32 for F32/BF16/F16, odd and empty tensors, every chunk size, with and without reuse', async () => {
   const f = join(tmp(), 'mix.safetensors');
   const tensors: TensorToWrite[] = [
     { name: 'a.f32', dtype: 'F32', shape: [7, 5], data: values(35, 1) },
@@ -24,13 +24,19 @@ test('streamFloat32 equals readFloat32 for F32/BF16/F16, odd and empty tensors, 
   const s = openSafetensors(f);
   try {
     const names = [...s.tensors.keys()].reverse(); // not file order: the stream follows the caller's order
-    for (const chunk of [2, 3, 4, 16, 1 << 20]) {
-      const got: string[] = [];
-      for await (const { info, data } of s.streamFloat32(names, { chunkElements: chunk })) {
-        got.push(info.name);
-        assert.deepEqual(data, s.readFloat32(info.name), `${info.name} at chunk ${chunk}`);
+    for (const reuse of [false, true]) {
+      for (const chunk of [2, 3, 4, 16, 1 << 20]) {
+        const got: string[] = [];
+        const buffers = new Set<ArrayBufferLike>();
+        for await (const { info, data } of s.streamFloat32(names, { chunkElements: chunk, reuse })) {
+          got.push(info.name);
+          buffers.add(data.buffer);
+          assert.deepEqual(data, s.readFloat32(info.name), `${info.name} at chunk ${chunk}, reuse ${reuse}`);
+        }
+        assert.deepEqual(got, names);
+        // reuse: one scratch buffer, regrown only for a larger tensor (sizes in order: 0, 33, 37, 36, 35 → 3 buffers).
+        assert.equal(buffers.size, reuse ? 3 : names.length);
       }
-      assert.deepEqual(got, names);
     }
   } finally {
     s.close();
