@@ -1,8 +1,10 @@
 // One `scale` measurement in its own process, so its peak RSS (process.resourceUsage().maxRSS) is its own:
-//   tsx bench/scale-child.ts <load|decode|train> <model-dir> <precision> [tokens=32 batch=2 seq=256 steps=3 threads=N]
-// load: loadCheckpoint time, RSS and CPU time. decode: greedy batch-1 decode with KV cache, `tokens` new tokens after
-// an 8-token prompt of random ids. train: LoRA r 16 on q,v, batch × seq random ids, AdamW, `steps` steps (the first
-// warms up; tokens/s is the mean of the rest). Prints one JSON line. Random token ids: no tokenizer is needed.
+//   tsx bench/scale-child.ts <load|stream|decode|train> <model-dir> <precision> [tokens=32 batch=2 seq=256 steps=3 threads=N]
+// load: loadCheckpoint time, RSS and CPU time. stream: one pass of streamFloat32 {reuse} over every tensor (what a
+// quantizer that converts and drops each f32 tensor pays for reading; no model held). decode: greedy batch-1 decode
+// with KV cache, `tokens` new tokens after an 8-token prompt of random ids. train: LoRA r 16 on q,v, batch × seq random
+// ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest). Prints one JSON line. Random token
+// ids: no tokenizer is needed.
 import { bindAdapter } from '../src/lora/adapter.js';
 import { parseLoraConfig } from '../src/lora/config.js';
 import { initLoraTensors } from '../src/lora/init.js';
@@ -10,12 +12,13 @@ import { resolveSites } from '../src/lora/targets.js';
 import { CausalLM } from '../src/models/causal-lm.js';
 import { loadCheckpoint, type LoadCheckpointOptions } from '../src/models/checkpoint.js';
 import { generate } from '../src/models/generate.js';
+import { openSafetensors } from '../src/models/safetensors.js';
 import { linearModules } from '../src/models/modules.js';
 import { adamwStep, createAdamWState, defaultAdamW } from '../src/train/adamw.js';
 import { makeTrainBatch } from '../src/train/batches.js';
 import { TrainStep } from '../src/train/step.js';
 
-export type ScaleMode = 'load' | 'decode' | 'train';
+export type ScaleMode = 'load' | 'stream' | 'decode' | 'train';
 export type ScalePrecision = 'float32' | 'int8' | 'int4';
 
 const [mode, dir, precision, ...rest] = process.argv.slice(2) as [ScaleMode, string, ScalePrecision, ...string[]];
@@ -30,6 +33,18 @@ const peakMb = (): number => Math.round((process.resourceUsage().maxRSS * 1024) 
 const loadOpts = (precision === 'float32' ? { tokenizer: false }
   : { tokenizer: false, quantize: { scheme: precision, block: 32, symmetric: true, accuracy: 'int8' } }) as LoadCheckpointOptions;
 
+if (mode === 'stream') {
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  const set = openSafetensors(dir);
+  const order = [...set.tensors.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.begin - b.begin));
+  let bytes = 0;
+  for await (const { info } of set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: true })) bytes += info.end - info.begin;
+  set.close();
+  const s = (performance.now() - t0) / 1000, cpu = process.cpuUsage(c0);
+  const r = { mode, stream_s: s, stream_cpu_s: (cpu.user + cpu.system) / 1e6, stream_disk_mb_s: mb(bytes / s), peak_rss_mb: peakMb() };
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0);
+}
 const c0 = process.cpuUsage();
 const ck = await loadCheckpoint(dir, loadOpts);
 const cpu = process.cpuUsage(c0);

@@ -3,7 +3,7 @@
 // load time and RSS, batch-1 decode tokens/s, LoRA (r 16, q,v) training tokens/s, each measured in its own child
 // process (bench/scale-child.ts) so every peak RSS is that measurement's own.
 // Rows to run: LK_BENCH_SCALE=llama-3.2-1b:float32,llama-3.2-1b:int4,... (default llama-3.2-1b:float32; 'all' = every row).
-// LK_SCALE_MODES=load,decode,train picks the measurements (default all three).
+// LK_SCALE_MODES=load,stream,decode,train picks the measurements (default all four; stream = the f32 pass a quantizer sees).
 // LK_SCALE_THP=1 runs the children with glibc's transparent huge pages for large allocations
 // (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): first-touch page faults of fresh weight memory are most of a load's time.
 import { spawnSync } from 'node:child_process';
@@ -59,17 +59,18 @@ export const bench: BenchArea = async () => {
     const r = scaleRuns[key];
     if (!r) throw new Error(`LK_BENCH_SCALE: unknown row '${key}'; known: ${Object.keys(scaleRuns).join(', ')}`);
     const dir = ensureScaleCheckpoint(r.model, join(cache, r.model));
-    const modes = (process.env.LK_SCALE_MODES ?? 'load,decode,train').split(',');
+    const modes = (process.env.LK_SCALE_MODES ?? 'load,stream,decode,train').split(',');
     const run = (m: ScaleMode): Record<string, BenchCell> => (modes.includes(m) ? child(m, dir, r) : {});
-    const load = run('load'), decode = run('decode'), train = run('train');
+    const load = run('load'), stream = run('stream'), decode = run('decode'), train = run('train');
     rows.push({
       model: r.model, precision: r.precision, thp: thp ? 'yes' : 'no', parameters: load.parameters ?? null,
       load_s: load.load_s ?? null, load_cpu_s: load.load_cpu_s ?? null, load_disk_mb_s: load.disk_mb_per_s ?? null,
       load_rss_mb: load.rss_mb ?? null, load_peak_rss_mb: load.peak_rss_mb ?? null,
+      stream_reuse_s: stream.stream_s ?? null, stream_cpu_s: stream.stream_cpu_s ?? null, stream_peak_rss_mb: stream.peak_rss_mb ?? null,
       [`decode_tok_s (b1, ${r.decode.tokens} new)`]: decode.decode_tok_s ?? null, decode_peak_rss_mb: decode.peak_rss_mb ?? null,
       [`train_tok_s (${r.train.batch}×${r.train.seq})`]: train.train_tok_s ?? null, train_first_step_s: train.first_step_s ?? null,
       train_peak_rss_mb: train.peak_rss_mb ?? null,
-      errors: [load, decode, train].flatMap((x) => Object.entries(x).filter(([k]) => k.endsWith('_error')).map(([k, v]) => `${k}: ${v}`))
+      errors: [load, stream, decode, train].flatMap((x) => Object.entries(x).filter(([k]) => k.endsWith('_error')).map(([k, v]) => `${k}: ${v}`))
         .join('; ') || null,
     });
   }
@@ -78,7 +79,8 @@ export const bench: BenchArea = async () => {
     rows,
     notes: [
       `Checkpoints in ${cache} (LK_SCALE_CACHE). Rows: LK_BENCH_SCALE (known: ${Object.keys(scaleRuns).join(', ')}, or all).`,
-      'load_cpu_s: user + system CPU seconds of the load (stable on a busy machine, unlike load_s).',
+      'load_cpu_s: user + system CPU seconds of the load (steadier on a busy machine than load_s).',
+      'stream_reuse_s: streamFloat32 {reuse} over all tensors, f32 into one warm scratch buffer (a quantizer\'s read cost).',
       'decode: greedy, KV cache, batch 1 after an 8-token random prompt. train: LoRA r 16 on q_proj,v_proj, AdamW, mean of steps after the first.',
     ],
   }];
