@@ -12,6 +12,7 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   data: async () => (await import('./data.js')).bench,
   serve: async () => (await import('./serve.js')).bench,
   quant: async () => (await import('./quant.js')).bench,
+  scale: async () => (await import('./scale.js')).bench,
 };
 
 function fmt(v: BenchCell): string {

@@ -19,6 +19,7 @@ export const errorCodes = {
   LK_SAFETENSORS: 'A safetensors file is truncated, corrupt, or its header lies about offsets, sizes or dtypes',
   LK_CONFIG: 'A model config.json is missing, malformed, or describes an unsupported architecture or option',
   LK_WEIGHTS: 'A checkpoint lacks a tensor the architecture needs, or a tensor has the wrong shape',
+  LK_NONFINITE: 'A weight tensor holds NaN or ±Inf (the message names the tensor and the first bad element)',
   LK_TOKENIZER: 'tokenizer.json / tokenizer_config.json cannot be read or a chat template fails to render',
   LK_SEQ_TOO_LONG: 'A sequence is longer than the model or the feature in use supports',
   // lora / training

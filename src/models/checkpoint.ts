@@ -1,7 +1,8 @@
 // Loads a Hugging Face model folder: config.json (normalised), the safetensors weights (single or sharded) as
 // f32, the tokenizer and generation_config.json. Every expected tensor is checked against the header first and
 // all missing or mis-shaped ones are reported in one LK_WEIGHTS error, before any tensor data is read; tensors
-// are then read one at a time. Nothing partially loaded is ever returned. Not a graph builder (see llama.ts).
+// are then streamed in file order (reading overlaps conversion) and NaN/Inf is refused (LK_NONFINITE). Nothing
+// partially loaded is ever returned. Not a graph builder (see llama.ts).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
@@ -89,26 +90,36 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     }
     const used = new Set(plan.map(([, s]) => s));
     const ignored = [...set.tensors.keys()].filter((n) => !used.has(n));
-    const weights = new Map<string, Float32Array>();
+    const loaded = new Map<string, Float32Array>();
     const toQuantize = scheme ? quantizedTensorNames(config) : new Map<string, { transposedOnDisk: boolean }>();
     const quantized = new Map<string, QuantizedTensor>();
     const shapes = new Map<string, number[]>();
     const dtypes: Partial<Record<SafetensorsDtype, number>> = {};
     let parameters = 0;
-    let sinceYield = 0;
+    // Read in file order (sequential I/O), pipelined: the next chunk is read on the thread pool while this one is
+    // widened. NaN/Inf in a base weight is refused here, naming the tensor (issue 13). When quantizing, one scratch
+    // buffer is reused: each tensor is quantized (or, for norms, copied) before the next one is read, so the model
+    // never exists in float32.
+    const namesOf = new Map<string, string[]>();
+    for (const [name, src] of plan) namesOf.set(src, [...(namesOf.get(src) ?? []), name]);
+    const order = [...namesOf.keys()].map((src) => set.tensors.get(src)!)
+      .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.begin - b.begin));
+    for await (const { info, data } of set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: scheme !== null })) {
+      for (const name of namesOf.get(info.name)!) {
+        const q = toQuantize.get(name);
+        if (q && scheme) quantized.set(name, quantizeTensor(name, data, info.shape, scheme, q.transposedOnDisk));
+        else loaded.set(name, scheme ? data.slice() : data);
+        parameters += data.length;
+        dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + data.length;
+        opts.onTensor?.(loaded.size + quantized.size, plan.length, name);
+      }
+    }
+    // The map keeps expectedWeights() order, whatever the file order.
+    const weights = new Map<string, Float32Array>();
     for (const [name, src] of plan) {
-      const info = set.tensors.get(src)!;
-      const q = toQuantize.get(name);
-      // Quantized tensor by tensor: the float copy of one tensor at a time, never of the model.
-      if (q && scheme) quantized.set(name, quantizeTensor(name, set.readFloat32(src), info.shape, scheme, q.transposedOnDisk));
-      else weights.set(name, set.readFloat32(src));
-      shapes.set(name, [...info.shape]);
-      const n = info.shape.reduce((a, b) => a * b, 1);
-      parameters += n;
-      dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + n;
-      opts.onTensor?.(weights.size + quantized.size, plan.length, name);
-      // Reads are synchronous; let timers and progress output run every ~64 MB.
-      if ((sinceYield += n * 4) > 64 << 20) { sinceYield = 0; await new Promise((r) => setImmediate(r)); }
+      const w = loaded.get(name);
+      if (w) weights.set(name, w);
+      shapes.set(name, [...set.tensors.get(src)!.shape]);
     }
     const dtypeOnDisk = (Object.entries(dtypes) as [SafetensorsDtype, number][]).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
     return {
