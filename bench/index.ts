@@ -11,6 +11,8 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   registry: async () => (await import('./registry.js')).bench,
   data: async () => (await import('./data.js')).bench,
   serve: async () => (await import('./serve.js')).bench,
+  quant: async () => (await import('./quant.js')).bench,
+  scale: async () => (await import('./scale.js')).bench,
 };
 
 function fmt(v: BenchCell): string {

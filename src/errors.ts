@@ -7,6 +7,8 @@ export const errorCodes = {
   LK_ARG: 'A CLI flag, option or function argument is missing or out of its allowed range',
   LK_IO: 'A file or folder could not be read or written',
   LK_INTERNAL: 'An invariant of lorakit itself was broken (a bug: please report it)',
+  LK_OUT_EXISTS: 'An --out path is a file, or a non-empty folder this verb did not create (pass --overwrite to replace a folder)',
+  LK_OUT_IS_INPUT: 'An --out path is, contains or lies inside an input of the same command (never allowed, even with --overwrite)',
   // engine
   LK_SHAPE: 'Tensor shapes do not fit an operation (the message names the op and both shapes)',
   LK_DTYPE: 'A tensor has the wrong element type for an operation or a feed',
@@ -17,6 +19,7 @@ export const errorCodes = {
   LK_SAFETENSORS: 'A safetensors file is truncated, corrupt, or its header lies about offsets, sizes or dtypes',
   LK_CONFIG: 'A model config.json is missing, malformed, or describes an unsupported architecture or option',
   LK_WEIGHTS: 'A checkpoint lacks a tensor the architecture needs, or a tensor has the wrong shape',
+  LK_NONFINITE: 'A weight tensor holds NaN or ±Inf (the message names the tensor and the first bad element)',
   LK_TOKENIZER: 'tokenizer.json / tokenizer_config.json cannot be read or a chat template fails to render',
   LK_SEQ_TOO_LONG: 'A sequence is longer than the model or the feature in use supports',
   // lora / training
@@ -36,6 +39,7 @@ export const errorCodes = {
   // serving
   LK_SERVE: 'The server cannot start or cannot serve a model or adapter',
   LK_EVAL: 'An evaluation suite is invalid or cannot be run',
+  LK_QUANT: 'A tensor cannot be quantized with the chosen scheme, or a quantization option is invalid',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

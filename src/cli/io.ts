@@ -19,3 +19,15 @@ export function createIO(json: boolean, stdout: NodeJS.WritableStream = process.
     },
   };
 }
+
+/**
+ * `lorakit registry list | head`: once the reader has gone, writes to stdout fail with EPIPE, emitted as an
+ * 'error' event that would otherwise crash with a stack trace. Exit quietly, as a SIGPIPE'd Unix tool does
+ * (code 0 rather than 141, so `set -o pipefail` scripts do not fail on a `| head`). Installed once by main.ts.
+ */
+export function exitQuietlyOnEpipe(stream: NodeJS.WriteStream = process.stdout, exit: (code: number) => void = (c) => process.exit(c)): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') { exit(0); return; }
+    throw e;
+  });
+}

@@ -2,7 +2,7 @@
 // any other error is a bug: stack trace and exit 2.
 import { isLorakitError, LorakitError } from '../errors.js';
 import { commands } from './commands/index.js';
-import { createIO } from './io.js';
+import { createIO, exitQuietlyOnEpipe } from './io.js';
 import { helpText, parseArgs } from './parse.js';
 
 function topHelp(): string {
@@ -53,5 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const isEntry = process.argv[1] !== undefined && /(?:^|[\\/])(main\.[jt]s|lorakit(\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
+  exitQuietlyOnEpipe(process.stdout);
+  exitQuietlyOnEpipe(process.stderr);
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

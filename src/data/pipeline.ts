@@ -4,13 +4,15 @@
 //   near-dup: LSH bucketing over the stored signatures, union-find clusters (first seen = representative).
 //   pass 2 (streams the spool): drop near-duplicates, count/redact PII, split by cluster → train / eval.
 // Each input record lands in exactly one of kept / rejected / removed / exact dup / near dup; the report checks it.
-// All outputs are written to temp files and renamed at the end (a crash leaves no half file).
+// All outputs are written to a temp folder beside --out and renamed at the end (a crash leaves no half file), under
+// the --out rule of util/out-dir.ts: never over a file, an input or a folder curate did not write (unless overwrite).
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readLines } from '../util/jsonl.js';
+import { beginOutDir } from '../util/out-dir.js';
 import { ExactSet, NearDupIndex, type NearDupStats } from './dedup.js';
 import { defaultFilters, heuristicTokenCount, qualityCheck } from './filters.js';
 import { MinHasher, lshParams, shingleHashes, wordHashes } from './minhash.js';
@@ -20,7 +22,9 @@ import { discoverInputs, readRecords } from './readers.js';
 import { LogHistogram, renderHtml, renderMarkdown } from './report.js';
 import { AtomicJsonlSink } from './sink.js';
 import { assignSplit } from './split.js';
-import type { CurateOptions, CurationReport, FilterName, RejectReason, ReportExample, TrainRecord } from './types.js';
+import {
+  type CurateOptions, type CurationReport, type FilterName, MAX_RECORD_BYTES, type RejectReason, type ReportExample, type TrainRecord,
+} from './types.js';
 import { toRecord } from './validate.js';
 
 /** A growable Uint32Array. */
@@ -39,7 +43,7 @@ function check(ok: boolean, field: string, expected: string, got: unknown): void
 
 export const curateDefaults = {
   format: 'auto', txtUnit: 'file', stripBoilerplate: false, redactPii: false, nearDupThreshold: 0.8, shingle: 5, numPerm: 128,
-  removeNearDups: true, evalFraction: 0.1, seed: 0, maxRecordBytes: 8 << 20, examplesPerReason: 3,
+  removeNearDups: true, evalFraction: 0.1, seed: 0, maxRecordBytes: MAX_RECORD_BYTES, examplesPerReason: 3,
 } as const;
 
 function resolveOptions(o: CurateOptions) {
@@ -66,17 +70,32 @@ export async function curate(options: CurateOptions): Promise<CurationReport> {
   const files = found.files.filter((f) => !resolve(f.file).startsWith(outAbs));
   const skipped = [...found.skipped, ...found.files.filter((f) => resolve(f.file).startsWith(outAbs)).map((f) => f.file)];
   if (files.length === 0) throw new LorakitError('LK_DATA', `no input files outside the output folder '${o.outDir}'`);
-  mkdirSync(o.outDir, { recursive: true });
-  const out = {
-    train: join(o.outDir, 'train.jsonl'), eval: join(o.outDir, 'eval.jsonl'), rejects: join(o.outDir, 'rejects.jsonl'), removed: join(o.outDir, 'removed.jsonl'),
-    reportJson: join(o.outDir, 'report.json'), reportMd: join(o.outDir, 'report.md'), reportHtml: join(o.outDir, 'report.html'),
-  };
-  const sinks = { train: new AtomicJsonlSink(out.train), eval: new AtomicJsonlSink(out.eval), rejects: new AtomicJsonlSink(out.rejects), removed: new AtomicJsonlSink(out.removed) };
-  const spool = new AtomicJsonlSink(join(o.outDir, 'spool.jsonl'));
+  // The --out rule of util/out-dir.ts; the out folder may sit inside an input folder (its files are skipped above).
+  const inputs = o.inputs.map((path) => ({ flag: 'input', path, outMayBeInside: true }));
+  const dir = beginOutDir(o.outDir, { verb: 'data curate', overwrite: o.overwrite, inputs });
+  const paths = (d: string) => ({
+    train: join(d, 'train.jsonl'), eval: join(d, 'eval.jsonl'), rejects: join(d, 'rejects.jsonl'), removed: join(d, 'removed.jsonl'),
+    reportJson: join(d, 'report.json'), reportMd: join(d, 'report.md'), reportHtml: join(d, 'report.html'),
+  });
+  const out = paths(dir.tmp); // written here, renamed to o.outDir at the end; the report names the final paths
+  let sinks: Record<'train' | 'eval' | 'rejects' | 'removed', AtomicJsonlSink>, spool: AtomicJsonlSink;
   try {
-    return await run();
+    sinks = {
+      train: new AtomicJsonlSink(out.train), eval: new AtomicJsonlSink(out.eval),
+      rejects: new AtomicJsonlSink(out.rejects), removed: new AtomicJsonlSink(out.removed),
+    };
+    spool = new AtomicJsonlSink(join(dir.tmp, 'spool.jsonl'));
+  } catch (e) {
+    dir.abort();
+    throw e;
+  }
+  try {
+    const report = await run();
+    dir.commit();
+    return report;
   } catch (e) {
     for (const s of Object.values(sinks)) s.abort();
+    dir.abort();
     throw e;
   } finally {
     spool.abort();
@@ -244,7 +263,7 @@ export async function curate(options: CurateOptions): Promise<CurationReport> {
         readSeconds: (t1 - t0) / 1000, nearDupSeconds: (t2 - t1) / 1000, writeSeconds: (t3 - t2) / 1000, totalSeconds,
         recordsPerSecond: totalSeconds > 0 ? c.input / totalSeconds : 0,
       },
-      outputs: out,
+      outputs: paths(dir.target),
     };
     if (!report.balanced) throw new LorakitError('LK_INTERNAL', `curation lost records: ${JSON.stringify(report.counts)}`);
     writeJsonAtomic(out.reportJson, report);

@@ -23,6 +23,9 @@ export const rejectReasons = [
 ] as const;
 export type RejectReason = (typeof rejectReasons)[number];
 
+/** Records (lines) longer than this are rejected from their byte count, unparsed, by curation and training alike. */
+export const MAX_RECORD_BYTES = 8 << 20;
+
 export const filterNames = ['min_tokens', 'max_tokens', 'repetition_ngrams', 'repetition_lines', 'char_mix', 'language', 'perplexity'] as const;
 export type FilterName = (typeof filterNames)[number];
 
@@ -49,6 +52,8 @@ export interface CurateOptions extends FilterOptions {
   /** Files or folders (walked recursively, sorted, hidden entries skipped). */
   readonly inputs: readonly string[];
   readonly outDir: string;
+  /** Replace a non-empty outDir that curate did not write (never an input); see util/out-dir.ts. */
+  readonly overwrite?: boolean;
   readonly format?: InputFormat;
   readonly txtUnit?: TxtUnit;
   /** Canonical field -> source field, e.g. { text: 'body' } or { prompt: 'question', completion: 'answer' }. */

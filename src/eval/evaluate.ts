@@ -5,6 +5,8 @@ import { type Adapter, bindAdapter } from '../lora/adapter.js';
 import { type LoadedAdapter, loadAdapterFor } from '../lora/load.js';
 import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
+import type { QuantOptions } from '../models/quant/scheme.js';
+import { trainedPrecisionPath } from './precision.js';
 import { fingerprintAdapterDir, fingerprintModelDir } from '../models/fingerprint.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { decideGate } from './gate.js';
@@ -27,6 +29,8 @@ export interface ParityContext { readonly modelDir: string; readonly adapterDir:
 
 export interface EvaluateOptions {
   readonly modelDir: string;
+  /** Quantize the base while loading (ignored when `base` is given: it carries its own quantization). */
+  readonly quantize?: QuantOptions;
   readonly suite: Suite;
   /** A PEFT adapter folder; without it only the base is scored and the gate is not applied. */
   readonly adapterDir?: string;
@@ -37,7 +41,8 @@ export interface EvaluateOptions {
   readonly threads?: number;
   /** Rows per scoring run (default 8 windows / 16 choices / 8 prompts). */
   readonly batchSize?: number;
-  /** The adapter as the trainer holds it in memory; default: its tensors as read from adapterDir. */
+  /** The adapter as the trainer holds it in memory (the "train" parity path); default: its tensors as read from
+   *  adapterDir, and the report's train path then says so. */
   readonly trainedAdapter?: Pick<Adapter, 'config' | 'sites' | 'tensors'>;
   /** More parity paths (e.g. the server), compared with the training forward pass. */
   readonly parityPaths?: (ctx: ParityContext) => Promise<{ paths: ParityPath[]; missing: MissingPath[] }>;
@@ -95,9 +100,18 @@ async function perplexityTask(c: Ctx, task: PerplexityTask): Promise<{ data: Tas
   };
 }
 
+/** A task with no items would score 0/0 and could never show anything: refused (issue 13). */
+function noEmpty<T>(task: TaskSpec, items: T[]): T[] {
+  if (items.length === 0) {
+    const hint = 'check its source file (empty?) and max_items';
+    throw new LorakitError('LK_EVAL', `task '${task.name}' has no items`, { hint, details: { task: task.name } });
+  }
+  return items;
+}
+
 async function accuracyTask(c: Ctx, task: Exclude<TaskSpec, PerplexityTask>): Promise<{ data: TaskData; items: ItemRecord[] }> {
   if (task.type === 'generation') {
-    const list = loadGenerationItems(c.o.suite, task);
+    const list = noEmpty(task, loadGenerationItems(c.o.suite, task));
     const eos = c.tok.eosTokenIds.length ? c.tok.eosTokenIds : c.base.generationConfig.eosTokenIds;
     const run = (model: Model) => runGeneration(c.lm, c.tok, list, task, { batchSize: c.o.batchSize, adapter: model === 'base' ? undefined : c.binding, eosTokenIds: eos, onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }) });
     const base = await run('base');
@@ -108,7 +122,7 @@ async function accuracyTask(c: Ctx, task: Exclude<TaskSpec, PerplexityTask>): Pr
       items: base.map((b, i) => ({ task: task.name, item: i, base: { output: b.output, correct: b.correct }, adapter: adapter ? { output: adapter[i].output, correct: adapter[i].correct } : null })),
     };
   }
-  const list = loadChoiceItems(c.o.suite, task);
+  const list = noEmpty(task, loadChoiceItems(c.o.suite, task));
   const run = (model: Model) => scoreChoices(c.lm, c.tok, list, { delimiter: task.delimiter, batchSize: c.o.batchSize ? c.o.batchSize * 2 : undefined, adapter: model === 'base' ? undefined : c.binding, onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }) });
   const base = await run('base');
   const adapter = c.binding ? await run('adapter') : null;
@@ -141,12 +155,12 @@ function summaryLine(r: Pick<EvalReport, 'gate' | 'tags' | 'parity'>, hasAdapter
 
 export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const t0 = performance.now();
-  const base = o.base ?? await loadCheckpoint(o.modelDir, { tokenizer: true });
+  const base = o.base ?? await loadCheckpoint(o.modelDir, { tokenizer: true, quantize: o.quantize });
   const tok = base.tokenizer;
   if (!tok) throw new LorakitError('LK_TOKENIZER', `'${o.modelDir}' has no tokenizer.json; evaluation needs one`);
   const modelFp = (await fingerprintModelDir(o.modelDir)).fingerprint;
   const loaded = o.adapterDir ? await loadAdapterFor(base, o.adapterDir) : undefined;
-  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: o.threads });
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: o.threads, quant: base.quant });
   const c: Ctx = { lm, tok, base, binding: loaded?.binding, o };
   const data: TaskData[] = [], items: ItemRecord[] = [], taskSeconds: Record<string, number> = {};
   for (const task of o.suite.tasks) {
@@ -165,15 +179,18 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const spec = o.suite.parity;
     const probes = spec.probes.map((p) => tok.encode(p));
     const trained = o.trainedAdapter ?? loaded;
-    const paths: ParityPath[] = [trainingPath(lm, bindAdapter({ config: trained.config, sites: trained.sites, tensors: new Map(trained.tensors) }))];
+    const binding = bindAdapter({ config: trained.config, sites: trained.sites, tensors: new Map(trained.tensors) });
+    const paths: ParityPath[] = [trainingPath(lm, binding, o.trainedAdapter ? 'trainer' : 'folder')];
     paths.push(decodePath('adapter', 'PEFT folder loaded with loadAdapterFor (decode graph, KV cache, batched generate)', lm, loaded.binding));
     paths.push(await mergedPath(base, loaded, spec.mergedDtype, o.threads));
+    const otherPrecision = await trainedPrecisionPath(base, loaded, o.threads);
+    if (otherPrecision) paths.push(otherPrecision);
     let extra: Awaited<ReturnType<NonNullable<EvaluateOptions['parityPaths']>>> = { paths: [], missing: [] };
     try {
       if (o.parityPaths) extra = await o.parityPaths({ modelDir: o.modelDir, adapterDir: o.adapterDir, base, adapter: loaded, threads: o.threads });
     } catch (e) {
-      for (const p of paths) await p.close?.(); // the merged model's temp folder
-      throw e;
+      // The caller's paths could not be built: recorded as not run, which fails parity with the reason shown.
+      extra = { paths: [], missing: [{ name: 'caller-supplied', reason: `the caller's parity paths could not be built: ${(e as Error).message}` }] };
     }
     paths.push(...extra.paths);
     o.onProgress?.({ phase: 'parity', done: 0, total: paths.length });
@@ -185,7 +202,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const report: EvalReport = {
     suite: o.suite.name, passed: gate.passed, schema: 'lorakit.eval/1', summary: summaryLine({ gate, tags, parity }, loaded !== undefined),
     suite_origin: o.suite.origin, created_at: new Date().toISOString(),
-    model: { dir: base.dir, fingerprint: modelFp, architecture: base.config.modelType, parameters: base.parameters },
+    model: { dir: base.dir, fingerprint: modelFp, architecture: base.config.modelType, parameters: base.parameters, quantization: base.quantization },
     adapter: loaded && o.adapterDir ? { dir: o.adapterDir, ref: o.adapterRef ?? null, fingerprint: (await fingerprintAdapterDir(o.adapterDir)).fingerprint, base_fingerprint: loaded.baseFingerprint ?? null } : null,
     settings: { seed, bootstrap: o.suite.bootstrap, confidence: o.suite.confidence },
     tasks, tags, parity, gate,

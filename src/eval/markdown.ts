@@ -26,7 +26,10 @@ export function renderMarkdown(r: EvalReport): string {
   if (r.gate.applied) {
     const th = r.gate.thresholds;
     out.push('', `## Gate (decided on ${r.gate.decide_on === 'ci' ? 'confidence bounds' : 'point estimates'})`, '',
-      `Thresholds: domain perplexity drop >= ${th.domain_perplexity_drop_pct}%, domain accuracy gain >= ${th.domain_accuracy_gain_pts} pts, general regression <= ${th.max_general_regression_pct}% (per-task overrides apply), parity ${th.require_parity ? 'required' : 'not required'}.`, '');
+      `Thresholds: domain perplexity drop >= ${th.domain_perplexity_drop_pct}%, domain accuracy gain >= ${th.domain_accuracy_gain_pts} pts`
+      + `${th.require_significant_gain ? ' (each with an interval that excludes no change)' : ''}`
+      + `, general regression <= ${th.max_general_regression_pct}%`
+      + ` (per-task overrides apply), parity ${th.require_parity ? 'required on every path' : 'not required'}.`, '');
     for (const c of r.gate.checks) out.push(`- ${c.passed ? 'ok' : '**FAIL**'} — ${c.message}`);
   }
   if (r.parity) {

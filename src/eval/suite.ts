@@ -17,7 +17,12 @@ export const DEFAULT_PROBES: readonly string[] = [
   'Question: What is the capital of France?\nAnswer:',
 ];
 
-export const gateDefaults: GateSpec = { domainPerplexityDropPct: 0, domainAccuracyGainPts: 0, maxGeneralRegressionPct: 2, requireParity: true, decideOn: 'point' };
+/** The default gate requires a real domain gain (issue 13): at least 1% lower perplexity or 1 point more accuracy,
+ *  with a paired-bootstrap interval that excludes no change. An adapter that changes nothing cannot pass it. */
+export const gateDefaults: GateSpec = {
+  domainPerplexityDropPct: 1, domainAccuracyGainPts: 1, maxGeneralRegressionPct: 2, requireSignificantGain: true, requireParity: true,
+  decideOn: 'point',
+};
 export const parityDefaults: ParitySpec = { probes: DEFAULT_PROBES, maxNewTokens: 16, tolerance: 1e-4, mergedDtype: 'F32' };
 
 const BUILTINS: readonly BuiltinSource[] = ['brown-heldout', 'sotu-heldout', 'brown-cloze'];
@@ -131,14 +136,25 @@ function parseGate(c: Checker, raw: unknown): GateSpec {
   if (raw === undefined) return gateDefaults;
   const g = c.obj(raw, 'gate');
   if (!g) return gateDefaults;
-  c.keys(g, 'gate', ['domain_perplexity_drop_pct', 'domain_accuracy_gain_pts', 'max_general_regression_pct', 'require_parity', 'decide_on']);
-  return {
+  c.keys(g, 'gate', [
+    'domain_perplexity_drop_pct', 'domain_accuracy_gain_pts', 'max_general_regression_pct', 'require_significant_gain', 'require_parity', 'decide_on',
+  ]);
+  const spec: GateSpec = {
     domainPerplexityDropPct: c.num(g, 'domain_perplexity_drop_pct', 'gate.', gateDefaults.domainPerplexityDropPct, -1e6, 100),
     domainAccuracyGainPts: c.num(g, 'domain_accuracy_gain_pts', 'gate.', gateDefaults.domainAccuracyGainPts, -100, 100),
     maxGeneralRegressionPct: c.num(g, 'max_general_regression_pct', 'gate.', gateDefaults.maxGeneralRegressionPct, 0, 1e6),
+    requireSignificantGain: c.bool(g, 'require_significant_gain', 'gate.', true),
     requireParity: c.bool(g, 'require_parity', 'gate.', true),
     decideOn: c.oneOf(g, 'decide_on', 'gate.', ['point', 'ci'] as const, 'point'),
   };
+  // Without the interval rule, only positive margins keep an adapter that changes nothing from passing.
+  if (!spec.requireSignificantGain) {
+    const margins = [['domain_perplexity_drop_pct', spec.domainPerplexityDropPct], ['domain_accuracy_gain_pts', spec.domainAccuracyGainPts]] as const;
+    for (const [k, v] of margins) {
+      if (v <= 0) c.bad(`gate.${k}`, `must be > 0 when require_significant_gain is false (else an adapter that changes nothing passes), got ${v}`);
+    }
+  }
+  return spec;
 }
 
 function parseParity(c: Checker, raw: unknown): ParitySpec {

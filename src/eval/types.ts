@@ -65,7 +65,10 @@ export interface GateSpec {
   readonly domainAccuracyGainPts: number;
   /** No gated general task may worsen by more than this: perplexity rise in %, accuracy drop in points. */
   readonly maxGeneralRegressionPct: number;
-  /** Train/serve parity must hold on every path that ran. */
+  /** Each gated domain gain must be real: its paired-bootstrap interval of the change excludes zero on the
+   *  improving side (and the task has at least 2 items, so that the interval means something). */
+  readonly requireSignificantGain: boolean;
+  /** Train/serve parity must hold on every path; a path that could not run fails it. */
   readonly requireParity: boolean;
   /** 'point': judge the point estimates. 'ci': a domain gain must hold at the CI bound least favourable to the
    *  adapter, and a general regression fails only when it holds at the bound most favourable to it. */
@@ -134,7 +137,8 @@ export interface TagResult {
 export interface ParityPathResult {
   readonly name: string;
   readonly description: string;
-  readonly status: 'reference' | 'ok' | 'drift' | 'missing' | 'error';
+  /** 'measured': a path expected to differ (a QLoRA adapter merged into float weights); its drift is reported, not gated. */
+  readonly status: 'reference' | 'ok' | 'drift' | 'measured' | 'missing' | 'error';
   readonly reason?: string;
   readonly max_abs_logit_diff?: number;
   readonly max_rel_logit_diff?: number;
@@ -153,7 +157,8 @@ export interface ParityReport {
 }
 
 export interface GateCheck {
-  readonly check: 'domain_perplexity_drop' | 'domain_accuracy_gain' | 'general_regression' | 'parity';
+  /** domain_coverage: at least one gated domain task with items (a suite without one cannot show a gain). */
+  readonly check: 'domain_coverage' | 'domain_perplexity_drop' | 'domain_accuracy_gain' | 'general_regression' | 'parity';
   readonly task: string | null;
   readonly value: number | null;
   readonly limit: number | null;
@@ -169,6 +174,7 @@ export interface GateResult {
     readonly domain_perplexity_drop_pct: number;
     readonly domain_accuracy_gain_pts: number;
     readonly max_general_regression_pct: number;
+    readonly require_significant_gain: boolean;
     readonly require_parity: boolean;
   };
   readonly checks: readonly GateCheck[];
@@ -184,7 +190,11 @@ export interface EvalReport {
   readonly summary: string;
   readonly suite_origin: string;
   readonly created_at: string;
-  readonly model: { readonly dir: string; readonly fingerprint: string; readonly architecture: string; readonly parameters: number };
+  readonly model: {
+    readonly dir: string; readonly fingerprint: string; readonly architecture: string; readonly parameters: number;
+    /** 'none' or the base's quantization label (what the scores were computed with). */
+    readonly quantization?: string;
+  };
   readonly adapter: { readonly dir: string; readonly ref: string | null; readonly fingerprint: string; readonly base_fingerprint: string | null } | null;
   readonly settings: { readonly seed: number; readonly bootstrap: number; readonly confidence: number };
   readonly tasks: readonly TaskResult[];

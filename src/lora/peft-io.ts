@@ -1,13 +1,14 @@
 // PEFT adapter folders: adapter_config.json + adapter_model.safetensors (+ lorakit.json with lineage: base and
 // dataset fingerprints, training config, metrics). Written to a temp folder and renamed into place, so a reader
 // never sees half an adapter; the pickle adapter_model.bin is refused.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import type { LinearSpec } from '../models/architecture.js';
 import type { LorakitAdapterMeta } from '../models/fingerprint.js';
 import { openSafetensors } from '../models/safetensors.js';
 import { writeSafetensors } from '../models/safetensors-write.js';
+import { beginOutDir, type OutDirOptions } from '../util/out-dir.js';
 
 export type { LorakitAdapterMeta };
 import { type Adapter, normalizePeftKey, validateAdapterTensors } from './adapter.js';
@@ -53,32 +54,55 @@ export function readAdapter(dir: string, modules: readonly LinearSpec[], default
     for (const [k, t] of st.tensors) dims.set(normalizePeftKey(k), { dims: [...t.shape] });
     const sites = validateAdapterTensors(weights, config, modules, dims);
     for (const k of st.tensors.keys()) tensors.set(normalizePeftKey(k), { data: st.readFloat32(k), dims: [...st.tensors.get(k)!.shape] });
+    assertFinite(weights, tensors);
     return { config, sites, tensors, meta: readLorakitMeta(dir) };
   } finally {
     st.close();
   }
 }
 
-/** Writes `adapter` as a PEFT folder at `dir` (replacing it atomically), with lorakit's metadata beside it. */
-export function writeAdapter(dir: string, adapter: Pick<Adapter, 'config' | 'tensors'>, meta: LorakitAdapterMeta = {}, card?: string): void {
-  const target = resolve(dir);
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  try {
-    writeFileSync(join(tmp, 'adapter_config.json'), JSON.stringify(toPeftJson(adapter.config), null, 2) + '\n');
-    writeSafetensors(join(tmp, 'adapter_model.safetensors'), [...adapter.tensors].sort(([a], [b]) => a.localeCompare(b)).map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.dims, data: t.data })), { format: 'pt' });
-    writeFileSync(join(tmp, 'lorakit.json'), JSON.stringify({ lorakit_version: '0.1.0', created_at: new Date().toISOString(), ...meta }, null, 2) + '\n');
-    writeFileSync(join(tmp, 'README.md'), card ?? defaultCard(adapter.config, meta));
-    const old = `${target}.old-${process.pid}`;
-    if (existsSync(target)) renameSync(target, old);
-    renameSync(tmp, target);
-    rmSync(old, { recursive: true, force: true });
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw new LorakitError('LK_IO', `cannot write adapter to '${target}': ${(e as Error).message}`, { cause: e });
+/**
+ * Refuses NaN / ±Inf in adapter tensors (issue 13: a NaN adapter gave `perplexity NaN` with exit 0 and a NaN
+ * merged model). Lists every bad tensor with its first bad index, as the shape check does.
+ */
+export function assertFinite(source: string, tensors: ReadonlyMap<string, { data: Float32Array; dims: readonly number[] }>): void {
+  const bad: { tensor: string; index: number; value: string; count: number }[] = [];
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    let first = -1, count = 0;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) { if (first < 0) first = i; count++; }
+    }
+    if (first >= 0) bad.push({ tensor: name, index: first, value: String(d[first]), count });
   }
+  if (!bad.length) return;
+  const lines = bad.map((b) => `tensor '${b.tensor}' has ${b.value} at index ${b.index} (${b.count} non-finite value${b.count > 1 ? 's' : ''})`);
+  const more = lines.length > 20 ? `\n  … and ${lines.length - 20} more` : '';
+  throw new LorakitError('LK_ADAPTER', `${source}: the adapter holds non-finite weights:\n  - ${lines.slice(0, 20).join('\n  - ')}${more}`, {
+    hint: 'the training run that made it diverged; use an earlier checkpoint or retrain with a lower learning rate',
+    details: { file: source, nonFinite: bad },
+  });
+}
+
+/** Writes `adapter` as a PEFT folder at `dir` (temp folder + rename), with lorakit's metadata beside it. `out` is the
+ *  --out rule of util/out-dir.ts: the folder may replace only an earlier output of the same verb (or any non-input
+ *  folder with overwrite); the default verb 'write adapter' replaces only what writeAdapter itself wrote. */
+export function writeAdapter(dir: string, adapter: Pick<Adapter, 'config' | 'tensors'>, meta: LorakitAdapterMeta = {}, card?: string,
+  out: OutDirOptions = { verb: 'write adapter' }): void {
+  const w = beginOutDir(dir, out);
+  try {
+    writeFileSync(join(w.tmp, 'adapter_config.json'), JSON.stringify(toPeftJson(adapter.config), null, 2) + '\n');
+    const tensors = [...adapter.tensors].sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.dims, data: t.data }));
+    writeSafetensors(join(w.tmp, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+    const lk = { lorakit_version: '0.1.0', created_at: new Date().toISOString(), ...meta };
+    writeFileSync(join(w.tmp, 'lorakit.json'), JSON.stringify(lk, null, 2) + '\n');
+    writeFileSync(join(w.tmp, 'README.md'), card ?? defaultCard(adapter.config, meta));
+  } catch (e) {
+    w.abort();
+    throw new LorakitError('LK_IO', `cannot write adapter to '${w.target}': ${(e as Error).message}`, { cause: e });
+  }
+  w.commit();
 }
 
 function defaultCard(c: LoraConfig, meta: LorakitAdapterMeta): string {

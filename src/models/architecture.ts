@@ -1,7 +1,8 @@
 // What a model builder receives: weights by HF name and a `linear` hook. Models stay LoRA-free (mlx-lm, PEFT):
 // src/lora wraps `linear` to add the low-rank term on the paths it adapts.
 import type { Sym } from '../engine/index.js';
-import { add, matmul, transposeLast2 } from '../engine/index.js';
+import { add, embedding, matmul, transposeLast2 } from '../engine/index.js';
+import type { QuantGraph } from './quant/graph.js';
 
 export interface LinearSpec {
   /** HF module path, e.g. 'model.layers.3.self_attn.q_proj' (PEFT target_modules match against it). */
@@ -19,15 +20,24 @@ export interface ModelContext {
   /** The graph input holding the HF tensor `name` (created on first use). */
   weight(name: string): Sym;
   readonly linear: LinearFn;
+  /** Rows of the embedding table `name` for integer ids: (…) → (…, hidden). */
+  embed(name: string, ids: Sym): Sym;
 }
 
-/** The frozen base projection: x·Wᵀ (+ b), or x·W (+ b) for Conv1D. */
-export function baseLinear(weight: (name: string) => Sym): LinearFn {
+/** The frozen base projection: x·Wᵀ (+ b), or x·W (+ b) for Conv1D; MatMulNBits when W is quantized. */
+export function baseLinear(weight: (name: string) => Sym, quant?: QuantGraph): LinearFn {
   return (spec, x) => {
-    const w = weight(`${spec.path}.weight`);
-    const y = matmul(x, spec.conv1d ? w : transposeLast2(w)); // (…, out)
+    const name = `${spec.path}.weight`;
+    const q = quant?.linear(name, x);
+    const w = q ? undefined : weight(name);
+    const y = q ?? matmul(x, spec.conv1d ? w! : transposeLast2(w!)); // (…, out)
     return spec.bias ? add(y, weight(`${spec.path}.bias`)) : y;
   };
+}
+
+/** Embedding lookup, from quantized rows when the table is quantized. */
+export function baseEmbed(weight: (name: string) => Sym, quant?: QuantGraph): (name: string, ids: Sym) => Sym {
+  return (name, ids) => quant?.embed(name, ids) ?? embedding(weight(name), ids);
 }
 
 /** Inputs every causal LM graph takes (HF names), and the KV cache when decoding. */

@@ -5,6 +5,7 @@ import { LorakitError } from '../errors.js';
 import type { LinearFn } from './architecture.js';
 import type { ModelConfig } from './config.js';
 import { type GraphOptions, buildCausalLMGraph } from './graphs.js';
+import type { QuantizedBase } from './quant/base.js';
 import type { Sym } from '../engine/index.js';
 
 export interface TensorF32 { readonly data: Float32Array; readonly dims: readonly number[] }
@@ -68,11 +69,15 @@ export class CausalLM {
        * ≈ 25–30% faster at batch 8, for a second copy of the weights in memory. Off by default.
        */
       readonly bakeDecodeWeights?: boolean;
+      /** Quantized base tensors (not in `weights`): initializers that every graph shares zero-copy. */
+      readonly quant?: QuantizedBase;
+      /** ORT's memory arena for this model's sessions (default on; the trainer turns it off, see CompileOptions). */
+      readonly memArena?: boolean;
     } = {},
   ) {}
 
   /** Compiles (once) the graph for these options; `adapter` adds its tensors as inputs. */
-  async graph(o: Omit<GraphOptions, 'shapes' | 'wrapLinear'>, adapter?: LinearAdapter): Promise<{ session: CompiledGraph; weightInputs: readonly string[] }> {
+  async graph(o: Omit<GraphOptions, 'shapes' | 'wrapLinear' | 'quant'>, adapter?: LinearAdapter): Promise<{ session: CompiledGraph; weightInputs: readonly string[] }> {
     const key = JSON.stringify([o.mode, o.batch, o.seq, o.packed, o.logits, adapter?.key ?? null]);
     let hit = this.graphs.get(key);
     if (!hit) {
@@ -80,8 +85,8 @@ export class CausalLM {
         const shapes = new Map(this.shapes);
         for (const [k, t] of adapter?.tensors ?? []) shapes.set(k, t.dims);
         const constants = o.mode === 'decode' && this.options.bakeDecodeWeights ? this.weights : undefined;
-        const built = buildCausalLMGraph(this.config, { ...o, shapes, wrapLinear: adapter?.wrapLinear, constants });
-        const session = await compile(built.graph, { threads: this.options.threads });
+        const built = buildCausalLMGraph(this.config, { ...o, shapes, wrapLinear: adapter?.wrapLinear, constants, quant: this.options.quant });
+        const session = await compile(built.graph, { threads: this.options.threads, memArena: this.options.memArena });
         return { session, weightInputs: built.weightInputs };
       })();
       this.graphs.set(key, hit);
@@ -126,10 +131,11 @@ export class CausalLM {
     return this.scoreBatch(makeScoreBatch(seqs, opts.padId ?? 0), opts);
   }
 
-  /** Number of parameters of the base (all loaded tensors). */
+  /** Number of parameters of the base (all loaded tensors, float and quantized). */
   get parameterCount(): number {
     let n = 0;
     for (const w of this.weights.values()) n += w.length;
+    for (const t of this.options.quant?.tensors.values() ?? []) n += t.n * t.k;
     return n;
   }
 }

@@ -1,7 +1,8 @@
 // Loads a Hugging Face model folder: config.json (normalised), the safetensors weights (single or sharded) as
 // f32, the tokenizer and generation_config.json. Every expected tensor is checked against the header first and
 // all missing or mis-shaped ones are reported in one LK_WEIGHTS error, before any tensor data is read; tensors
-// are then read one at a time. Nothing partially loaded is ever returned. Not a graph builder (see llama.ts).
+// are then streamed in file order (reading overlaps conversion) and NaN/Inf is refused (LK_NONFINITE). Nothing
+// partially loaded is ever returned. Not a graph builder (see llama.ts).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
@@ -9,19 +10,31 @@ import { expectedWeights, loadConfig, type ModelConfig } from './config.js';
 import { loadGenerationConfig, type GenerationConfig } from './generation-config.js';
 import { floatDtypes, openSafetensors, type SafetensorsDtype } from './safetensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { type QuantizedBase, makeQuantizedBase, quantizeTensor, quantizedTensorNames } from './quant/base.js';
+import type { QuantizedTensor } from './quant/quantize.js';
+import { type QuantOptions, quantLabel, resolveQuantScheme } from './quant/scheme.js';
 
 export interface LoadCheckpointOptions {
   /** Load tokenizer.json too (default true; skipped silently when the folder has none). */
   readonly tokenizer?: boolean;
   /** Called after each tensor is read. */
   readonly onTensor?: (done: number, total: number, name: string) => void;
+  /**
+   * Quantize the linear weights, embeddings and LM head while loading, one tensor at a time ('int8' | 'int4', or
+   * the full options); norms and biases stay float32.
+   */
+  readonly quantize?: QuantOptions['quantize'] | QuantOptions;
 }
 
 export interface Checkpoint {
   readonly dir: string;
   readonly config: ModelConfig;
-  /** By the canonical HF name of expectedWeights() (gpt2 always with the 'transformer.' prefix). */
+  /** By the canonical HF name of expectedWeights() (gpt2 always with the 'transformer.' prefix); float tensors only. */
   readonly weights: Map<string, Float32Array>;
+  /** The quantized tensors when loaded with `quantize` (they are not in `weights`; their shapes are in `shapes`). */
+  readonly quant?: QuantizedBase;
+  /** 'none', or the scheme label such as 'int4-b32-sym-acc8': part of the base's identity. */
+  readonly quantization: string;
   readonly shapes: Map<string, number[]>;
   /** The floating dtype holding most parameters on disk ('F32', 'BF16', 'F16'). */
   readonly dtypeOnDisk: SafetensorsDtype;
@@ -52,6 +65,7 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
   const generationConfig = loadGenerationConfig(dir);
   const wantTokenizer = (opts.tokenizer ?? true) && existsSync(join(dir, 'tokenizer.json'));
   const tokenizer = wantTokenizer ? await loadTokenizer(dir) : undefined;
+  const scheme = resolveQuantScheme(typeof opts.quantize === 'string' ? { quantize: opts.quantize } : opts.quantize ?? {});
   const set = openSafetensors(dir);
   try {
     const expected = expectedWeights(config);
@@ -76,25 +90,41 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     }
     const used = new Set(plan.map(([, s]) => s));
     const ignored = [...set.tensors.keys()].filter((n) => !used.has(n));
-    const weights = new Map<string, Float32Array>();
+    const loaded = new Map<string, Float32Array>();
+    const toQuantize = scheme ? quantizedTensorNames(config) : new Map<string, { transposedOnDisk: boolean }>();
+    const quantized = new Map<string, QuantizedTensor>();
     const shapes = new Map<string, number[]>();
     const dtypes: Partial<Record<SafetensorsDtype, number>> = {};
     let parameters = 0;
-    let sinceYield = 0;
+    // Read in file order (sequential I/O), pipelined: the next chunk is read on the thread pool while this one is
+    // widened. NaN/Inf in a base weight is refused here, naming the tensor (issue 13). When quantizing, one scratch
+    // buffer is reused: each tensor is quantized (or, for norms, copied) before the next one is read, so the model
+    // never exists in float32.
+    const namesOf = new Map<string, string[]>();
+    for (const [name, src] of plan) namesOf.set(src, [...(namesOf.get(src) ?? []), name]);
+    const order = [...namesOf.keys()].map((src) => set.tensors.get(src)!)
+      .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.begin - b.begin));
+    for await (const { info, data } of set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: scheme !== null })) {
+      for (const name of namesOf.get(info.name)!) {
+        const q = toQuantize.get(name);
+        if (q && scheme) quantized.set(name, quantizeTensor(name, data, info.shape, scheme, q.transposedOnDisk));
+        else loaded.set(name, scheme ? data.slice() : data);
+        parameters += data.length;
+        dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + data.length;
+        opts.onTensor?.(loaded.size + quantized.size, plan.length, name);
+      }
+    }
+    // The map keeps expectedWeights() order, whatever the file order.
+    const weights = new Map<string, Float32Array>();
     for (const [name, src] of plan) {
-      const info = set.tensors.get(src)!;
-      weights.set(name, set.readFloat32(src));
-      shapes.set(name, [...info.shape]);
-      const n = info.shape.reduce((a, b) => a * b, 1);
-      parameters += n;
-      dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + n;
-      opts.onTensor?.(weights.size, plan.length, name);
-      // Reads are synchronous; let timers and progress output run every ~64 MB.
-      if ((sinceYield += n * 4) > 64 << 20) { sinceYield = 0; await new Promise((r) => setImmediate(r)); }
+      const w = loaded.get(name);
+      if (w) weights.set(name, w);
+      shapes.set(name, [...set.tensors.get(src)!.shape]);
     }
     const dtypeOnDisk = (Object.entries(dtypes) as [SafetensorsDtype, number][]).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
     return {
       dir, config, weights, shapes, dtypeOnDisk, dtypesOnDisk: dtypes, ignored, parameters, generationConfig,
+      quantization: quantLabel(scheme), ...(scheme ? { quant: makeQuantizedBase(scheme, quantized) } : {}),
       ...(tokenizer ? { tokenizer } : {}),
       loadMs: performance.now() - t0, rssBytes: process.memoryUsage().rss, peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };

@@ -51,12 +51,25 @@ export interface LorakitAdapterMeta {
   readonly base_fingerprint?: string;
   /** The base folder as given at training time (for messages; the fingerprint is what is checked). */
   readonly base_model?: string;
+  /**
+   * The precision of the base the adapter was trained on: 'none' (float) or a quantization label such as
+   * 'int4-b32-sym-acc8'. The fingerprint names the weights on disk; this names what the kernels multiplied by.
+   */
+  readonly base_quantization?: string;
   readonly dataset_fingerprint?: string;
   readonly run_id?: string;
   readonly config?: Readonly<Record<string, unknown>>;
   readonly metrics?: Readonly<Record<string, number>>;
   readonly created_at?: string;
   readonly lorakit_version?: string;
+  /** How the base binding was established ('fingerprint' | 'name' | 'unverified' | 'mismatch-allowed'; issue 13). */
+  readonly base_binding?: {
+    readonly status: string; readonly adapter_base_model?: string | null; readonly checked_at?: string; readonly detail?: string;
+  };
+  /** `adapter import --allow-base-mismatch`: the base the user accepted this adapter for, despite its name. */
+  readonly base_override?: { readonly fingerprint: string; readonly base_model?: string; readonly allowed_at?: string };
+  /** `registry export`: the version this folder was written from. */
+  readonly registry_ref?: string;
 }
 
 /** Keys of config.json that do not change what the model computes. */

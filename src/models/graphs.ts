@@ -1,12 +1,14 @@
 // Builds the ONNX graphs a causal LM runs: scoring/training (full sequence, per-token log-probs and summed loss)
 // and generation (KV cache in, last-position logits and the grown cache out). Weights are graph inputs named by
 // their HF tensor names: one copy in memory, shared by every graph (see README "weights as inputs").
-import { type Dim, Graph, type Sym, crossEntropy, matmul, reshape, reshapeLike, slice, squeeze, transposeLast2 } from '../engine/index.js';
+import { type Dim, Graph, type Sym, crossEntropy, reshape, reshapeLike, slice, squeeze } from '../engine/index.js';
 import { LorakitError } from '../errors.js';
-import { type CausalLMInputs, type CausalLMOutputs, type LinearFn, type ModelContext, baseLinear } from './architecture.js';
+import { type CausalLMInputs, type CausalLMOutputs, type LinearFn, type ModelContext, baseEmbed, baseLinear } from './architecture.js';
 import type { ModelConfig } from './config.js';
 import { gpt2Forward, gpt2LmHead } from './gpt2.js';
 import { llamaForward, llamaLmHead } from './llama.js';
+import type { QuantizedBase } from './quant/base.js';
+import { quantGraph } from './quant/graph.js';
 
 type Forward = (cfg: ModelConfig, ctx: ModelContext, io: CausalLMInputs) => CausalLMOutputs;
 
@@ -36,6 +38,8 @@ export interface GraphOptions {
    * off for decode-sized matmuls, at the price of the session holding its own copy (see README, engine figures).
    */
   readonly constants?: ReadonlyMap<string, Float32Array>;
+  /** Quantized base tensors (initializers run by MatMulNBits); the rest stay float inputs. */
+  readonly quant?: QuantizedBase;
   readonly name?: string;
 }
 
@@ -66,8 +70,14 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
     }
     return s;
   };
-  const base = baseLinear(weight);
-  const ctx: ModelContext = { weight, linear: o.wrapLinear ? o.wrapLinear(base, weight) : base };
+  const quant = o.quant ? quantGraph(g, o.quant) : undefined;
+  const base = baseLinear(weight, quant);
+  const ctx: ModelContext = { weight, linear: o.wrapLinear ? o.wrapLinear(base, weight) : base, embed: baseEmbed(weight, quant) };
+  // The output head is a plain frozen linear (LoRA never adapts it, as in PEFT's all-linear).
+  const lmHead = (x: Sym): Sym => {
+    const path = fam.lmHead(cfg).replace(/\.weight$/, '');
+    return base({ path, inFeatures: cfg.hiddenSize, outFeatures: cfg.vocabSize, bias: false, conv1d: false }, x);
+  };
   const inputIds = g.input('input_ids', 'int64', [B, T]);
   const positionIds = g.input('position_ids', 'int64', [B, T]);
   const { headDim: hd, numKvHeads: nkv } = cfg;
@@ -80,7 +90,7 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
     const attentionMask = g.input('attention_mask', 'int64', [B, '(P+T)']);
     const out = fam.forward(cfg, ctx, { inputIds, positionIds, attentionMask, past });
     const last = squeeze(slice(out.hidden, 1, -1, 2 ** 62), [1]); // (B, H)
-    g.output('logits', matmul(last, transposeLast2(weight(fam.lmHead(cfg))))); // (B, V)
+    g.output('logits', lmHead(last)); // (B, V)
     out.present!.forEach((p, i) => {
       g.output(`present.${i}.key`, p.key);
       g.output(`present.${i}.value`, p.value);
@@ -92,7 +102,7 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
   const segmentIds = o.packed ? g.input('segment_ids', 'int64', [B, T]) : undefined;
   const labels = g.input('labels', 'int64', [B, T]); // next-token targets, already shifted; -100 = ignore
   const { hidden } = fam.forward(cfg, ctx, { inputIds, positionIds, attentionMask, segmentIds });
-  const logits = matmul(hidden, transposeLast2(weight(fam.lmHead(cfg)))); // (B, T, V)
+  const logits = lmHead(hidden); // (B, T, V)
   const flat = reshape(logits, [-1, cfg.vocabSize]); // (B·T, V)
   const ce = crossEntropy(flat, reshape(labels, [-1]), -100);
   g.output('loss_sum', ce.sum);

@@ -1,6 +1,6 @@
 // Llama-family decoder (LlamaForCausalLM; also Mistral and Qwen2, which differ only in config: GQA, q/k/v bias,
 // sliding window). HF parameter names throughout, so checkpoint keys and PEFT target_modules match 1:1.
-import { type Sym, add, applyRotary, attention, attentionBias, concat, embedding, mergeHeads, rmsNorm, rotaryTables, mul, splitHeads, activation } from '../engine/index.js';
+import { type Sym, add, applyRotary, attention, attentionBias, concat, mergeHeads, rmsNorm, rotaryTables, mul, splitHeads, activation } from '../engine/index.js';
 import { LorakitError } from '../errors.js';
 import type { CausalLMInputs, CausalLMOutputs, ModelContext } from './architecture.js';
 import type { ModelConfig } from './config.js';
@@ -14,7 +14,7 @@ export function llamaForward(cfg: ModelConfig, ctx: ModelContext, io: CausalLMIn
   const qkvBias = cfg.attentionBias;
   const lin = (path: string, x: Sym, inF: number, outF: number, bias: boolean): Sym => ctx.linear({ path, inFeatures: inF, outFeatures: outF, bias, conv1d: false }, x);
 
-  let x = embedding(ctx.weight('model.embed_tokens.weight'), io.inputIds); // (B, T, H)
+  let x = ctx.embed('model.embed_tokens.weight', io.inputIds); // (B, T, H)
   const { cos, sin } = rotaryTables(io.positionIds, g.constant(ropeInvFreq(cfg), [hd / 2])); // (B, 1, T, hd)
   const past0 = io.past?.[0]?.key;
   const pastLen = past0 ? g.node('Gather', [g.node('Shape', [past0], {}, [{ dtype: 'int64', shape: [4] }])[0], g.scalar(2, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0] : g.scalar(0, 'int64');
@@ -23,7 +23,8 @@ export function llamaForward(cfg: ModelConfig, ctx: ModelContext, io: CausalLMIn
   const bias = attentionBias({ queryLen: T, keyLen: S, past: pastLen, keyMask: io.attentionMask, segments: io.segmentIds, slidingWindow: cfg.slidingWindow ?? undefined }); // (B, 1, T, S)
   const present: { key: Sym; value: Sym }[] = [];
 
-  for (let i = 0; i < cfg.numLayers; i++) {
+  // Each layer is one graph segment: the unit that gradient checkpointing recomputes in the backward pass.
+  const layer = (i: number, x: Sym): Sym => {
     const p = `model.layers.${i}`;
     const h = rmsNorm(x, ctx.weight(`${p}.input_layernorm.weight`), cfg.normEps);
     const q = applyRotary(splitHeads(lin(`${p}.self_attn.q_proj`, h, H, nh * hd, qkvBias), nh, hd), cos, sin); // (B, nh, T, hd)
@@ -36,11 +37,12 @@ export function llamaForward(cfg: ModelConfig, ctx: ModelContext, io: CausalLMIn
       present.push({ key: k, value: v });
     }
     const attn = mergeHeads(attention(q, k, v, bias)); // (B, T, nh·hd)
-    x = add(x, lin(`${p}.self_attn.o_proj`, attn, nh * hd, H, cfg.attentionOutBias));
-    const m = rmsNorm(x, ctx.weight(`${p}.post_attention_layernorm.weight`), cfg.normEps);
+    const x1 = add(x, lin(`${p}.self_attn.o_proj`, attn, nh * hd, H, cfg.attentionOutBias));
+    const m = rmsNorm(x1, ctx.weight(`${p}.post_attention_layernorm.weight`), cfg.normEps);
     const gated = mul(act(lin(`${p}.mlp.gate_proj`, m, H, cfg.intermediateSize, cfg.mlpBias)), lin(`${p}.mlp.up_proj`, m, H, cfg.intermediateSize, cfg.mlpBias)); // (B, T, I)
-    x = add(x, lin(`${p}.mlp.down_proj`, gated, cfg.intermediateSize, H, cfg.mlpBias));
-  }
+    return add(x1, lin(`${p}.mlp.down_proj`, gated, cfg.intermediateSize, H, cfg.mlpBias));
+  };
+  for (let i = 0; i < cfg.numLayers; i++) x = g.segment(x, (xi) => layer(i, xi));
   return { hidden: rmsNorm(x, ctx.weight('model.norm.weight'), cfg.normEps), present: io.past ? present : undefined };
 }
 

@@ -1,13 +1,13 @@
 // The embedded BlobStore: files under <home>/blobs/ab/cdef... named by their sha256. A blob is written to
-// blobs/tmp/, hashed while copying, fsynced, then renamed into place, so a crash leaves at most a temp file
-// (cleaned by gc) and never a blob whose name lies about its bytes. I/O is async in 4 MiB chunks, so a server
-// that exports or verifies keeps answering requests meanwhile.
+// blobs/tmp/<pid>-<random>, hashed while copying, fsynced, then renamed into place, so a crash leaves at most a
+// temp file (reported by verify, removed by gc once its writer is gone) and never a blob whose name lies about its
+// bytes. I/O is async in 4 MiB chunks, so a server that exports or verifies keeps answering requests meanwhile.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LorakitError } from '../errors.js';
-import type { BlobCheck, BlobPut, BlobStore } from './types.js';
+import type { BlobCheck, BlobPut, BlobStore, TempBlob } from './types.js';
 
 const CHUNK = 4 << 20;
 const SHA_RE = /^[0-9a-f]{64}$/;
@@ -118,13 +118,28 @@ export class FsBlobStore implements BlobStore {
 
   async remove(sha: string): Promise<void> { await rm(this.locate(sha), { force: true }); }
 
-  async cleanTemp(olderThanMs: number): Promise<number> {
-    let n = 0;
+  async listTemp(): Promise<TempBlob[]> {
+    const out: TempBlob[] = [];
     const now = Date.now();
     for (const f of await readdir(this.tmp)) {
-      const p = join(this.tmp, f);
-      try { if (now - (await stat(p)).mtimeMs >= olderThanMs) { await rm(p, { force: true }); n++; } } catch { /* raced with its writer */ }
+      const path = join(this.tmp, f);
+      let st;
+      try { st = await stat(path); } catch { continue; } // renamed into place meanwhile
+      const m = /^(\d+)-/.exec(f);
+      const pid = m ? Number(m[1]) : null;
+      out.push({ path, bytes: st.size, ageMs: Math.max(0, now - st.mtimeMs), pid, writerAlive: pid === null ? null : processAlive(pid) });
     }
-    return n;
+    return out.sort((a, b) => b.ageMs - a.ageMs);
   }
+
+  async removeTemp(t: TempBlob): Promise<void> {
+    if (dirname(t.path) !== this.tmp) throw new LorakitError('LK_INTERNAL', `'${t.path}' is not a temp file of ${this.root}`);
+    await rm(t.path, { force: true });
+  }
+}
+
+/** Whether a process with this pid exists on this host (EPERM: it exists but belongs to another user). */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }

@@ -4,10 +4,10 @@
 //
 // Atomicity: a registration copies its blobs first (content addressed, so a crash leaves only orphans that
 // `gc` removes), then writes every row in ONE store transaction. Either all rows exist or none do.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
+import { beginOutDir } from '../util/out-dir.js';
 import { fingerprintAdapterDir, fingerprintModelDir } from '../models/fingerprint.js';
 import { currentUser, lorakitHome } from '../track/home.js';
 import type { Tracker } from '../track/tracker.js';
@@ -16,7 +16,7 @@ import { checkLabel, checkName, isFingerprint, parseRef, shortFp } from './refs.
 import { SqliteMetadataStore } from './sqlite-store.js';
 import {
   STAGES, type Actor, type AdapterVersion, type AliasGuard, type BaseRecord, type BlobCheck, type BlobStore, type EvalReport, type EvalReportRecord,
-  type FileRecord, type HistoryEvent, type MetadataStore, type Stage, type VersionFilter,
+  type FileRecord, type HistoryEvent, type MetadataStore, type Stage, type TempBlob, type VersionFilter,
 } from './types.js';
 
 /** Who acts and why, for history rows (default who: $USER). */
@@ -35,8 +35,20 @@ export interface AddAdapterOptions {
 }
 export interface SetAliasOptions extends ActorOptions { readonly requireSuite?: string; readonly force?: boolean }
 export interface RegisterResult { readonly version: AdapterVersion; readonly created: boolean }
-export interface VerifyReport { readonly checked: number; readonly bytes: number; readonly bad: BlobCheck[]; readonly referencedMissing: string[] }
-export interface GcReport { readonly removed: string[]; readonly bytesFreed: number; readonly kept: number; readonly tempRemoved: number }
+export interface VerifyReport {
+  readonly checked: number; readonly bytes: number; readonly bad: BlobCheck[]; readonly referencedMissing: string[];
+  /** Temp files of registrations in flight or killed (not corruption: `gc` removes the abandoned ones). */
+  readonly temp: TempBlob[];
+}
+export interface GcReport {
+  readonly removed: string[]; readonly bytesFreed: number; readonly kept: number;
+  /** Temp files removed (or, with dryRun, that would be), their bytes, and those kept as possibly in flight. */
+  readonly tempRemoved: number; readonly tempBytesFreed: number; readonly tempKept: number;
+}
+
+/** A temp file whose writer is gone is removed once idle this long. Not at once: a pid from another pid namespace
+ *  (a container sharing LORAKIT_HOME) looks dead here, and a live writer touches its file every 4 MiB chunk. */
+export const DEAD_WRITER_IDLE_MS = 60_000;
 export interface AdapterDetail {
   readonly version: AdapterVersion;
   readonly base: BaseRecord | null;
@@ -125,13 +137,13 @@ export class Registry {
     }
     // 1. bytes first: content addressed, so a crash here leaves only unreferenced blobs.
     for (const f of fp.files) await this.blobs.putFile(join(dir, f.name), f.sha256);
-    // 2. every row (version number, version, files, history) in one serialized transaction.
-    const version = await this.meta.insertVersion({
+    // 2. every row (version number, version, files, history) in one serialized transaction, which checks for
+    //    identical content again: a concurrent registration may have won the race since the check above.
+    return this.meta.insertVersion({
       name: opts.name, fingerprint: fp.fingerprint, baseFingerprint: baseFp, datasetFingerprint: opts.datasetFingerprint ?? meta.dataset_fingerprint ?? null,
       runId: opts.runId ?? meta.run_id ?? null, loraConfig: fp.loraConfig, metrics: { ...(meta.metrics ?? {}), ...(opts.metrics ?? {}) },
       source: resolve(dir), createdAt: new Date().toISOString(), createdBy: opts.by ?? currentUser(),
-    }, fp.files);
-    return { version, created: true };
+    }, fp.files, { dedupe: !opts.allowDuplicate });
   }
 
   /** Registers the adapter a tracked run produced (its 'adapter' artifact, else <runDir>/adapter) and links the run to it. */
@@ -181,12 +193,17 @@ export class Registry {
     const suite = opts.requireSuite;
     const guard: AliasGuard | undefined = suite === undefined ? undefined : (reports, ver) => {
       const last = reports.filter((r) => r.suite === suite).pop();
-      if (last?.passed) return { forced: false, detail: { requireSuite: suite, gate: 'passed', reportId: last.id } };
+      // A passing report counts only if it scored this version's adapter on its base (issue 13): a report stored
+      // before fingerprints were checked, or written by hand, does not.
+      const foreign = last ? reportMismatch(last.report, ver) : null;
+      if (last?.passed && !foreign) return { forced: false, detail: { requireSuite: suite, gate: 'passed', reportId: last.id } };
+      const what = !last ? 'no' : foreign ? `a '${suite}' report that does not fit it (${foreign}) and no valid` : 'a failing';
       if (!opts.force) {
-        throw new LorakitError('LK_GATE', `${ver.ref} has ${last ? 'a failing' : 'no'} '${suite}' evaluation report; alias '${alias}' was not moved`,
+        throw new LorakitError('LK_GATE', `${ver.ref} has ${what} '${suite}' evaluation report; alias '${alias}' was not moved`,
           { hint: 'run the suite and attach a passing report, or pass --force (recorded in the alias history)', details: { ref: ver.ref, suite, alias } });
       }
-      return { forced: true, detail: { requireSuite: suite, gate: last ? 'failed, forced' : 'no report, forced' } };
+      const gate = !last ? 'no report, forced' : foreign ? 'foreign report, forced' : 'failed, forced';
+      return { forced: true, detail: { requireSuite: suite, gate } };
     };
     const event = await this.meta.moveAlias(v.id, alias, actor(opts), guard);
     return { version: await this.resolve(v.ref), event };
@@ -206,11 +223,37 @@ export class Registry {
     return this.meta.setStage((await this.resolve(ref)).id, stage, actor(opts));
   }
 
+  /** Attaches a report to a version. It must carry the fingerprints of the adapter and the base it scored, and
+   *  they must be this version's (a report about another adapter or base is refused), and `passed` must agree
+   *  with its gate. */
   async addEvalReport(ref: string, report: EvalReport, opts: ActorOptions = {}): Promise<EvalReportRecord> {
     if (!report || typeof report.suite !== 'string' || report.suite === '' || typeof report.passed !== 'boolean') {
       throw new LorakitError('LK_ARG', "an eval report needs 'suite' (non-empty string) and 'passed' (boolean)");
     }
-    return this.meta.addEvalReport((await this.resolve(ref)).id, report, actor(opts));
+    const v = await this.resolve(ref);
+    const { adapterFp, baseFp } = reportFingerprints(report);
+    if (!adapterFp || !baseFp) {
+      const missing = [adapterFp ? '' : "'adapter.fingerprint'", baseFp ? '' : "'model.fingerprint'"].filter(Boolean).join(' and ');
+      const hint = 'attach the report.json that `lorakit eval --adapter ...` wrote (or run `lorakit eval --adapter REF`)';
+      throw new LorakitError('LK_ARG', `the eval report for ${v.ref} has no ${missing}: the registry cannot tell which adapter and base it scored`,
+        { hint, details: { ref: v.ref } });
+    }
+    if (adapterFp !== v.fingerprint) {
+      const details = { ref: v.ref, reportAdapter: adapterFp, versionAdapter: v.fingerprint };
+      throw new LorakitError('LK_CONFLICT', `the eval report scored adapter ${shortFp(adapterFp)}, but ${v.ref} is ${shortFp(v.fingerprint)}`,
+        { hint: 'attach it to the version that holds the evaluated adapter', details });
+    }
+    if (baseFp !== v.baseFingerprint) {
+      const [scored, own] = [await this.describeBase(baseFp), await this.describeBase(v.baseFingerprint)];
+      throw new LorakitError('LK_BASE_MISMATCH', `the eval report scored ${v.ref} on base ${scored}, but it belongs to base ${own}`,
+        { hint: 'evaluate the adapter on the base it was trained on', details: { ref: v.ref, reportBase: baseFp, versionBase: v.baseFingerprint } });
+    }
+    const gate = report.gate as { passed?: unknown; applied?: unknown } | undefined;
+    if (gate && typeof gate === 'object' && (gate.passed !== report.passed || (report.passed && gate.applied === false))) {
+      const says = gate.applied === false ? 'was not applied' : `says ${String(gate.passed)}`;
+      throw new LorakitError('LK_ARG', `the eval report says passed: ${report.passed}, but its gate ${says}`, { details: { ref: v.ref } });
+    }
+    return this.meta.addEvalReport(v.id, report, actor(opts));
   }
 
   /** Deletes a version's rows (refused with LK_CONFLICT while an alias points at it); its blobs go at the next gc. */
@@ -242,25 +285,50 @@ export class Registry {
   // ---------- export, verify, gc ----------
 
   /** Writes the version's files (adapter_config.json, adapter_model.safetensors, ...) to a new PEFT folder,
-   *  re-hashing each blob on the way; the folder appears whole (temp folder + rename) or not at all. */
+   *  re-hashing each blob on the way; the folder appears whole (temp folder + rename) or not at all. A non-empty
+   *  folder that an earlier export did not write is refused (LK_OUT_EXISTS) unless `overwrite`. */
   async export(ref: string, outDir: string, opts: { overwrite?: boolean } = {}): Promise<{ version: AdapterVersion; dir: string; files: FileRecord[] }> {
     const v = await this.resolve(ref);
     const files = await this.meta.files({ kind: 'version', id: v.id });
-    const out = resolve(outDir);
-    if (existsSync(out) && readdirSync(out).length > 0 && !opts.overwrite) {
-      throw new LorakitError('LK_CONFLICT', `'${out}' exists and is not empty`, { hint: 'choose a new folder or pass --overwrite' });
-    }
-    const tmp = join(dirname(out), `.${basename(out)}.export-${process.pid}-${Date.now()}`);
-    mkdirSync(tmp, { recursive: true });
+    // The --out rule of util/out-dir.ts: a user's folder only with overwrite, never the registry's own store.
+    const inputs = [
+      { flag: 'the registry blob store', path: join(this.home, 'blobs') }, { flag: 'the registry database', path: join(this.home, 'registry.db') },
+    ];
+    const w = beginOutDir(outDir, { verb: 'registry export', overwrite: opts.overwrite, inputs });
+    const out = w.target;
     try {
-      for (const f of files) await this.blobs.copyOut(f.sha256, join(tmp, f.name));
-      await rm(out, { recursive: true, force: true });
-      await rename(tmp, out);
+      for (const f of files) await this.blobs.copyOut(f.sha256, join(w.tmp, f.name));
+      await this.writeBinding(v, w.tmp);
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
+      w.abort();
       throw e;
     }
+    w.commit();
     return { version: v, dir: out, files };
+  }
+
+  /**
+   * The exported folder keeps its base binding (issue 13): lorakit.json gets the version's base fingerprint (and the
+   * base's name and the ref), so merge/score/serve of the folder on another base is refused. The adapter's own
+   * fingerprint covers only adapter_config.json and the weights, so re-registering the folder finds the same version.
+   */
+  private async writeBinding(v: AdapterVersion, dir: string): Promise<void> {
+    const file = join(dir, 'lorakit.json');
+    let meta: Record<string, unknown> = {};
+    if (existsSync(file)) {
+      try { meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>; } catch { meta = {}; }
+    }
+    const base = await this.meta.getBase(v.baseFingerprint);
+    // Say how the registry came to know the base: from the adapter's own lorakit.json (train, verified import), or
+    // only from `registry add-adapter --base`, which the adapter itself did not confirm.
+    const own = meta.base_fingerprint === v.baseFingerprint;
+    const binding = {
+      status: own ? 'fingerprint' : 'registry', checked_at: new Date().toISOString(),
+      detail: own ? `lorakit.json of ${v.ref} records this base` : `bound to this base by 'registry add-adapter --base' (${v.ref})`,
+    };
+    const baseModel = base?.name ?? meta.base_model ?? base?.source;
+    meta = { ...meta, base_fingerprint: v.baseFingerprint, base_model: baseModel, registry_ref: v.ref, base_binding: binding };
+    writeFileSync(file, JSON.stringify(meta, null, 2) + '\n');
   }
 
   /** Re-hashes every blob and checks every referenced blob exists; by default throws LK_CORRUPT listing each bad one. */
@@ -278,7 +346,7 @@ export class Registry {
     }
     const referencedMissing = [...referenced].filter((s) => !storedSet.has(s)).sort();
     for (const s of referencedMissing) bad.push({ sha256: s, ok: false, missing: true, path: this.blobs.locate(s) });
-    const report: VerifyReport = { checked: stored.length, bytes, bad, referencedMissing };
+    const report: VerifyReport = { checked: stored.length, bytes, bad, referencedMissing, temp: await this.blobs.listTemp() };
     if (bad.length && opts.throwOnCorrupt !== false) {
       throw new LorakitError('LK_CORRUPT', `${bad.length} blob${bad.length > 1 ? 's' : ''} failed verification:\n${bad.map((b) => `  ${b.path}: ${b.missing ? 'missing' : `hashes to ${b.actual}`}`).join('\n')}`,
         { hint: 're-register the affected models from their source folders', details: { bad } });
@@ -286,7 +354,9 @@ export class Registry {
     return report;
   }
 
-  /** Removes blobs no row refers to, once older than `graceMs` (so a registration in flight keeps its blobs). */
+  /** Removes blobs no row refers to, once older than `graceMs` (so a registration in flight keeps its blobs), and
+   *  abandoned temp files: idle past `graceMs`, or idle DEAD_WRITER_IDLE_MS with their writer process gone. A temp
+   *  file of a live writer that wrote it recently (a registration in flight) is never removed. */
   async gc(opts: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
     const grace = opts.graceMs ?? 3_600_000;
     const referenced = await this.meta.referencedBlobs();
@@ -299,7 +369,32 @@ export class Registry {
       removed.push(sha);
       bytesFreed += st.bytes;
     }
-    const tempRemoved = opts.dryRun ? 0 : await this.blobs.cleanTemp(grace);
-    return { removed, bytesFreed, kept, tempRemoved };
+    let tempRemoved = 0, tempBytesFreed = 0, tempKept = 0;
+    for (const t of await this.blobs.listTemp()) {
+      const abandoned = t.ageMs >= grace || (t.writerAlive === false && t.ageMs >= Math.min(grace, DEAD_WRITER_IDLE_MS));
+      if (!abandoned) { tempKept++; continue; }
+      if (!opts.dryRun) await this.blobs.removeTemp(t);
+      tempRemoved++;
+      tempBytesFreed += t.bytes;
+    }
+    return { removed, bytesFreed, kept, tempRemoved, tempBytesFreed, tempKept };
   }
+}
+
+/** The adapter and base fingerprints a report says it scored (undefined where it says nothing usable). */
+function reportFingerprints(r: EvalReport): { adapterFp?: string; baseFp?: string } {
+  const fp = (o: unknown): string | undefined => {
+    const v = o && typeof o === 'object' ? (o as { fingerprint?: unknown }).fingerprint : undefined;
+    return typeof v === 'string' && isFingerprint(v) ? v : undefined;
+  };
+  return { adapterFp: fp(r.adapter), baseFp: fp(r.model) };
+}
+
+/** Why a stored report does not fit a version (missing or different fingerprints), or null when it does. */
+function reportMismatch(r: EvalReport, v: AdapterVersion): string | null {
+  const { adapterFp, baseFp } = reportFingerprints(r);
+  if (!adapterFp || !baseFp) return 'it carries no adapter/base fingerprints';
+  if (adapterFp !== v.fingerprint) return `it scored adapter ${shortFp(adapterFp)}, not ${shortFp(v.fingerprint)}`;
+  if (baseFp !== v.baseFingerprint) return `it scored base ${shortFp(baseFp)}, not ${shortFp(v.baseFingerprint)}`;
+  return null;
 }

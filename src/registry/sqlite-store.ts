@@ -43,6 +43,7 @@ interface BaseRow { fingerprint: string; name: string | null; architecture: stri
 const VERSION_COLS = `v.*, (SELECT group_concat(alias, ',') FROM aliases a WHERE a.version_id = v.id) AS aliases,
   (SELECT group_concat(tag, ',') FROM tags t WHERE t.version_id = v.id) AS tags`;
 
+type VersionInsert = { version: AdapterVersion; created: boolean };
 const toVersion = (r: VersionRow): AdapterVersion => ({
   id: r.id, name: r.name, version: r.version, ref: `${r.name}@v${r.version}`, fingerprint: r.fingerprint, baseFingerprint: r.base_fp,
   datasetFingerprint: r.dataset_fp, runId: r.run_id, loraConfig: JSON.parse(r.lora_config), metrics: JSON.parse(r.metrics),
@@ -133,8 +134,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   // ---- versions ----
-  async insertVersion(v: NewVersion, files: readonly FileRecord[]): Promise<AdapterVersion> {
+  async insertVersion(v: NewVersion, files: readonly FileRecord[], opts: { dedupe?: boolean } = {}): Promise<VersionInsert> {
     return this.tx(() => {
+      // Under the write lock: another process may have inserted this content since the caller's early check.
+      const sameSql = 'SELECT id FROM versions WHERE name = ? AND fingerprint = ? AND base_fp = ? ORDER BY version DESC LIMIT 1';
+      const same = opts.dedupe ? this.db.prepare(sameSql).get(v.name, v.fingerprint, v.baseFingerprint) as { id: number } | undefined : undefined;
+      if (same) return { version: this.mustById(same.id), created: false };
       const { n: version } = this.db.prepare(`INSERT INTO adapter_names (name, next_version) VALUES (?, 2)
         ON CONFLICT(name) DO UPDATE SET next_version = next_version + 1 RETURNING next_version - 1 AS n`).get(v.name) as { n: number };
       const r = this.db.prepare(`INSERT INTO versions (name, version, fingerprint, base_fp, dataset_fp, run_id, lora_config, metrics, source, created_at, created_by)
@@ -142,7 +147,7 @@ export class SqliteMetadataStore implements MetadataStore {
         JSON.stringify(v.loraConfig), JSON.stringify(v.metrics), v.source, v.createdAt, v.createdBy);
       this.insertFiles(`version:${r.lastInsertRowid}`, files);
       this.writeHistory({ name: v.name, kind: 'register', target: null, fromVersion: null, toVersion: version, detail: { fingerprint: v.fingerprint } }, { who: v.createdBy, at: v.createdAt, why: null });
-      return this.mustById(Number(r.lastInsertRowid));
+      return { version: this.mustById(Number(r.lastInsertRowid)), created: true };
     });
   }
   async getVersion(name: string, version: number): Promise<AdapterVersion | undefined> {

@@ -58,9 +58,13 @@ export interface HistoryEvent {
   readonly detail: Record<string, unknown>;
 }
 
+/** An evaluation report as `lorakit eval` writes it: {suite, passed} plus the fingerprints of the base it scored
+ *  (`model.fingerprint`) and of the adapter (`adapter.fingerprint`), which the registry checks against the version. */
 export interface EvalReport {
   readonly suite: string;
   readonly passed: boolean;
+  readonly model?: { readonly fingerprint?: unknown; readonly [k: string]: unknown } | null;
+  readonly adapter?: { readonly fingerprint?: unknown; readonly [k: string]: unknown } | null;
   readonly [k: string]: unknown;
 }
 export interface EvalReportRecord { readonly id: number; readonly versionId: number; readonly suite: string; readonly passed: boolean; readonly report: EvalReport; readonly createdAt: string }
@@ -88,8 +92,10 @@ export interface MetadataStore {
   /** Refuses (LK_CONFLICT) a fingerprint already stored or a name taken by another base. */
   insertBase(base: BaseRecord, files: readonly FileRecord[]): Promise<void>;
 
-  /** Allocates the next version number of `v.name` (monotonic, never reused after delete) and inserts it with its files. */
-  insertVersion(v: NewVersion, files: readonly FileRecord[]): Promise<AdapterVersion>;
+  /** Allocates the next version number of `v.name` (monotonic, never reused after delete) and inserts it with its files.
+   *  With `dedupe`, a version of the same name, fingerprint and base found INSIDE the write transaction is returned
+   *  instead (created: false), so two concurrent registrations of identical content make one version. */
+  insertVersion(v: NewVersion, files: readonly FileRecord[], opts?: { dedupe?: boolean }): Promise<{ version: AdapterVersion; created: boolean }>;
   getVersion(name: string, version: number): Promise<AdapterVersion | undefined>;
   latestVersion(name: string): Promise<AdapterVersion | undefined>;
   aliasTarget(name: string, alias: string): Promise<AdapterVersion | undefined>;
@@ -118,6 +124,11 @@ export interface MetadataStore {
 export type FileOwner = { readonly kind: 'base'; readonly fingerprint: string } | { readonly kind: 'version'; readonly id: number };
 
 export interface BlobPut { readonly sha256: string; readonly bytes: number; readonly added: boolean }
+/** A temp file in the blob store: its writer's pid (from the name), whether that process still runs on this host
+ *  (null: unknown), its size and how long since it was last written. */
+export interface TempBlob {
+  readonly path: string; readonly bytes: number; readonly ageMs: number; readonly pid: number | null; readonly writerAlive: boolean | null;
+}
 export interface BlobCheck { readonly sha256: string; readonly ok: boolean; readonly actual?: string; readonly missing?: boolean; readonly path: string }
 
 /** Content-addressed bytes keyed by sha256 hex. Writes are all-or-nothing (a reader never sees a partial blob).
@@ -135,8 +146,9 @@ export interface BlobStore {
   /** Size and age, for gc's grace period. */
   stat(sha256: string): Promise<{ bytes: number; mtimeMs: number } | undefined>;
   remove(sha256: string): Promise<void>;
-  /** Removes abandoned temp files older than `olderThanMs`; returns how many. */
-  cleanTemp(olderThanMs: number): Promise<number>;
+  /** Temp files of writes in flight or interrupted (a killed registration leaves one), oldest first. */
+  listTemp(): Promise<TempBlob[]>;
+  removeTemp(t: TempBlob): Promise<void>;
   /** Where a blob lives, for messages (a path or a URL). */
   locate(sha256: string): string;
 }

@@ -5,15 +5,17 @@
 // least-recently-used otherwise. Registry references (name, name@v3, name@alias) resolve and export on first use.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { LorakitError } from '../errors.js';
+import { LorakitError, isLorakitError } from '../errors.js';
 import type { Checkpoint } from '../models/checkpoint.js';
 import { defaultLoraTargets, linearModules } from '../models/modules.js';
+import { type BaseCheck, checkBaseBinding } from '../lora/binding.js';
 import { parseLoraConfig } from '../lora/config.js';
 import { loadAdapterFor } from '../lora/load.js';
 import { type MultiLoraSlots, type PreparedAdapter, prepareAdapter } from '../lora/multi.js';
 import { readAdapterConfigJson, readLorakitMeta } from '../lora/peft-io.js';
 import { type LoraSite, resolveSites } from '../lora/targets.js';
 import type { Registry } from '../registry/index.js';
+import { parseRef } from '../registry/refs.js';
 import type { SlotLease } from './engine.js';
 import type { ServeMetrics } from './metrics.js';
 
@@ -25,7 +27,10 @@ export class AdapterEntry {
   lastUsed = 0;
   removed = false;
   loading?: Promise<void>;
-  constructor(readonly name: string, readonly dir: string, readonly root: string, readonly rank: number, readonly sites: readonly LoraSite[]) {}
+  /** For a registry reference that can move (name, name@alias): the version served and when it was last checked. */
+  registry?: { readonly version: string; checkedAt: number };
+  constructor(readonly name: string, readonly dir: string, readonly root: string, readonly rank: number, readonly sites: readonly LoraSite[],
+    readonly baseCheck?: BaseCheck) {}
   get loaded(): boolean { return this.prepared !== undefined; }
 }
 
@@ -36,6 +41,16 @@ export interface AdapterManagerOptions {
   readonly registry?: Registry;
   /** Where registry versions are exported to (one folder per version fingerprint). */
   readonly cacheDir?: string;
+  /**
+   * Seconds a resolved 'name@alias' (or plain 'name', i.e. latest) is served before the registry is asked again
+   * (default 5). When the alias has moved, the next request loads and serves the new version; requests already
+   * running finish on the old one. 'name@v3' never moves and is not re-checked.
+   */
+  readonly aliasTtlS?: number;
+  /** Names the base is known by besides its folder (the served model name), for base_model_name_or_path checks. */
+  readonly baseNames?: readonly string[];
+  /** Where "base unverified" warnings go (default: stderr). */
+  readonly warn?: (message: string) => void;
 }
 
 export class AdapterManager {
@@ -59,12 +74,13 @@ export class AdapterManager {
 
   /**
    * Checks an adapter folder against the base without reading its weights: config, rank (rank_pattern included),
-   * target modules, recorded base fingerprint. Throws LK_ADAPTER / LK_LORA_CONFIG / LK_BASE_MISMATCH.
+   * target modules, base binding (recorded fingerprint or base name). Throws LK_ADAPTER / LK_LORA_CONFIG / LK_BASE_MISMATCH.
    */
-  async check(dir: string): Promise<{ rank: number; sites: LoraSite[] }> {
+  async check(dir: string): Promise<{ rank: number; sites: LoraSite[]; baseCheck: BaseCheck }> {
     const cfg = this.base.config;
     if (!existsSync(join(dir, 'adapter_model.safetensors'))) throw new LorakitError('LK_ADAPTER', `'${dir}' has no adapter_model.safetensors`);
-    const lc = parseLoraConfig(readAdapterConfigJson(dir), join(dir, 'adapter_config.json'), defaultLoraTargets(cfg));
+    const raw = readAdapterConfigJson(dir);
+    const lc = parseLoraConfig(raw, join(dir, 'adapter_config.json'), defaultLoraTargets(cfg));
     const sites = resolveSites(lc, linearModules(cfg)); // LK_LORA_CONFIG when a target names a module the base lacks
     const rank = Math.max(...sites.map((s) => s.r));
     if (rank > this.o.maxRank) {
@@ -72,24 +88,31 @@ export class AdapterManager {
         hint: `restart with --max-lora-rank ${rank} or more, or serve an adapter of rank <= ${this.o.maxRank}`, details: { rank, maxRank: this.o.maxRank },
       });
     }
-    const recorded = readLorakitMeta(dir)?.base_fingerprint;
-    if (recorded) {
-      const fp = await this.o.baseFingerprint();
-      if (fp !== recorded) {
-        throw new LorakitError('LK_BASE_MISMATCH', `adapter '${dir}' was trained on base ${recorded.slice(0, 12)}, not on the served base '${this.base.dir}' (${fp.slice(0, 12)})`, {
-          hint: 'serve the adapter on the base it was trained on', details: { adapter: dir, expectedBase: recorded, actualBase: fp },
-        });
-      }
-    }
-    return { rank, sites };
+    // Recorded fingerprint, else base_model_name_or_path against the base's names (src/lora/binding.ts).
+    const baseNames = await this.baseNames();
+    const baseCheck = await checkBaseBinding(this.base.dir, dir, raw, readLorakitMeta(dir), this.o.baseFingerprint, { baseNames });
+    if (!baseCheck.verified) this.warn(`adapter '${dir}': ${baseCheck.message}`);
+    return { rank, sites, baseCheck };
   }
+
+  /** The served name and, with a registry, the registered base's name. */
+  private async baseNames(): Promise<string[]> {
+    const names = [...(this.o.baseNames ?? [])];
+    if (this.o.registry) {
+      const b = await this.o.registry.meta.getBase(await this.o.baseFingerprint()).catch(() => undefined);
+      if (b?.name) names.push(b.name);
+    }
+    return names;
+  }
+
+  private warn(msg: string): void { (this.o.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(msg); }
 
   /** Adds `name` (checked now; weights read on first use unless `preload`). Its modules join the slot target set. */
   async register(name: string, dir: string, opts: { preload?: boolean; root?: string } = {}): Promise<AdapterEntry> {
     if (this.entries.has(name)) throw new LorakitError('LK_CONFLICT', `an adapter named '${name}' is already loaded`, { hint: 'unload it first (POST /v1/unload_lora_adapter)' });
     const abs = resolvePath(dir);
-    const { rank, sites } = await this.check(abs);
-    const e = new AdapterEntry(name, abs, opts.root ?? abs, rank, sites);
+    const { rank, sites, baseCheck } = await this.check(abs);
+    const e = new AdapterEntry(name, abs, opts.root ?? abs, rank, sites, baseCheck);
     this.slots.addTargets(sites.map((s) => s.spec));
     this.entries.set(name, e);
     this.o.metrics.adapterResident.set(() => (e.slot !== null ? 1 : 0), { adapter: name });
@@ -102,10 +125,11 @@ export class AdapterManager {
   /** The adapter for a request's `model` name: a registered one, or a registry reference resolved now. */
   async resolve(name: string): Promise<AdapterEntry | undefined> {
     const e = this.entries.get(name);
-    if (e || !this.o.registry) return e;
+    if (!this.o.registry) return e;
+    if (e && (!e.registry || Date.now() - e.registry.checkedAt < (this.o.aliasTtlS ?? 5) * 1000)) return e;
     let p = this.pending.get(name);
     if (!p) {
-      p = this.fromRegistry(name);
+      p = this.fromRegistry(name, e);
       this.pending.set(name, p);
       p.finally(() => this.pending.delete(name)).catch(() => undefined);
     }
@@ -117,19 +141,32 @@ export class AdapterManager {
     }
   }
 
-  private async fromRegistry(ref: string): Promise<AdapterEntry> {
+  /** Resolves `ref` in the registry; `current` is the entry served for it now (re-checked after the alias TTL). */
+  private async fromRegistry(ref: string, current?: AdapterEntry): Promise<AdapterEntry> {
     const reg = this.o.registry!;
     const v = await reg.resolve(ref); // LK_NOT_FOUND, LK_ARG for a malformed reference
+    if (current?.registry && current.registry.version === v.ref && this.entries.get(ref) === current) {
+      current.registry.checkedAt = Date.now();
+      return current;
+    }
     const fp = await this.o.baseFingerprint();
     if (v.baseFingerprint !== fp) {
       throw new LorakitError('LK_BASE_MISMATCH', `registry adapter '${v.ref}' belongs to base ${v.baseFingerprint.slice(0, 12)}, not to the served base (${fp.slice(0, 12)})`, { details: { ref: v.ref, expectedBase: v.baseFingerprint, actualBase: fp } });
     }
     const dir = join(this.o.cacheDir ?? join(reg.home, 'serve-cache'), v.fingerprint);
-    if (!existsSync(join(dir, 'adapter_model.safetensors'))) {
+    // lorakit.json carries the base binding (older caches lack it: export again).
+    if (!existsSync(join(dir, 'adapter_model.safetensors')) || !existsSync(join(dir, 'lorakit.json'))) {
       mkdirSync(this.o.cacheDir ?? join(reg.home, 'serve-cache'), { recursive: true });
       await reg.export(v.ref, dir, { overwrite: true });
     }
-    return this.entries.get(ref) ?? this.register(ref, dir, { root: `registry:${v.ref}` });
+    const now = this.entries.get(ref);
+    if (now && now !== current) return now;
+    // The alias moved (or first use): swap in the new version; sequences running on the old one keep their slot
+    // until they finish (unload frees it when the last pin goes).
+    if (now) this.unload(ref);
+    const e = await this.register(ref, dir, { root: `registry:${v.ref}` });
+    if (parseRef(ref).selector.kind !== 'version') e.registry = { version: v.ref, checkedAt: Date.now() };
+    return e;
   }
 
   /** Reads the adapter from disk into host memory (once; concurrent callers share the load). */
@@ -137,8 +174,12 @@ export class AdapterManager {
     if (e.prepared) return;
     e.loading ??= (async () => {
       const t0 = performance.now();
-      // The base fingerprint was checked at register time (cached), so loadAdapterFor need not re-hash the base.
-      const a = await loadAdapterFor(this.base, e.dir, { allowOtherBase: true });
+      // The base binding was checked at register time, so loadAdapterFor need not check (or re-hash) the base.
+      // A truncated or corrupt file is the adapter's fault, not the server's: LK_ADAPTER (a 400), not a 500.
+      const a = await loadAdapterFor(this.base, e.dir, { baseCheck: e.baseCheck }).catch((err: unknown) => {
+        if (!isLorakitError(err, 'LK_SAFETENSORS')) throw err;
+        throw new LorakitError('LK_ADAPTER', `adapter '${e.name}' (${e.dir}) cannot be read: ${err.message}`, { cause: err, details: err.details });
+      });
       const rank = Math.max(...a.sites.map((s) => s.r));
       if (rank > this.o.maxRank) throw new LorakitError('LK_ADAPTER', `adapter '${e.dir}' has rank ${rank}, above this server's --max-lora-rank ${this.o.maxRank}`);
       this.slots.addTargets(a.sites.map((s) => s.spec));

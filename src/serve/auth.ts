@@ -1,6 +1,7 @@
 // Tenants: an API-keys file {"keys": [{"key", "adapters": [...] | "*", "name", "admin"?}]}. A request without a
 // known key is 401; a model the key may not use is 403 whether or not it exists (no probing). The base model is
-// open to every key; loading/unloading adapters needs "admin": true or "adapters": "*".
+// open to every key; loading/unloading adapters needs "admin": true or "adapters": "*". So does GET /metrics (it
+// names every tenant's adapters), unless the request carries the separate --metrics-key of a Prometheus scraper.
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { LorakitError } from '../errors.js';
@@ -53,6 +54,14 @@ export class Auth {
     if (!m) return null;
     const given = Buffer.from(m[1].trim());
     return this.tenants.find((t) => { const k = Buffer.from(t.key); return k.length === given.length && timingSafeEqual(k, given); }) ?? null;
+  }
+
+  /** Whether the Authorization header ('Bearer KEY') carries exactly `key` (constant-time compare). */
+  static bearerIs(header: string | undefined, key: string): boolean {
+    const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+    if (!m) return false;
+    const given = Buffer.from(m[1].trim()), want = Buffer.from(key);
+    return given.length === want.length && timingSafeEqual(given, want);
   }
 
   static mayUse(t: Tenant, adapter: string): boolean {

@@ -26,6 +26,8 @@ export interface SequenceRequest {
   readonly eos: ReadonlySet<number>;
   /** Absent = the base model (slot 0). */
   readonly lease?: SlotLease;
+  /** The served model's name (adapter or base), reported per row in StepInfo. Default: 'base' or 'slot:N'. */
+  readonly model?: string;
   /** New printable text (held back while a stop string could still be forming). */
   readonly onText?: (delta: string) => void;
   readonly onDone: (r: SequenceResult) => void;
@@ -43,6 +45,14 @@ export interface SequenceResult {
 
 export interface EngineHooks {
   onStep?(kind: 'prefill' | 'decode', rows: number, ms: number): void;
+}
+
+/** One session run as it happened: per row (batch order), the model it serves and the adapter slot it was fed. */
+export interface StepInfo {
+  readonly kind: 'prefill' | 'decode';
+  readonly ms: number;
+  readonly models: readonly string[];
+  readonly slots: readonly number[];
 }
 
 export interface EngineOptions {
@@ -88,11 +98,18 @@ export class BatchEngine {
   steps = 0;
   idle: Promise<void> = Promise.resolve();
   private resolveIdle: (() => void) | null = null;
+  private readonly stepListeners = new Set<(s: StepInfo) => void>();
 
   constructor(readonly lm: CausalLM, readonly o: EngineOptions) {
     this.L = lm.config.numLayers;
     this.cache = this.emptyCache();
     this.holdback = (s) => Math.max(0, ...s.req.stop.map((x) => x.length - 1));
+  }
+
+  /** Calls `fn` after every session run with the rows' composition (tests, metrics); returns the unsubscribe. */
+  onStep(fn: (s: StepInfo) => void): () => void {
+    this.stepListeners.add(fn);
+    return () => { this.stepListeners.delete(fn); };
   }
 
   get queueDepth(): number { return this.waiting.length; }
@@ -154,7 +171,10 @@ export class BatchEngine {
         p = (async () => {
           // With bakeDecodeWeights the frozen base weights are initializers that ORT prepacks (README: engine figures).
           const constants = this.lm.options.bakeDecodeWeights ? this.lm.weights : undefined;
-          const built = buildCausalLMGraph(this.lm.config, { mode: 'decode', shapes: this.lm.shapes, wrapLinear: multiLoraWrap(targets, slots.slots), constants, name: `multi_lora_decode_${targets.size}` });
+          const built = buildCausalLMGraph(this.lm.config, {
+            mode: 'decode', shapes: this.lm.shapes, wrapLinear: multiLoraWrap(targets, slots.slots), constants, quant: this.lm.options.quant,
+            name: `multi_lora_decode_${targets.size}`,
+          });
           return { session: await compile(built.graph, { threads: this.o.threads ?? this.lm.options.threads }), weightInputs: built.weightInputs };
         })();
         this.multi.set(key, p);
@@ -206,7 +226,7 @@ export class BatchEngine {
       s.pos = p.length;
     });
     const r = await this.run(rows, ids, pos, mask, T, this.emptyCache());
-    this.o.hooks?.onStep?.('prefill', B, performance.now() - t0);
+    this.reportStep('prefill', rows, performance.now() - t0);
     const part: BatchCache = { past: r.present, mask, S: T };
     const keep = this.sample(rows, r.logits);
     // (d) rows that finished on their first token never join; the rest are merged into the running batch.
@@ -227,7 +247,7 @@ export class BatchEngine {
     }
     const r = await this.run(rows, ids, pos, mask, 1, this.cache);
     this.steps++;
-    this.o.hooks?.onStep?.('decode', B, performance.now() - t0);
+    this.reportStep('decode', rows, performance.now() - t0);
     this.cache = { past: r.present, mask, S: S + 1 };
     const keep = this.sample(rows, r.logits);
     if (keep.length < B) this.retain(keep.map((b) => rows[b]));
@@ -248,6 +268,17 @@ export class BatchEngine {
     }
     const r = await g.session.run(feeds);
     return { logits: r.logits.data as Float32Array, present: Array.from({ length: 2 * this.L }, (_, j) => r[`present.${j >> 1}.${j & 1 ? 'value' : 'key'}`].data as Float32Array) };
+  }
+
+  /** Hooks and listeners; `rows` are exactly the rows just fed to the session (their slots = the adapter_slot feed). */
+  private reportStep(kind: 'prefill' | 'decode', rows: readonly Sequence[], ms: number): void {
+    this.o.hooks?.onStep?.(kind, rows.length, ms);
+    if (this.stepListeners.size === 0) return;
+    const models = rows.map((s) => s.req.model ?? (s.slot === 0 ? 'base' : `slot:${s.slot}`));
+    const info: StepInfo = { kind, ms, models, slots: rows.map((s) => s.slot) };
+    for (const fn of this.stepListeners) {
+      try { fn(info); } catch { /* an observer's bug must not fail the batch's sequences */ }
+    }
   }
 
   /** (c) per-row sampling; returns the batch indices that keep running. */

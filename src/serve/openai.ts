@@ -6,9 +6,19 @@ export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly param: string | null = null, readonly type = status === 429 ? 'rate_limit_error' : status === 401 ? 'authentication_error' : status === 403 ? 'permission_error' : status === 404 ? 'not_found_error' : status >= 500 ? 'server_error' : 'invalid_request_error', readonly headers: Readonly<Record<string, string>> = {}) {
     super(message);
   }
+  /** OpenAI's error `code` (e.g. 'context_length_exceeded'); 404s say 'model_not_found'. */
+  code: string | null = null;
   body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.status === 404 ? 'model_not_found' : null } };
+    const code = this.code ?? (this.status === 404 ? 'model_not_found' : null);
+    return { error: { message: this.message, type: this.type, param: this.param, code } };
   }
+}
+
+/** 400 for a prompt that cannot fit the context, with OpenAI's code for it. */
+export function contextLengthExceeded(param: string, message: string): ApiError {
+  const e = new ApiError(400, message, param);
+  e.code = 'context_length_exceeded';
+  return e;
 }
 
 export interface CommonParams {

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { LorakitError, isLorakitError } from '../errors.js';
 import { CausalLM } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
+import type { QuantOptions } from '../models/quant/scheme.js';
 import { fingerprintModelDir } from '../models/fingerprint.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { loadAdapterFor } from '../lora/load.js';
@@ -18,15 +19,23 @@ import { AdapterManager, type AdapterEntry } from './adapters.js';
 import { Auth, type Tenant, loadApiKeys } from './auth.js';
 import { BatchEngine, type Sequence, type SequenceResult } from './engine.js';
 import { ServeMetrics } from './metrics.js';
-import { ApiError, type Choice, type CommonParams, chatBody, chatChunk, completionBody, completionChunk, parseCommon, parseMessages, parsePrompt, usage, usageChunk } from './openai.js';
+import {
+  ApiError, type Choice, type CommonParams, chatBody, chatChunk, completionBody, completionChunk, contextLengthExceeded, parseCommon, parseMessages,
+  parsePrompt, usage, usageChunk,
+} from './openai.js';
+import { TokenizeWorker, maxBytesPerToken } from './tokenize.js';
 
 export interface ServeOptions {
   /** HF model folder, or an already loaded checkpoint. */
   readonly model: string | Checkpoint;
+  /** Quantize the base while loading (when `model` is a folder). */
+  readonly quantize?: QuantOptions;
   /** Adapters served by name (name → PEFT folder); loaded on first use unless `preload`. */
   readonly adapters?: Readonly<Record<string, string>>;
   /** Resolve unknown model names as registry references (name, name@v3, name@alias). */
   readonly registry?: Registry;
+  /** Seconds before a served 'name@alias' is checked again in the registry (default 5; see AdapterManagerOptions). */
+  readonly aliasTtlS?: number;
   readonly maxLoras?: number;
   readonly maxLoraRank?: number;
   readonly maxBatch?: number;
@@ -34,6 +43,13 @@ export interface ServeOptions {
   /** Upper bound on max_tokens (default: the model's context). */
   readonly maxTokensLimit?: number;
   readonly maxPromptTokens?: number;
+  /** Request bodies above this get 413 before they are read whole (default: 3 × the largest prompt that can fit
+   *  in bytes (room for JSON escapes) + 64 KiB, at least 1 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Prompts longer than this (bytes) are tokenized in a worker thread, off the event loop (default 8192). */
+  readonly tokenizeInlineMaxBytes?: number;
+  /** With API keys on, /metrics needs an admin key or this key; with keys off, this key alone (if given). */
+  readonly metricsKey?: string;
   readonly requestTimeoutS?: number;
   /** API keys file path, or tenants directly. */
   readonly apiKeys?: string | readonly Tenant[];
@@ -60,7 +76,7 @@ export type LorakitServer = FastifyInstance & { readonly lorakit: ServerState };
 type Req = FastifyRequest & { tenant?: Tenant };
 
 export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
-  const ckpt = typeof opts.model === 'string' ? await loadCheckpoint(opts.model, { tokenizer: true }) : opts.model;
+  const ckpt = typeof opts.model === 'string' ? await loadCheckpoint(opts.model, { tokenizer: true, quantize: opts.quantize }) : opts.model;
   const tok = ckpt.tokenizer;
   if (!tok) throw new LorakitError('LK_SERVE', `'${ckpt.dir}' has no tokenizer.json; the server needs one to read prompts`);
   const cfg = ckpt.config;
@@ -70,13 +86,21 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   const maxTokensLimit = Math.min(opts.maxTokensLimit ?? ctx, ctx - 1);
   const maxPromptTokens = Math.min(opts.maxPromptTokens ?? ctx - 1, ctx - 1);
   const timeoutMs = (opts.requestTimeoutS ?? 600) * 1000;
+  // Byte cap before tokenizing (issue 13): a prompt of more than maxPromptTokens × (max bytes per token) bytes
+  // cannot fit, so it is refused without being tokenized; the body limit follows from it.
+  const bytesPerToken = maxBytesPerToken(tok);
+  const maxPromptBytes = maxPromptTokens * bytesPerToken;
+  const bodyLimit = opts.maxBodyBytes ?? Math.max(1 << 20, 3 * maxPromptBytes + (64 << 10));
+  const inlineMaxBytes = opts.tokenizeInlineMaxBytes ?? 8192;
+  const tokWorker = new TokenizeWorker(ckpt.dir);
+  if (opts.metricsKey !== undefined && opts.metricsKey.length < 8) throw new LorakitError('LK_ARG', "'--metrics-key' must be at least 8 characters");
   const auth = new Auth(opts.apiKeys === undefined ? null : typeof opts.apiKeys === 'string' ? loadApiKeys(opts.apiKeys) : opts.apiKeys);
   const metrics = new ServeMetrics();
   const eos = new Set(ckpt.generationConfig.eosTokenIds.length ? ckpt.generationConfig.eosTokenIds : tok.eosTokenIds);
   let fp: Promise<string> | undefined;
   const baseFingerprint = (): Promise<string> => (fp ??= fingerprintModelDir(ckpt.dir).then((f) => f.fingerprint));
 
-  let lm = new CausalLM(cfg, ckpt.weights, ckpt.shapes, { threads: opts.threads, bakeDecodeWeights: opts.bakeWeights });
+  let lm = new CausalLM(cfg, ckpt.weights, ckpt.shapes, { threads: opts.threads, bakeDecodeWeights: opts.bakeWeights, quant: ckpt.quant });
   let adapters: AdapterManager | null = null;
   let slots: MultiLoraSlots | undefined;
   let mergedName: string | null = null;
@@ -84,6 +108,7 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   if (opts.merged) {
     const others = Object.keys(opts.adapters ?? {}).filter((n) => n !== opts.merged);
     if (others.length) throw new LorakitError('LK_ARG', `--merged '${opts.merged}' serves that one adapter only; remove --adapter ${others.join(', ')} (or drop --merged to batch them all)`);
+    if (ckpt.quant) throw new LorakitError('LK_ARG', `--merged cannot be combined with a quantized base (${ckpt.quantization}): merging needs float weights; serve the adapter unmerged`);
     const dir = opts.adapters?.[opts.merged];
     if (!dir) throw new LorakitError('LK_ARG', `--merged '${opts.merged}' names no adapter given with --adapter NAME=DIR`);
     const a = await loadAdapterFor(ckpt, dir);
@@ -92,7 +117,9 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     mergedName = opts.merged;
   } else {
     slots = new MultiLoraSlots(maxLoras + 1);
-    adapters = new AdapterManager(ckpt, slots, { maxRank: maxLoraRank, baseFingerprint, metrics, registry: opts.registry });
+    adapters = new AdapterManager(ckpt, slots, {
+      maxRank: maxLoraRank, baseFingerprint, metrics, registry: opts.registry, aliasTtlS: opts.aliasTtlS, baseNames: [baseName],
+    });
     for (const [name, dir] of Object.entries(opts.adapters ?? {})) await adapters.register(name, dir, { preload: opts.preload });
   }
   const engine = new BatchEngine(lm, {
@@ -100,10 +127,11 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     hooks: { onStep: (kind, _rows, ms) => metrics.stepLatency.observe(ms / 1000, { kind }) },
   });
   await engine.warmup();
+  engine.onStep((s) => { if (s.kind === 'decode') metrics.modelsPerStep.observe(new Set(s.models).size); });
   metrics.queueDepth.set(() => engine.queueDepth);
   metrics.runningBatch.set(() => engine.batchSize);
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 8 * 1024 * 1024 });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit });
   const state: ServerState = { engine, adapters, metrics, baseName, checkpoint: ckpt };
   app.decorate('lorakit', state);
 
@@ -114,6 +142,11 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
       return reply.code(status).send({ error: { message: err.message, type: status < 500 ? 'invalid_request_error' : 'server_error', param: null, code: err.code } });
     }
     const e = err as { statusCode?: number; message: string };
+    if (e.statusCode === 413) {
+      const msg = `the request body is larger than this server's limit of ${bodyLimit} bytes (--max-body-bytes); ` +
+        `a prompt cannot be longer than ${maxPromptBytes} bytes here (${maxPromptTokens} tokens × up to ${bytesPerToken} bytes per token)`;
+      return reply.code(413).send({ error: { message: msg, type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+    }
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
     return reply.code(status).send({ error: { message: status === 500 ? `internal error: ${e.message}` : e.message, type: status < 500 ? 'invalid_request_error' : 'server_error', param: null, code: null } });
   });
@@ -121,12 +154,23 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   app.addHook('onClose', async () => {
     for (const s of [...engine.waiting, ...engine.running]) engine.cancel(s);
     await engine.idle;
+    await tokWorker.close();
   });
 
   const authenticate = async (req: Req): Promise<void> => {
     const t = auth.tenant(req.headers.authorization);
     if (!t) throw new ApiError(401, 'missing or invalid API key (send Authorization: Bearer <key>)', null);
     req.tenant = t;
+  };
+
+  /** Tokens of a prompt: refused by its bytes first (no tokenizing), and tokenized in the worker when large. */
+  const encodeText = async (text: string, field: string, addSpecialTokens: boolean): Promise<number[]> => {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxPromptBytes) {
+      throw contextLengthExceeded(field, `'${field}' is ${bytes} bytes; it cannot fit this server's limit of ${maxPromptTokens} tokens ` +
+        `(at most ${bytesPerToken} bytes per token with this tokenizer, so at most ${maxPromptBytes} bytes)`);
+    }
+    return bytes <= inlineMaxBytes ? tok.encode(text, { addSpecialTokens }) : tokWorker.encode(text, addSpecialTokens);
   };
 
   /** The adapter for a model name, after the tenant check (403 says nothing about existence). */
@@ -143,18 +187,36 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   };
 
   app.get('/health', async () => ({ status: 'ok', model: baseName, running: engine.batchSize, waiting: engine.queueDepth }));
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()));
+  // /metrics names every adapter and its token counts: with API keys on it needs an admin key or the metrics key;
+  // with keys off it is open unless a metrics key is set (then only that key). /health stays open for probes.
+  app.get('/metrics', async (req, reply) => {
+    if (auth.enabled || opts.metricsKey !== undefined) {
+      const byMetricsKey = opts.metricsKey !== undefined && Auth.bearerIs(req.headers.authorization, opts.metricsKey);
+      const t = byMetricsKey || !auth.enabled ? null : auth.tenant(req.headers.authorization);
+      if (!byMetricsKey && !t) throw new ApiError(401, 'GET /metrics needs an admin API key or the --metrics-key (send Authorization: Bearer <key>)');
+      if (!byMetricsKey && !t!.admin) {
+        throw new ApiError(403, "this API key may not read /metrics (it shows every tenant's adapters); use an admin key or the --metrics-key");
+      }
+    }
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
+  });
 
   app.get('/v1/models', { preHandler: authenticate }, async (req: Req) => {
     const created = Math.floor(Date.now() / 1000);
-    const root = resolvePath(ckpt.dir);
+    // Only admins see server paths; a tenant gets the model's name, or the registry reference it was resolved from.
+    const admin = req.tenant!.admin;
+    const root = admin ? resolvePath(ckpt.dir) : mergedName ?? baseName;
+    const rootOf = (e: AdapterEntry): string => (admin ? e.root : e.root.startsWith('registry:') ? e.root.slice('registry:'.length) : e.name);
     if (mergedName !== null) {
       return { object: 'list', data: [{ id: mergedName, object: 'model', created, owned_by: 'lorakit', root, parent: null, max_model_len: ctx, merged: true, resident: true }] };
     }
     const data: unknown[] = [{ id: baseName, object: 'model', created, owned_by: 'lorakit', root, parent: null, max_model_len: ctx }];
     for (const e of adapters!.list()) {
       if (!Auth.mayUse(req.tenant!, e.name)) continue;
-      data.push({ id: e.name, object: 'model', created, owned_by: 'lorakit', root: e.root, parent: baseName, max_model_len: ctx, resident: e.slot !== null, loaded: e.loaded, slot: e.slot, rank: e.rank, load_ms: e.loadMs ?? null, in_use: e.pins });
+      data.push({
+        id: e.name, object: 'model', created, owned_by: 'lorakit', root: rootOf(e), parent: baseName, max_model_len: ctx, resident: e.slot !== null,
+        loaded: e.loaded, slot: e.slot, rank: e.rank, load_ms: e.loadMs ?? null, in_use: e.pins,
+      });
     }
     return { object: 'list', data };
   });
@@ -184,11 +246,15 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     const p = parseCommon(req.body, { maxN: Math.max(1, maxQueue) });
     const body = req.body as Record<string, unknown>;
     const entry = await pickModel(req, p.model);
-    const prompts = chat ? [encodeChat(tok, parseMessages(body), p)] : parsePrompt(body).map((x) => (typeof x === 'string' ? tok.encode(x) : x));
     const field = chat ? 'messages' : 'prompt';
+    const prompts: number[][] = [];
+    if (chat) prompts.push(await encodeText(renderChat(tok, parseMessages(body), p), field, false));
+    else for (const x of parsePrompt(body)) prompts.push(typeof x === 'string' ? await encodeText(x, field, true) : x);
     for (const ids of prompts) {
       if (ids.length === 0) throw new ApiError(400, `'${field}' encodes to zero tokens`, field);
-      if (ids.length > maxPromptTokens) throw new ApiError(400, `'${field}' has ${ids.length} tokens, above this server's limit of ${maxPromptTokens}`, field);
+      if (ids.length > maxPromptTokens) {
+        throw contextLengthExceeded(field, `'${field}' has ${ids.length} tokens, above this server's limit of ${maxPromptTokens}`);
+      }
       if (ids.some((t) => t >= cfg.vocabSize)) throw new ApiError(400, `'${field}' holds a token id >= the vocabulary size ${cfg.vocabSize}`, field);
     }
     const longest = Math.max(...prompts.map((x) => x.length));
@@ -222,7 +288,7 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
         seqs.push(engine.submit({
           promptIds: ids, maxTokens, seed: p.seed !== undefined ? p.seed + (i % p.n) : randomInt(2 ** 31), stop: p.stop, eos,
           sampling: { temperature: p.temperature, topP: p.topP, topK: p.topK !== undefined && p.topK > 0 ? p.topK : undefined, repetitionPenalty: p.repetitionPenalty },
-          lease: entry ? adapters!.lease(entry) : undefined,
+          lease: entry ? adapters!.lease(entry) : undefined, model: entry ? entry.name : p.model,
           onText: stream ? (d) => { if (d) emit(d, null); } : undefined,
           onDone: (r) => {
             out[i] = r;
@@ -268,14 +334,13 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   return app as unknown as LorakitServer;
 }
 
-function encodeChat(tok: Tokenizer, messages: ReturnType<typeof parseMessages>, _p: CommonParams): number[] {
-  let text: string;
+/** The chat template applied to `messages` (the caller tokenizes it without adding special tokens again). */
+function renderChat(tok: Tokenizer, messages: ReturnType<typeof parseMessages>, _p: CommonParams): string {
   try {
-    text = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
+    return tok.applyChatTemplate(messages, { addGenerationPrompt: true });
   } catch (e) {
     throw new ApiError(400, `'messages' cannot be rendered with the model's chat template: ${(e as Error).message}`, 'messages');
   }
-  return tok.encode(text, { addSpecialTokens: false });
 }
 
 /** Takes over the response for server-sent events (Fastify no longer sends anything for it). */

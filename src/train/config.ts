@@ -43,6 +43,12 @@ export interface TrainConfig {
   earlyStoppingPatience: number;
   saveEvery: number;
   threads: number | null;
+  gradientCheckpointing: boolean;
+  // frozen base precision (QLoRA with int8/int4)
+  quantize: 'none' | 'int8' | 'int4';
+  quantBlock: number;
+  quantZeroPoint: boolean;
+  quantAccuracy: 'float' | 'int8';
 }
 
 export const trainDefaults: TrainConfig = {
@@ -50,7 +56,8 @@ export const trainDefaults: TrainConfig = {
   rank: 8, alpha: 16, dropout: 0, targetModules: [], rslora: false, layersToTransform: null, rankPattern: {}, alphaPattern: {}, init: 'kaiming',
   lr: 2e-4, weightDecay: 0, beta1: 0.9, beta2: 0.999, warmupSteps: 0, schedule: 'cosine', epochs: 1, maxSteps: null,
   batchSize: 4, gradAccum: 1, maxGradNorm: 1, maxLength: 512, packing: false, trainOnInputs: false, truncate: false, skipInvalid: false,
-  seed: 0, evalEvery: 0, earlyStoppingPatience: 0, saveEvery: 0, threads: null,
+  seed: 0, evalEvery: 0, earlyStoppingPatience: 0, saveEvery: 0, threads: null, gradientCheckpointing: false,
+  quantize: 'none', quantBlock: 32, quantZeroPoint: false, quantAccuracy: 'int8',
 };
 
 export const trainHelp: { readonly [K in keyof TrainConfig]: string } = {
@@ -90,6 +97,11 @@ export const trainHelp: { readonly [K in keyof TrainConfig]: string } = {
   earlyStoppingPatience: 'stop after N evaluations without improvement (0 = off)',
   saveEvery: 'write a resumable checkpoint every N steps (0 = off)',
   threads: 'onnxruntime intra-op threads (default: all cores)',
+  gradientCheckpointing: 'recompute each decoder layer in the backward pass: less memory (only layer inputs kept), about 1/3 more compute',
+  quantize: 'quantize the frozen base while loading: none, int8 or int4 (QLoRA; the adapter stays float32)',
+  quantBlock: 'weights per quantization block: 16, 32, 64 or 128',
+  quantZeroPoint: 'asymmetric quantization with a zero point per block (default: symmetric)',
+  quantAccuracy: "MatMulNBits compute: 'int8' (fast) or 'float' (exact w.r.t. the quantized weights)",
 };
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -134,6 +146,10 @@ export function resolveTrainConfig(...layers: Partial<TrainConfig>[]): TrainConf
   if (!['kaiming', 'gaussian'].includes(c.init)) bad.push(`'init' must be kaiming or gaussian, got ${JSON.stringify(c.init)}`);
   if (!Array.isArray(c.targetModules)) bad.push(`'target-modules' must be a list, got ${JSON.stringify(c.targetModules)}`);
   if (c.threads !== null) posInt('threads');
+  if (typeof c.gradientCheckpointing !== 'boolean') bad.push(`'gradient-checkpointing' must be true or false, got ${JSON.stringify(c.gradientCheckpointing)}`);
+  if (!['none', 'int8', 'int4'].includes(c.quantize)) bad.push(`'quantize' must be none, int8 or int4, got ${JSON.stringify(c.quantize)}`);
+  if (![16, 32, 64, 128].includes(c.quantBlock)) bad.push(`'quant-block' must be 16, 32, 64 or 128, got ${JSON.stringify(c.quantBlock)}`);
+  if (!['float', 'int8'].includes(c.quantAccuracy)) bad.push(`'quant-accuracy' must be float or int8, got ${JSON.stringify(c.quantAccuracy)}`);
   if (bad.length) throw new LorakitError('LK_TRAIN_CONFIG', `invalid training config:\n  - ${bad.join('\n  - ')}`, { details: { problems: bad } });
   return c;
 }

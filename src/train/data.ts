@@ -1,10 +1,15 @@
 // Training data: JSONL rows of {"text"}, {"prompt","completion"} or {"messages"} turned into token ids with a
 // per-token target mask (completions / assistant turns only unless trainOnInputs). Every bad row is reported with
 // file:line and counted; the caller decides (skipInvalid) whether the run may proceed.
-import { createHash } from 'node:crypto';
+// Rows are read and validated by the data layer (data/readers.ts, data/validate.ts), exactly as `data curate` does
+// (issue 14 item 3): a BOM is stripped, invalid UTF-8 and rows over 8 MiB are rejected before parsing.
+import { existsSync, statSync } from 'node:fs';
+import { readRecords } from '../data/readers.js';
+import { MAX_RECORD_BYTES, type RejectReason } from '../data/types.js';
+import { toRecord } from '../data/validate.js';
 import { LorakitError } from '../errors.js';
 import type { ChatMessage, Tokenizer } from '../models/tokenizer.js';
-import { readLines } from '../util/jsonl.js';
+import { sha256File } from '../util/hash.js';
 
 export interface Sample {
   readonly ids: number[];
@@ -13,14 +18,18 @@ export interface Sample {
   readonly source: string;
 }
 
-export interface InvalidRow { readonly source: string; readonly reason: string; readonly kind: 'json' | 'schema' | 'empty' | 'too_long' | 'template' }
+export interface InvalidRow {
+  readonly source: string;
+  readonly reason: string;
+  readonly kind: 'json' | 'encoding' | 'too_large' | 'schema' | 'empty' | 'too_long' | 'template';
+}
 
 export interface LoadedData {
   readonly samples: Sample[];
   readonly invalid: InvalidRow[];
   readonly truncated: number;
   readonly rows: number;
-  /** sha256 over the raw file bytes as read (lines), for lineage. */
+  /** sha256 of the file's bytes, for lineage. */
   readonly fingerprint: string;
   readonly format: Record<'text' | 'prompt_completion' | 'messages', number>;
 }
@@ -29,6 +38,8 @@ export interface DataOptions {
   readonly maxLength: number;
   readonly trainOnInputs: boolean;
   readonly truncate: boolean;
+  /** Rows longer than this many bytes are rejected unparsed (default MAX_RECORD_BYTES, curation's limit). */
+  readonly maxRecordBytes?: number;
 }
 
 function encodeSegments(tok: Tokenizer, segments: readonly { text: string; target: boolean }[], addEos: boolean): { ids: number[]; target: boolean[] } {
@@ -67,61 +78,51 @@ function chatSegments(tok: Tokenizer, messages: ChatMessage[], trainOnInputs: bo
   return segs.filter((s) => s.text.length > 0);
 }
 
-function validateMessages(v: unknown): string | null {
-  if (!Array.isArray(v) || v.length === 0) return "'messages' must be a non-empty array";
-  let expectUser = true;
-  for (let i = 0; i < v.length; i++) {
-    const m = v[i] as Record<string, unknown>;
-    if (!m || typeof m !== 'object' || typeof m.role !== 'string' || typeof m.content !== 'string') return `'messages[${i}]' must be {"role": string, "content": string}`;
-    if (m.content.trim() === '') return `'messages[${i}].content' is empty`;
-    if (m.role === 'system') { if (i !== 0) return `'messages[${i}]': a system message may only come first`; continue; }
-    if (m.role !== 'user' && m.role !== 'assistant') return `'messages[${i}].role' must be system, user or assistant, got '${m.role}'`;
-    if ((m.role === 'user') !== expectUser) return `'messages[${i}]': roles must alternate user/assistant, got '${m.role}'`;
-    expectUser = !expectUser;
+/** A curation reject reason, in training's coarser kinds. */
+function kindOf(reason: RejectReason): InvalidRow['kind'] {
+  switch (reason) {
+    case 'bad_json': case 'bad_csv': return 'json';
+    case 'invalid_utf8': return 'encoding';
+    case 'too_large': return 'too_large';
+    case 'empty_field': case 'empty_after_normalize': return 'empty';
+    default: return 'schema';
   }
-  if ((v[v.length - 1] as ChatMessage).role !== 'assistant') return "'messages' must end with an assistant turn (nothing to learn otherwise)";
-  return null;
 }
 
+/** Reads, validates (with the data layer's reader and validator, as `data curate` does) and tokenizes a JSONL file. */
 export async function loadTrainingData(path: string, tok: Tokenizer, o: DataOptions): Promise<LoadedData> {
   const samples: Sample[] = [], invalid: InvalidRow[] = [];
   const format = { text: 0, prompt_completion: 0, messages: 0 };
-  const hash = createHash('sha256');
-  let rows = 0, truncated = 0;
+  let rows = 0, truncated = 0, fingerprint: string;
+  if (!existsSync(path)) throw new LorakitError('LK_DATA', `training data '${path}' does not exist`, { details: { file: path } });
+  if (statSync(path).isDirectory()) {
+    throw new LorakitError('LK_DATA', `training data '${path}' is a folder; expected a JSONL file`, { details: { file: path } });
+  }
   try {
-    for await (const { line, text } of readLines(path)) {
+    fingerprint = sha256File(path);
+    const input = { file: path, format: 'jsonl' as const, bytes: statSync(path).size };
+    // Rows over maxRecordBytes are rejected from their byte count, before any decoding or parsing.
+    for await (const item of readRecords(input, { txtUnit: 'line', maxRecordBytes: o.maxRecordBytes ?? MAX_RECORD_BYTES })) {
       rows++;
-      hash.update(text).update('\n');
-      const source = `${path}:${line}`;
-      let row: unknown;
-      try {
-        row = JSON.parse(text);
-      } catch (e) {
-        invalid.push({ source, kind: 'json', reason: `not valid JSON (${(e as Error).message})` });
+      const source = `${path}:${item.loc.line}`;
+      if (item.kind === 'error') {
+        invalid.push({ source, kind: kindOf(item.reason), reason: item.reason === 'bad_json' ? `not valid JSON (${item.detail})` : item.detail });
         continue;
       }
-      if (!row || typeof row !== 'object' || Array.isArray(row)) { invalid.push({ source, kind: 'schema', reason: 'a row must be a JSON object' }); continue; }
-      const r = row as Record<string, unknown>;
+      const v = toRecord(item.value);
+      if (!v.ok) { invalid.push({ source, kind: kindOf(v.reason), reason: v.detail }); continue; }
+      const r = v.record;
       let enc: { ids: number[]; target: boolean[] };
       try {
         if ('messages' in r) {
-          const err = validateMessages(r.messages);
-          if (err) { invalid.push({ source, kind: err.includes('empty') ? 'empty' : 'schema', reason: err }); continue; }
-          enc = encodeSegments(tok, chatSegments(tok, r.messages as ChatMessage[], o.trainOnInputs), false);
+          enc = encodeSegments(tok, chatSegments(tok, r.messages.map((m) => ({ role: m.role, content: m.content })), o.trainOnInputs), false);
           format.messages++;
-        } else if ('prompt' in r || 'completion' in r) {
-          if (typeof r.prompt !== 'string' || typeof r.completion !== 'string') { invalid.push({ source, kind: 'schema', reason: "'prompt' and 'completion' must both be strings" }); continue; }
-          if (r.completion.trim() === '') { invalid.push({ source, kind: 'empty', reason: "'completion' is empty" }); continue; }
+        } else if ('prompt' in r) {
           enc = encodeSegments(tok, [{ text: r.prompt, target: o.trainOnInputs }, { text: r.completion, target: true }], true);
           format.prompt_completion++;
-        } else if ('text' in r) {
-          if (typeof r.text !== 'string') { invalid.push({ source, kind: 'schema', reason: "'text' must be a string" }); continue; }
-          if (r.text.trim() === '') { invalid.push({ source, kind: 'empty', reason: "'text' is empty" }); continue; }
+        } else {
           enc = encodeSegments(tok, [{ text: r.text, target: true }], true);
           format.text++;
-        } else {
-          invalid.push({ source, kind: 'schema', reason: `expected a "text", "prompt"/"completion" or "messages" field, got keys ${JSON.stringify(Object.keys(r))}` });
-          continue;
         }
       } catch (e) {
         invalid.push({ source, kind: 'template', reason: `cannot render: ${(e as Error).message}` });
@@ -136,11 +137,10 @@ export async function loadTrainingData(path: string, tok: Tokenizer, o: DataOpti
       samples.push({ ids: enc.ids, target: enc.target, source });
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LorakitError('LK_DATA', `training data '${path}' does not exist`);
     if (e instanceof LorakitError) throw e;
-    throw new LorakitError('LK_DATA', `cannot read '${path}': ${(e as Error).message}`, { cause: e });
+    throw new LorakitError('LK_DATA', `cannot read '${path}': ${(e as Error).message}`, { cause: e, details: { file: path } });
   }
-  return { samples, invalid, truncated, rows, fingerprint: hash.digest('hex'), format };
+  return { samples, invalid, truncated, rows, fingerprint, format };
 }
 
 /** Throws LK_DATA_ROW listing invalid rows unless skipping is allowed; with nothing valid left, LK_DATA. */

@@ -1,12 +1,13 @@
 // A fresh Llama-architecture model for pretraining: the HF config.json (LlamaForCausalLM, tied embeddings,
 // rope_theta 10000, rms_norm_eps 1e-5, silu) from a few sizes, and HF Llama's init (normal(0, 0.02) for linear and
 // embedding weights, ones for RMSNorm weights). Also the BF16 HF folder writer. Not a training loop (pretrain.ts).
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { expectedWeights, type ModelConfig, normalizeConfig } from '../models/config.js';
 import { writeSafetensors } from '../models/safetensors-write.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { beginOutDir, type OutDirOptions } from '../util/out-dir.js';
 import { Rng } from '../util/rng.js';
 
 export interface ModelSize {
@@ -70,12 +71,21 @@ export function decays(name: string, shape: readonly number[]): boolean {
   return shape.length === 2 && !name.includes('embed_tokens');
 }
 
-/** Writes the HF folder: config.json, BF16 model.safetensors, the tokenizer files, generation_config.json. */
-export function writeModelFolder(out: string, o: {
+/** Writes the HF folder: config.json, BF16 model.safetensors, the tokenizer files, generation_config.json; temp folder
+ *  + rename under the --out rule of util/out-dir.ts (`rule`). */
+export function writeModelFolder(target: string, o: {
   config: Record<string, unknown>; names: readonly string[]; weights: ReadonlyMap<string, Float32Array>; shapes: ReadonlyMap<string, readonly number[]>;
   tokenizerDir: string; ids: SpecialIds; maxNewTokens: number;
-}): void {
-  mkdirSync(out, { recursive: true });
+}, rule: OutDirOptions = { verb: 'pretrain' }): void {
+  const w = beginOutDir(target, rule);
+  try {
+    fill(w.tmp);
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+  w.commit();
+  function fill(out: string): void {
   writeJsonAtomic(join(out, 'config.json'), o.config);
   writeSafetensors(join(out, 'model.safetensors'), o.names.map((n) => ({ name: n, dtype: 'BF16' as const, shape: o.shapes.get(n)!, data: o.weights.get(n)! })), { format: 'pt' });
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(o.tokenizerDir, f), join(out, f));
@@ -83,4 +93,5 @@ export function writeModelFolder(out: string, o: {
     bos_token_id: o.ids.bos, eos_token_id: o.ids.stop.length > 1 ? [...o.ids.stop] : o.ids.eos,
     ...(o.ids.pad !== undefined ? { pad_token_id: o.ids.pad } : {}), max_new_tokens: o.maxNewTokens,
   });
+  }
 }

@@ -15,6 +15,7 @@ import { perplexity } from '../models/perplexity.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { sha256, stableStringify } from '../util/hash.js';
 import { appendJsonl } from '../util/jsonl.js';
+import { checkOutDir } from '../util/out-dir.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type AdamWState, adamwStep, globalNorm, scheduledLr } from './adamw.js';
@@ -101,7 +102,14 @@ function specialIds(tokDir: string, tok: Awaited<ReturnType<typeof loadTokenizer
   return { bos: tok.bosTokenId ?? eos, eos, ...(tok.padTokenId !== undefined ? { pad: tok.padTokenId } : {}), stop: end !== undefined && end !== eos ? [eos, end] : [eos] };
 }
 
-export async function pretrain(cfg: PretrainConfig, hooks: PretrainHooks = {}, opts: { resume?: boolean } = {}): Promise<PretrainResult> {
+export async function pretrain(
+  cfg: PretrainConfig, hooks: PretrainHooks = {}, opts: { resume?: boolean; overwrite?: boolean } = {},
+): Promise<PretrainResult> {
+  // The --out rule of util/out-dir.ts, checked before any work: never over --tokenizer, --config or a corpus file.
+  const inputs = [{ flag: '--tokenizer', path: cfg.tokenizer }, ...(cfg.configFile ? [{ flag: '--config', path: cfg.configFile }] : []),
+    ...cfg.corpus.filter((c) => existsSync(c)).map((path) => ({ flag: '--corpus', path }))];
+  const outRule = { verb: 'pretrain', overwrite: opts.overwrite, inputs };
+  checkOutDir(cfg.out, outRule);
   const tok = await loadTokenizer(cfg.tokenizer);
   const ids = specialIds(cfg.tokenizer, tok);
   const raw = cfg.configFile
@@ -223,7 +231,7 @@ export async function pretrain(cfg: PretrainConfig, hooks: PretrainHooks = {}, o
   }
 
   hooks.onPhase?.(`writing ${cfg.out}`);
-  writeModelFolder(cfg.out, { config: raw, names, weights, shapes, tokenizerDir: cfg.tokenizer, ids, maxNewTokens: 64 });
+  writeModelFolder(cfg.out, { config: raw, names, weights, shapes, tokenizerDir: cfg.tokenizer, ids, maxNewTokens: 64 }, outRule);
   // Numbers in the card come from the folder as saved (BF16), not from the f32 weights in memory.
   hooks.onPhase?.('measuring held-out perplexity on the saved folder');
   const saved = await loadCheckpoint(cfg.out, { tokenizer: true });

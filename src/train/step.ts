@@ -19,18 +19,24 @@ export class TrainStep {
   ) {}
 
   /** Builds the step for `adapter`'s tensors (the trainable parameters), in the given order. */
-  static async create(lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number }): Promise<TrainStep> {
+  static async create(
+    lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number; checkpointing?: boolean },
+  ): Promise<TrainStep> {
     const shapes = new Map(lm.shapes);
     for (const [k, t] of adapter.tensors) shapes.set(k, t.dims);
-    const built = buildCausalLMGraph(lm.config, { mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, name: `${lm.config.modelType}_train` });
+    const built = buildCausalLMGraph(lm.config, {
+      mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, quant: lm.options.quant, name: `${lm.config.modelType}_train`,
+    });
     const g = built.graph;
     const params = paramNames.map((n) => {
       const s = g.inputs.find((x) => x.name === n);
       if (!s) throw new LorakitError('LK_INTERNAL', `train step: adapter tensor '${n}' is not used by the model graph`);
       return s;
     });
-    grad(built.lossSum!, params).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
-    const session = await compile(g, { threads: o.threads });
+    grad(built.lossSum!, params, { checkpoint: o.checkpointing }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
+    // No arena: the step's activations go back to the OS after each run instead of staying in ORT's arena next to the
+    // memory-pattern block of the following run (measured: 3.6 → 2.7 GB peak on a 2-layer Llama-3.2-1B shape, 2 × 256).
+    const session = await compile(g, { threads: o.threads, memArena: false });
     return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);
   }
 

@@ -1,10 +1,10 @@
 // `lorakit train`: LoRA fine-tuning of a frozen base on the user's JSONL, ending in a PEFT adapter folder.
 // AdamW on the adapter tensors only, warmup + cosine/linear decay, gradient accumulation, global-norm clipping,
 // held-out evaluation, early stopping, and checkpoints from which --resume continues exactly (same final adapter).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
-import { bindAdapter, trainableParameterCount } from '../lora/adapter.js';
+import { type Adapter, bindAdapter, trainableParameterCount } from '../lora/adapter.js';
 import { type LoraConfig, parseLoraConfig } from '../lora/config.js';
 import { initLoraTensors } from '../lora/init.js';
 import { writeAdapter } from '../lora/peft-io.js';
@@ -13,8 +13,10 @@ import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
 import { fingerprintModelDir } from '../models/fingerprint.js';
 import { defaultLoraTargets, linearModules } from '../models/modules.js';
-import { sha256, stableStringify } from '../util/hash.js';
+import { sha256, sha256File, stableStringify } from '../util/hash.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 import { appendJsonl } from '../util/jsonl.js';
+import { checkNotInput, checkOutDir, type OutDirOptions } from '../util/out-dir.js';
 import { Rng } from '../util/rng.js';
 import { adamwStep, createAdamWState, globalNorm, scheduledLr } from './adamw.js';
 import { type Sequence, makeTrainBatch, toSequences } from './batches.js';
@@ -33,10 +35,16 @@ export interface TrainStartInfo {
   readonly truncated: number;
   readonly totalSteps: number;
   readonly resumedFromStep: number | null;
+  /** What --resume found: off (not asked), resumed (from a checkpoint) or no-checkpoint (starting at step 0). */
+  readonly resume: ResumeStatus;
+  readonly runDir: string;
   readonly baseFingerprint: string;
   readonly datasetFingerprint: string;
   readonly lora: LoraConfig;
 }
+
+/** already-complete: --resume on a run whose every step is done; nothing was trained and the adapter was left alone. */
+export type ResumeStatus = 'off' | 'resumed' | 'no-checkpoint' | 'already-complete';
 
 export interface StepMetrics { readonly step: number; readonly loss: number; readonly lr: number; readonly grad_norm: number; readonly tokens_per_s: number; readonly tokens: number; readonly epoch: number; readonly eval_loss?: number }
 
@@ -62,6 +70,28 @@ export interface TrainResult {
   readonly baseFingerprint: string;
   readonly datasetFingerprint: string;
   readonly seconds: number;
+  /** The trained adapter as this process holds it (the tensors the optimizer updated, not re-read from disk): the
+   *  "train" parity path of an evaluation run right after training uses it. Not part of the JSON result;
+   *  absent when --resume found the run already complete. */
+  readonly adapter?: Adapter;
+  readonly resume: ResumeStatus;
+  readonly resumedFromStep: number | null;
+}
+
+/** Written to <runDir>/complete.json when a run ends, so --resume can tell a finished run from one cut short. */
+interface CompleteRecord { readonly configHash: string; readonly baseFingerprint: string; readonly budget: string; readonly result: TrainResult }
+const budgetOf = (cfg: TrainConfig): string => stableStringify({ maxSteps: cfg.maxSteps, epochs: cfg.epochs });
+
+const fileHash = (f: string): string | null => {
+  try { return sha256File(f); } catch { return null; }
+};
+
+function readComplete(runDir: string): CompleteRecord | null {
+  try {
+    return JSON.parse(readFileSync(join(runDir, 'complete.json'), 'utf8')) as CompleteRecord;
+  } catch {
+    return null;
+  }
 }
 
 export function formatCount(n: number): string {
@@ -106,12 +136,36 @@ export function loraConfigFromTrain(cfg: TrainConfig, base: Checkpoint): LoraCon
   }, 'training flags', defaultLoraTargets(base.config));
 }
 
-export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opts: { resume?: boolean; base?: Checkpoint } = {}): Promise<TrainResult> {
+/** The --out rule for train (util/out-dir.ts): never --model, --data or --eval-data; a user folder only with overwrite. */
+export function trainOutRule(cfg: TrainConfig, overwrite = false): OutDirOptions {
+  const inputs = [{ flag: '--model', path: cfg.model }, { flag: '--data', path: cfg.data }];
+  if (cfg.evalData) inputs.push({ flag: '--eval-data', path: cfg.evalData });
+  return { verb: 'train', overwrite, inputs };
+}
+
+export interface TrainOptions { readonly resume?: boolean; readonly base?: Checkpoint; readonly overwrite?: boolean }
+
+export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
-  const base = opts.base ?? await loadCheckpoint(cfg.model, { tokenizer: true });
+  const outRule = trainOutRule(cfg, opts.overwrite);
+  checkOutDir(cfg.out, outRule); // before minutes of training, not after
+  const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
+  checkNotInput(runDir, { ...outRule, flag: '--run-dir' }); // its checkpoints/ and metrics.jsonl are replaced
+  // Memory-only settings (threads, checkpointing) may change on resume; checkpointing stays out of the hash entirely,
+  // so checkpoints written before the option existed still resume.
+  const { gradientCheckpointing: _memoryOnly, ...hashed } = cfg;
+  const configHash = sha256(stableStringify({ ...hashed, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
+  const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
+  const done = opts.resume ? readComplete(runDir) : null;
+  const same = done && done.configHash === configHash && done.baseFingerprint === fp && done.budget === budgetOf(cfg)
+    && done.result.datasetFingerprint === fileHash(cfg.data); // same flags, base and data bytes
+  if (done && same && existsSync(join(resolve(cfg.out), 'adapter_model.safetensors'))) {
+    return { ...done.result, resume: 'already-complete', resumedFromStep: done.result.steps, seconds: (performance.now() - t0) / 1000 };
+  }
+  const quantize = { quantize: cfg.quantize, block: cfg.quantBlock, zeroPoint: cfg.quantZeroPoint, accuracy: cfg.quantAccuracy };
+  const base = opts.base ?? await loadCheckpoint(cfg.model, { tokenizer: true, quantize });
   const tok = base.tokenizer;
   if (!tok) throw new LorakitError('LK_TOKENIZER', `'${cfg.model}' has no tokenizer.json; training needs one`);
-  const fp = (await fingerprintModelDir(cfg.model)).fingerprint;
   const dataOpts = { maxLength: cfg.maxLength, trainOnInputs: cfg.trainOnInputs, truncate: cfg.truncate };
   const data = await loadTrainingData(cfg.data, tok, dataOpts);
   checkInvalid(cfg.data, data, cfg.skipInvalid);
@@ -134,37 +188,43 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const adam = createAdamWState(params);
   const adapter = bindAdapter({ config: lora, sites, tensors }); // evaluation: no dropout
   const trainBinding = bindAdapter({ config: lora, sites, tensors }, { training: true });
-  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined });
+  // No ORT arena: evaluation sessions give their logits back to the OS instead of holding them beside the step's peak.
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined, quant: base.quant, memArena: false });
   const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
-  const runDir = resolve(cfg.runDir ?? `${cfg.out}.run`);
-  const configHash = sha256(stableStringify({ ...cfg, out: null, runDir: null, threads: null, maxSteps: null, epochs: null }));
 
   const batchesPerEpoch = epochBatches(train, cfg, 0).length;
   const stepsPerEpoch = Math.max(1, Math.ceil(batchesPerEpoch / cfg.gradAccum));
   const totalSteps = cfg.maxSteps ?? cfg.epochs * stepsPerEpoch;
   let state: TrainState = { step: 0, epoch: 0, batchInEpoch: 0, rng: new Rng(cfg.seed).state(), bestEvalLoss: null, evalsWithoutImprovement: 0, tokensSeen: 0, configHash, baseFingerprint: fp };
   let resumedFrom: number | null = null;
+  let resume: ResumeStatus = opts.resume ? 'no-checkpoint' : 'off';
   if (opts.resume) {
     const ck = loadLatestCheckpoint(runDir, names);
     if (ck) {
       if (ck.state.baseFingerprint !== fp) throw new LorakitError('LK_BASE_MISMATCH', `cannot resume: the checkpoint in '${runDir}' was trained on base ${ck.state.baseFingerprint.slice(0, 12)}, but '${cfg.model}' is ${fp.slice(0, 12)}`);
-      if (ck.state.configHash !== configHash) throw new LorakitError('LK_CHECKPOINT', `cannot resume: the training config differs from the one that wrote the checkpoint in '${runDir}'`, { hint: 'resume with the same flags (only --max-steps, --epochs and --threads may change)' });
+      if (ck.state.configHash !== configHash) throw new LorakitError('LK_CHECKPOINT', `cannot resume: the training config differs from the one that wrote the checkpoint in '${runDir}'`, { hint: 'resume with the same flags (only --max-steps, --epochs, --threads and --gradient-checkpointing may change)' });
       names.forEach((n, i) => { params[i].set(ck.params.get(n)!); adam.m[i].set(ck.m[i]); adam.v[i].set(ck.v[i]); });
       adam.step = ck.state.step;
       state = ck.state;
       resumedFrom = state.step;
+      resume = 'resumed';
     }
   } else if (existsSync(join(runDir, 'checkpoints'))) {
     rmSync(join(runDir, 'checkpoints'), { recursive: true, force: true }); // a fresh run does not resume stale state
   }
   mkdirSync(runDir, { recursive: true });
+  rmSync(join(runDir, 'complete.json'), { force: true }); // this run is not complete until it writes the adapter
   const metricsFile = join(runDir, 'metrics.jsonl');
   if (!resumedFrom) rmSync(metricsFile, { force: true });
 
   const trainable = trainableParameterCount({ tensors }), total = base.parameters;
-  hooks.onStart?.({ trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid, truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora });
+  hooks.onStart?.({
+    trainable, total, modules: sites.map((s) => s.spec.path), trainSamples: train.length, evalSamples: held.length, invalid: data.invalid,
+    truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, resume, runDir, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora,
+  });
 
-  const step = await TrainStep.create(lm, trainBinding, names, { packed: cfg.packing, threads: cfg.threads ?? undefined });
+  const stepOpts = { packed: cfg.packing, threads: cfg.threads ?? undefined, checkpointing: cfg.gradientCheckpointing };
+  const step = await TrainStep.create(lm, trainBinding, names, stepOpts);
   const grads = params.map((p) => new Float32Array(p.length));
   const acc = params.map((p) => new Float32Array(p.length));
   const evalBatch = Math.max(1, cfg.batchSize);
@@ -224,12 +284,15 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const result: TrainResult = {
     adapterDir: resolve(cfg.out), runDir, steps: state.step, trainLoss: lastLoss, evalLoss: lastEval, baseEvalLoss, trainable, total,
     tokensPerSecond: msTimed > 0 ? tokensTimed / (msTimed / 1000) : 0, stoppedEarly, invalid, baseFingerprint: fp, datasetFingerprint: data.fingerprint,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: (performance.now() - t0) / 1000, adapter: { config: lora, sites, tensors }, resume, resumedFromStep: resumedFrom,
   };
   writeAdapter(cfg.out, { config: lora, tensors }, {
-    base_fingerprint: fp, base_model: resolve(cfg.model), dataset_fingerprint: data.fingerprint,
+    base_fingerprint: fp, base_model: resolve(cfg.model), base_quantization: base.quantization, dataset_fingerprint: data.fingerprint,
     config: { ...cfg } as unknown as Record<string, unknown>,
     metrics: { train_loss: lastLoss, ...(lastEval !== null ? { eval_loss: lastEval } : {}), ...(baseEvalLoss !== null ? { base_eval_loss: baseEvalLoss } : {}), steps: state.step },
-  });
+  }, undefined, outRule);
+  const { adapter: _inMemory, ...recorded } = result; // the tensors live in the adapter folder, not in this record
+  const complete: CompleteRecord = { configHash, baseFingerprint: fp, budget: budgetOf(cfg), result: recorded };
+  if (state.step >= totalSteps || stoppedEarly) writeJsonAtomic(join(runDir, 'complete.json'), complete);
   return result;
 }

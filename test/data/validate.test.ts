@@ -47,8 +47,9 @@ test('JSONL: each rejection reason is reported with file:line', async () => {
   const c = r.counts;
   assert.equal(c.input, c.kept + c.rejected + c.removed + c.exactDuplicates + c.nearDuplicates);
   assert.ok(r.balanced);
-  // atomic outputs: no temp or spool files are left behind
-  assert.deepEqual(readdirSync(out).sort(), ['eval.jsonl', 'rejects.jsonl', 'removed.jsonl', 'report.html', 'report.json', 'report.md', 'train.jsonl']);
+  // atomic outputs: no temp or spool files are left behind (.lorakit-out.json marks the folder as curate's, util/out-dir.ts)
+  assert.deepEqual(readdirSync(out).sort(), ['.lorakit-out.json',
+    'eval.jsonl', 'rejects.jsonl', 'removed.jsonl', 'report.html', 'report.json', 'report.md', 'train.jsonl']);
   assert.deepEqual(readJsonl(join(out, 'train.jsonl')).map((x) => Object.keys(x)), [['text'], ['text']]);
 });
 

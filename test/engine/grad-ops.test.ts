@@ -26,6 +26,11 @@ const cases: GradCase[] = [
   { name: 'MatMul 2-D', inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3, 4] }], build: ([a, b]) => E.matmul(a, b) },
   { name: 'MatMul activations @ weight', inputs: [{ name: 'a', shape: [2, 2, 3] }, { name: 'b', shape: [3, 4] }], build: ([a, b]) => E.matmul(a, b) },
   { name: 'MatMul weight @ batched', inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 3, 4] }], build: ([a, b]) => E.matmul(a, b) },
+  // A transposed 2-D operand becomes FusedMatMul (transA/transB) in float32 and stays Transpose + MatMul in float64.
+  { name: 'FusedMatMul x·Wᵀ (linear)', inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 'w', shape: [5, 4] }], build: ([x, w]) => E.matmul(x, E.transposeLast2(w)) },
+  { name: 'FusedMatMul Aᵀ·B', inputs: [{ name: 'a', shape: [3, 2] }, { name: 'b', shape: [3, 4] }], build: ([a, b]) => E.matmul(E.transposeLast2(a), b) },
+  { name: 'FusedMatMul Aᵀ·Bᵀ', inputs: [{ name: 'a', shape: [3, 2] }, { name: 'b', shape: [4, 3] }], build: ([a, b]) => E.matmul(E.transposeLast2(a), E.transposeLast2(b)) },
+  { name: 'FusedMatMul (x·Aᵀ)·Bᵀ (LoRA)', inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 'a', shape: [2, 4] }, { name: 'b', shape: [5, 2] }], build: ([x, a, b]) => E.matmul(E.matmul(x, E.transposeLast2(a)), E.transposeLast2(b)) },
   { name: 'MatMul broadcast batch', inputs: [{ name: 'a', shape: [2, 1, 2, 3] }, { name: 'b', shape: [1, 3, 3, 2] }], build: ([a, b]) => E.matmul(a, b) },
   { name: 'Gemm transA transB alpha beta', inputs: [{ name: 'a', shape: [3, 2] }, { name: 'b', shape: [4, 3] }, { name: 'c', shape: [4] }], build: ([a, b, c]) => E.gemm(a, b, c, { transA: true, transB: true, alpha: 0.7, beta: 1.3 }) },
   { name: 'Gemm plain', inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3, 2] }, { name: 'c', shape: [2, 2] }], build: ([a, b, c]) => E.gemm(a, b, c) },

@@ -191,7 +191,7 @@ test('generation and choice tasks through evaluate(): base only, no gate; bad ro
   assert.equal(report.tasks[0].base.value, 50);
   assert.equal(report.tasks[0].adapter, null);
   assert.equal(report.gate.applied, false);
-  assert.equal(report.passed, true);
+  assert.equal(report.passed, false); // base only: nothing was promoted, so nothing passed (issue 13)
   assert.equal(report.parity, null);
   assert.deepEqual(rows.filter((r) => r.task === 'gen').map((r) => r.base.correct), [true, false]);
   assert.ok(report.summary.startsWith('base only'));

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Registry } from '../../src/registry/index.js';
-import { makeBase, tmp } from './helpers.js';
+import { makeAdapter, makeBase, tmp } from './helpers.js';
 
 const CHILD = join(import.meta.dirname, 'child-register.ts');
 
@@ -94,6 +94,40 @@ test('concurrent processes registering under one name get distinct versions and 
   assert.equal(assertConsistent(home, 'shared'), N * PER);
   const reg = Registry.open(home);
   assert.equal(new Set((await reg.list({ name: 'shared' })).map((v) => v.fingerprint)).size, N * PER, 'no registration lost');
+  await reg.verify();
+  await reg.close();
+});
+
+test('two processes registering identical large content at the same moment get ONE version (deduplicated in the transaction)', async () => {
+  // Both children fingerprint and copy 32 MB before their insert, so both pass the early duplicate check and
+  // only the check inside the write transaction can catch the second one (issue 13: two versions, one fingerprint).
+  const root = tmp();
+  const home = join(root, 'home');
+  const reg0 = Registry.open(home);
+  const base = await reg0.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
+  await reg0.close();
+  const dir = makeAdapter(join(root, 'same'), { seed: 7, baseFingerprint: base.fingerprint, bigFloats: 8 << 20 });
+  const CHILD_SAME = join(import.meta.dirname, 'child-add-same.ts');
+  const kids = [0, 1].map(() => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD_SAME, home, dir, 'dup'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let onReady!: () => void;
+    const ready = new Promise<void>((r) => { onReady = r; });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      for (const l of d.split('\n').filter(Boolean)) { lines.push(l); if (l === 'ready') onReady(); }
+    });
+    const exit = new Promise<number | null>((r) => child.on('exit', (c) => { onReady(); r(c); }));
+    return { child, lines, ready, exit };
+  });
+  await Promise.all(kids.map((k) => k.ready));
+  for (const k of kids) k.child.stdin!.end('go\n');
+  assert.deepEqual(await Promise.all(kids.map((k) => k.exit)), [0, 0]);
+  const results = kids.map((k) => JSON.parse(k.lines[k.lines.length - 1]) as { ref: string; created: boolean });
+  assert.deepEqual(results.map((r) => r.ref), ['dup@v1', 'dup@v1'], 'both were told the same version');
+  assert.deepEqual(results.map((r) => r.created).sort(), [false, true], 'the second one says it got the existing version');
+  const reg = Registry.open(home);
+  assert.equal((await reg.list({ name: 'dup' })).length, 1, 'one version for one content');
+  assert.equal(assertConsistent(home, 'dup'), 1);
   await reg.verify();
   await reg.close();
 });

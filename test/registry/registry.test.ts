@@ -2,7 +2,7 @@
 // deletion guarded by aliases, export round trip, verify finding corruption, gc.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from '../../src/registry/index.js';
 import { fingerprintAdapterDir } from '../../src/models/fingerprint.js';
@@ -109,17 +109,56 @@ test('aliases move between versions with who/when/why history; deletion is refus
 
 test('the gate refuses an alias without a passing report unless forced, and records the force', async () => {
   const { root, reg, baseA } = await setup();
-  await reg.addAdapter(makeAdapter(join(root, 'a1'), { baseFingerprint: baseA }), { name: 'support' });
+  const { version: v1 } = await reg.addAdapter(makeAdapter(join(root, 'a1'), { baseFingerprint: baseA }), { name: 'support' });
+  const fps = { model: { fingerprint: baseA }, adapter: { fingerprint: v1.fingerprint } };
   await assert.rejects(reg.setAlias('support@v1', 'production', { requireSuite: 'smoke' }), { code: 'LK_GATE' });
-  await reg.addEvalReport('support@v1', { suite: 'smoke', passed: false, score: 0.2 });
+  await reg.addEvalReport('support@v1', { suite: 'smoke', passed: false, score: 0.2, ...fps });
   await assert.rejects(reg.setAlias('support@v1', 'production', { requireSuite: 'smoke' }), { code: 'LK_GATE' });
   await reg.setAlias('support@v1', 'production', { requireSuite: 'smoke', force: true, by: 'ops', reason: 'hotfix' });
-  await reg.addEvalReport('support@v1', { suite: 'smoke', passed: true, score: 0.9 });
+  await reg.addEvalReport('support@v1', { suite: 'smoke', passed: true, score: 0.9, ...fps });
   await reg.setAlias('support@v1', 'staging', { requireSuite: 'smoke' });
   const events = (await reg.history('support')).filter((e) => e.kind === 'alias-set');
   assert.deepEqual(events.map((e) => [e.target, e.forced]), [['production', true], ['staging', false]]);
   assert.equal((await reg.show('support@v1')).evalReports.length, 2);
   await assert.rejects(reg.addEvalReport('support@v1', { suite: '', passed: true }), { code: 'LK_ARG' });
+  await reg.close();
+});
+
+test('an eval report must carry the fingerprints of the version it is attached to (issue 13)', async () => {
+  const { root, reg, baseA, baseB } = await setup();
+  const { version: v1 } = await reg.addAdapter(makeAdapter(join(root, 'a1'), { baseFingerprint: baseA }), { name: 'support' });
+  const { version: v2 } = await reg.addAdapter(makeAdapter(join(root, 'a2'), { seed: 2, baseFingerprint: baseA }), { name: 'support' });
+  type Fp = { fingerprint: string } | null;
+  const report = (adapter: Fp, model: Fp) => ({ suite: 'smoke', passed: true, adapter, model });
+  // Hand-written {suite, passed: true} with no fingerprints, or with only one of them: refused.
+  await assert.rejects(reg.addEvalReport('support@v1', { suite: 'smoke', passed: true }), { code: 'LK_ARG' });
+  await assert.rejects(reg.addEvalReport('support@v1', report({ fingerprint: v1.fingerprint }, null)), { code: 'LK_ARG' });
+  await assert.rejects(reg.addEvalReport('support@v1', report({ fingerprint: 'not hex' }, { fingerprint: baseA })), { code: 'LK_ARG' });
+  // A report about another adapter (v2's), or about this adapter on another base: refused.
+  await assert.rejects(reg.addEvalReport('support@v1', report({ fingerprint: v2.fingerprint }, { fingerprint: baseA })), { code: 'LK_CONFLICT' });
+  const otherBase = report({ fingerprint: v1.fingerprint }, { fingerprint: baseB });
+  await assert.rejects(reg.addEvalReport('support@v1', otherBase), { code: 'LK_BASE_MISMATCH' });
+  // `passed` must agree with the report's own gate.
+  const lying = { ...report({ fingerprint: v1.fingerprint }, { fingerprint: baseA }), gate: { applied: true, passed: false } };
+  await assert.rejects(reg.addEvalReport('support@v1', lying), { code: 'LK_ARG' });
+  assert.equal((await reg.show('support@v1')).evalReports.length, 0);
+  // Reports that predate the check (or were put in the store directly) are not trusted by alias-set --require-suite.
+  const who = { who: 'old', at: new Date().toISOString(), why: null };
+  await reg.meta.addEvalReport(v1.id, { suite: 'smoke', passed: true }, who);
+  await assert.rejects(reg.setAlias('support@v1', 'production', { requireSuite: 'smoke' }), (e: { code: string; message: string }) =>
+    e.code === 'LK_GATE' && /does not fit it \(it carries no adapter\/base fingerprints\)/.test(e.message));
+  await reg.meta.addEvalReport(v1.id, report({ fingerprint: v2.fingerprint }, { fingerprint: baseA }), who);
+  await assert.rejects(reg.setAlias('support@v1', 'production', { requireSuite: 'smoke' }), (e: { code: string; message: string }) =>
+    e.code === 'LK_GATE' && /it scored adapter/.test(e.message));
+  await reg.meta.addEvalReport(v1.id, report({ fingerprint: v1.fingerprint }, { fingerprint: baseB }), who);
+  await assert.rejects(reg.setAlias('support@v1', 'production', { requireSuite: 'smoke' }), (e: { code: string; message: string }) =>
+    e.code === 'LK_GATE' && /it scored base/.test(e.message));
+  // Forced past a foreign report: recorded as such.
+  const forced = await reg.setAlias('support@v1', 'staging', { requireSuite: 'smoke', force: true });
+  assert.equal(forced.event.detail.gate, 'foreign report, forced');
+  // The real thing is accepted and trusted.
+  await reg.addEvalReport('support@v1', report({ fingerprint: v1.fingerprint }, { fingerprint: baseA }));
+  assert.equal((await reg.setAlias('support@v1', 'production', { requireSuite: 'smoke' })).event.forced, false);
   await reg.close();
 });
 
@@ -140,9 +179,16 @@ test('export writes a PEFT folder with the same fingerprint; verify finds a corr
   const src = makeAdapter(join(root, 'a1'), { baseFingerprint: baseA });
   const { version } = await reg.addAdapter(src, { name: 'support' });
   const out = await reg.export('support@v1', join(root, 'out'));
-  assert.deepEqual(readdirSync(out.dir).sort(), ['adapter_config.json', 'adapter_model.safetensors', 'lorakit.json']);
+  assert.deepEqual(readdirSync(out.dir).filter((f) => !f.startsWith('.')).sort(), [
+    'adapter_config.json', 'adapter_model.safetensors', 'lorakit.json']);
   assert.equal((await fingerprintAdapterDir(out.dir)).fingerprint, version.fingerprint);
-  await assert.rejects(reg.export('support@v1', join(root, 'out')), { code: 'LK_CONFLICT' });
+  // the --out rule (util/out-dir.ts): a re-export replaces its own folder; a user's folder needs overwrite; never the store
+  assert.equal((await reg.export('support@v1', join(root, 'out'))).dir, out.dir);
+  mkdirSync(join(root, 'mine'));
+  writeFileSync(join(root, 'mine', 'notes.txt'), 'keep');
+  await assert.rejects(reg.export('support@v1', join(root, 'mine')), { code: 'LK_OUT_EXISTS' });
+  await assert.rejects(reg.export('support@v1', reg.home, { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
+  await assert.rejects(reg.export('support@v1', join(reg.home, 'blobs'), { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
   assert.equal((await reg.verify()).bad.length, 0);
   // corrupt the adapter's weights blob
   const w = (await reg.show('support@v1')).files.find((f) => f.name === 'adapter_model.safetensors')!;

@@ -1,12 +1,13 @@
 // Correctness under batching: with greedy decoding every request in a batch that mixes adapters (of different
 // ranks and target sets) and the base returns exactly the tokens it returns alone, and the tokens generate()
-// gives with that adapter bound the ordinary way.
+// gives with that adapter bound the ordinary way; and the engine really mixes them in one decode step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type LorakitServer } from '../../src/serve/server.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
 import { generate } from '../../src/models/generate.js';
 import { loadAdapterFor } from '../../src/lora/load.js';
+import type { StepInfo } from '../../src/serve/engine.js';
 import { makeFixture, tmp } from './helpers.js';
 
 const root = tmp('lk-serve-batch-');
@@ -36,10 +37,24 @@ test('mixed-adapter batch: each request equals itself alone and generate() with 
     // Every (model, prompt) pair at once: one batch with 3 adapters over 2 slots (so LRU swaps happen) and the base.
     const pairs = models.flatMap((m) => prompts.map((p) => [m, p] as const));
     const stepsBefore = app.lorakit.engine.steps;
+    const decodeSteps: StepInfo[] = [];
+    const unsubscribe = app.lorakit.engine.onStep((s) => { if (s.kind === 'decode') decodeSteps.push(s); });
     const together = await Promise.all(pairs.map(([m, p]) => complete(app, m, p)));
+    unsubscribe();
     pairs.forEach(([m, p], i) => assert.deepEqual(together[i], alone.get(`${m}|${p}`), `${m} / ${JSON.stringify(p)}`));
     const stepsTogether = app.lorakit.engine.steps - stepsBefore;
     assert.ok(stepsTogether < pairs.length * MAX / 2, `batched: ${stepsTogether} decode steps for ${pairs.length} requests`);
+    // The step count alone would also pass with sequential per-adapter batches (4 models × 12 steps = 48 < 96).
+    // What proves mixing: one decode step whose rows (the very rows fed to that session run, with their
+    // adapter_slot values) belong to at least two different adapters AND the base. A scheduler that batches per
+    // adapter in turn runs every decode step with one model's rows (one slot value), so no step can qualify.
+    const mixed = decodeSteps.filter((s) => {
+      const names = new Set(s.models);
+      return names.has('tiny') && [...names].filter((n) => n !== 'tiny').length >= 2 && new Set(s.slots).size >= 3;
+    });
+    const widest = decodeSteps.reduce((m, s) => Math.max(m, new Set(s.models).size), 0);
+    assert.ok(mixed.length > 0, `no decode step mixed the base with 2 adapters (widest step had ${widest} models over ${decodeSteps.length} steps)`);
+    for (const s of decodeSteps) assert.equal(s.models.length, s.slots.length);
     // Adapters change outputs (otherwise this test proves nothing).
     for (const m of ['a', 'b', 'c']) assert.notDeepEqual(alone.get(`${m}|${prompts[1]}`)!.ids, alone.get(`tiny|${prompts[1]}`)!.ids, m);
 

@@ -34,3 +34,15 @@ test('unknown keys and bad values are refused, every problem named', () => {
   assert.throws(() => parseArgs(train, ['--rank', 'x']), (e: unknown) => isLorakitError(e, 'LK_ARG') && /'--rank' must be a positive integer/.test(e.message));
   assert.throws(() => parseArgs(train, ['--bogus']), (e: unknown) => isLorakitError(e, 'LK_ARG') && /unknown flag '--bogus'/.test(e.message));
 });
+
+test('--gradient-checkpointing: flag, config-file key (any case) and library field agree; a non-boolean is refused', () => {
+  const file = join(tmp, 'ckpt.yaml');
+  writeFileSync(file, 'model: m\ndata: d.jsonl\nout: o\ngradient_checkpointing: true\n');
+  assert.equal(resolveTrainConfig(readTrainConfigFile(file)).gradientCheckpointing, true);
+  const argv = ['--model', 'm', '--data', 'd.jsonl', '--out', 'o', '--gradient-checkpointing'];
+  const { config: _c, resume: _r, json: _j, noTrack: _n, ...flags } = parseArgs(train, argv).flags;
+  assert.equal(resolveTrainConfig(flags).gradientCheckpointing, true);
+  assert.equal(resolveTrainConfig({ model: 'm', data: 'd', out: 'o' }).gradientCheckpointing, false);
+  assert.throws(() => resolveTrainConfig({ model: 'm', data: 'd', out: 'o', gradientCheckpointing: 'yes' as never }),
+    (e: unknown) => isLorakitError(e, 'LK_TRAIN_CONFIG') && /'gradient-checkpointing'/.test(e.message));
+});

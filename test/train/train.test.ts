@@ -78,26 +78,37 @@ function runCli(args: string[], killAtStep?: number): Promise<{ code: number | n
   });
 }
 
-test('a run killed with SIGKILL and resumed (LoRA dropout on) ends with the same adapter as an uninterrupted run (1e-6)', async () => {
+/** Trains to 60 steps uninterrupted, and again killed at step 10 then resumed; returns the largest difference. */
+async function killAndResume(tag: string, extra: readonly string[]): Promise<number> {
   const data = join(tmp, 'resume.jsonl');
   writeText(data, 48);
-  const common = ['--model', model, '--data', data, '--max-steps', '60', '--batch-size', '4', '--lr', '5e-3', '--warmup-steps', '3', '--save-every', '4', '--eval-every', '6', '--seed', '3', '--dropout', '0.1', '--json', '--no-track', '--threads', '1'];
-  const full = await runCli([...common, '--out', join(tmp, 'full')]);
+  const common = ['--model', model, '--data', data, '--max-steps', '60', '--batch-size', '4', '--lr', '5e-3', '--warmup-steps', '3', '--save-every', '4', '--eval-every', '6', '--seed', '3', '--dropout', '0.1', '--json', '--no-track', '--threads', '1', ...extra];
+  const full = await runCli([...common, '--out', join(tmp, `full-${tag}`)]);
   assert.equal(full.code, 0, full.tail);
   // 60 steps and a kill at step 10 leave a wide margin: the child cannot finish before the signal lands.
-  const killed = await runCli([...common, '--out', join(tmp, 'resumed')], 10);
+  const killed = await runCli([...common, '--out', join(tmp, `resumed-${tag}`)], 10);
   assert.equal(killed.signal, 'SIGKILL', 'the first run must really be killed');
   assert.ok(killed.lastStep < 60);
-  const resumed = await runCli([...common, '--out', join(tmp, 'resumed'), '--resume']);
+  const resumed = await runCli([...common, '--out', join(tmp, `resumed-${tag}`), '--resume']);
   assert.equal(resumed.code, 0, resumed.tail);
-  const a = openSafetensors(join(tmp, 'full', 'adapter_model.safetensors')), b = openSafetensors(join(tmp, 'resumed', 'adapter_model.safetensors'));
+  const a = openSafetensors(join(tmp, `full-${tag}`, 'adapter_model.safetensors')), b = openSafetensors(join(tmp, `resumed-${tag}`, 'adapter_model.safetensors'));
   let maxDiff = 0;
   for (const name of a.tensors.keys()) {
     const x = a.readFloat32(name), y = b.readFloat32(name);
     for (let i = 0; i < x.length; i++) maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
   }
   a.close(); b.close();
+  return maxDiff;
+}
+
+test('a run killed with SIGKILL and resumed (LoRA dropout on) ends with the same adapter as an uninterrupted run (1e-6)', async () => {
+  const maxDiff = await killAndResume('float', []);
   assert.ok(maxDiff <= 1e-6, `resumed adapter differs by ${maxDiff}`);
+});
+
+test('QLoRA: the same SIGKILL + resume on an int4 base ends with the same adapter (1e-6)', async () => {
+  const maxDiff = await killAndResume('int4', ['--quantize', 'int4', '--quant-block', '16']);
+  assert.ok(maxDiff <= 1e-6, `resumed QLoRA adapter differs by ${maxDiff}`);
 });
 
 test('a real fine-tune on State of the Union text: held-out loss falls clearly below the base', async () => {

@@ -23,7 +23,9 @@ export async function populate(): Promise<Populated> {
     const { version } = await registry.addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i + 1, baseFingerprint: base.fingerprint, runId: run.id }), { name: 'support' });
     tracker.updateLineage(run.id, { adapterVersion: version.ref });
   }
-  await registry.addEvalReport('support@v2', { suite: 'smoke', passed: true, score: 0.93 });
+  const v2 = await registry.resolve('support@v2');
+  const fingerprints = { model: { fingerprint: base.fingerprint }, adapter: { fingerprint: v2.fingerprint } };
+  await registry.addEvalReport('support@v2', { suite: 'smoke', passed: true, score: 0.93, ...fingerprints });
   await registry.setAlias('support@v1', 'production', { by: 'alice', reason: 'first' });
   await registry.setAlias('support@v2', 'production', { by: 'bob', reason: 'smoke passed', requireSuite: 'smoke' });
   await registry.addAdapter(makeAdapter(join(root, 'other'), { seed: 9, baseFingerprint: 'f'.repeat(64) }), { name: 'orphan' });

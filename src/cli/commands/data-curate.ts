@@ -26,6 +26,7 @@ export interface DataCurateFlags {
   stripBoilerplate: boolean;
   evalFraction: number;
   seed: number;
+  overwrite: boolean;
   json: boolean;
 }
 
@@ -63,6 +64,7 @@ export const dataCurate = defineCommand<DataCurateFlags>({
     stripBoilerplate: { help: 'Strip e-mail headers, quoted replies, signatures and list footers', default: false },
     evalFraction: { arg: '<f>', help: 'Fraction of clusters that go to eval.jsonl', default: 0.1, parse: unitInterval },
     seed: { arg: '<n>', help: 'Seed of the train/eval split', default: 0, parse: (raw, flag) => { const n = finiteNumber(raw, flag); if (!Number.isInteger(n)) throw new LorakitError('LK_ARG', `'${flag}' must be an integer, got '${raw}'`); return n; } },
+    overwrite: { help: 'Replace a non-empty --out folder that curate did not write (never an input)', default: false },
     json: { help: 'Print the report summary as JSON (progress as JSON lines on stderr)', default: false },
   },
   async run(flags, io, positionals) {
@@ -93,7 +95,7 @@ export const dataCurate = defineCommand<DataCurateFlags>({
       nearDupThreshold: flags.nearDupThreshold, shingle: flags.shingle, numPerm: flags.numPerm, removeNearDups: !flags.keepNearDups,
       minTokens: flags.minTokens, maxTokens: flags.maxTokens, maxRepeatedNgramFrac: flags.maxRepeatedNgrams, maxDupLineFrac: flags.maxDupLines,
       minAlphaFrac: flags.minAlpha, language: flags.language, redactPii: flags.redactPii, stripBoilerplate: flags.stripBoilerplate,
-      evalFraction: flags.evalFraction, seed: flags.seed,
+      evalFraction: flags.evalFraction, seed: flags.seed, overwrite: flags.overwrite,
       ...(perplexity ? { perplexity, maxPerplexity: flags.maxPerplexity } : {}),
       ...(counter ? { tokenCounter: counter.count, tokenCounterName: counter.name } : {}),
       onProgress: (p) => { // one bar per phase; a phase's bar is finished when the next one starts

@@ -4,8 +4,9 @@
 // onto the adapter version in the registry, where `registry alias-set --require-suite` reads it.
 import { defineCommand } from '../command.js';
 import { existingDir, nonNegativeInt, positiveInt } from '../parse.js';
+import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 
-export interface EvalFlags {
+export interface EvalFlags extends QuantFlags {
   model: string; adapter: string | undefined; suite: string; out: string | undefined; seed: number | undefined;
   register: string | undefined; threads: number | undefined; batchSize: number | undefined; json: boolean;
 }
@@ -25,31 +26,23 @@ export const evalCmd = defineCommand<EvalFlags>({
     register: { arg: '<ref>', help: 'attach the report to this registry adapter version (it must hold the same adapter as --adapter)' },
     threads: { arg: '<n>', help: 'onnxruntime threads', parse: positiveInt },
     batchSize: { arg: '<n>', help: 'windows / prompts per run (choices: twice as many)', parse: positiveInt },
+    ...quantFlags,
     json: { help: 'print the result as JSON (progress as JSON lines on stderr)', default: false },
   },
   async run(f, io) {
-    const { existsSync, mkdtempSync, rmSync, statSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const { LorakitError } = await import('../../errors.js');
     const ev = await import('../../eval/index.js');
     const suite = ev.loadSuite(f.suite);
-    let adapterDir: string | undefined, ref: string | null = null, exportDir: string | undefined;
+    let adapterDir: string | undefined, ref: string | null = null, adapterArg: import('../adapter-arg.js').AdapterArg | undefined;
     let registry: import('../../registry/index.js').Registry | undefined;
     const openRegistry = async (): Promise<import('../../registry/index.js').Registry> => (registry ??= (await import('../../registry/index.js')).Registry.open());
     try {
       if (f.adapter !== undefined) {
-        if (existsSync(f.adapter) && statSync(f.adapter).isDirectory()) adapterDir = f.adapter;
-        else {
-          // Not a folder: a registry reference. Refuse an adapter of another base before exporting it.
-          const reg = await openRegistry();
-          const v = await reg.resolve(f.adapter);
-          await reg.assertCompatible(v.ref, f.model);
-          exportDir = mkdtempSync(join(tmpdir(), 'lorakit-eval-'));
-          adapterDir = (await reg.export(v.ref, join(exportDir, 'adapter'))).dir;
-          ref = v.ref;
-          io.log(`adapter ${v.ref} (${f.adapter}) exported from the registry`);
-        }
+        // A folder, or a registry reference (refused on another base, exported to a temp folder): one helper for all verbs.
+        const { openAdapterArg } = await import('../adapter-arg.js');
+        adapterArg = await openAdapterArg(f.adapter, f.model, { io, registry: openRegistry });
+        adapterDir = adapterArg.dir;
+        ref = adapterArg.ref;
       }
       if (f.register !== undefined) {
         if (!adapterDir) throw new LorakitError('LK_ARG', "'--register' needs '--adapter'");
@@ -61,13 +54,15 @@ export const evalCmd = defineCommand<EvalFlags>({
           throw new LorakitError('LK_CONFLICT', `'${adapterDir}' is not ${v.ref}: its fingerprint ${fp.slice(0, 12)} differs from the registered ${v.fingerprint.slice(0, 12)}`, { hint: 'register this folder as a new version first (lorakit registry add-adapter)' });
         }
         if (ref && ref !== v.ref) throw new LorakitError('LK_ARG', `'--adapter ${f.adapter}' is ${ref} but '--register' names ${v.ref}`);
+        // The registry stores only a report made on the version's own base: refuse before spending the evaluation.
+        await reg.assertCompatible(v.ref, f.model);
         ref = v.ref;
       }
 
       let bar: ReturnType<typeof io.progress> | undefined, barKey = '';
       const t0 = performance.now();
       const { report, items } = await ev.evaluate({
-        modelDir: f.model, adapterDir, adapterRef: ref, suite, seed: f.seed, threads: f.threads, batchSize: f.batchSize,
+        modelDir: f.model, quantize: quantOptions(f), adapterDir, adapterRef: ref, suite, seed: f.seed, threads: f.threads, batchSize: f.batchSize,
         parityPaths: async (ctx) => serverParityPath(ctx),
         onProgress: (e) => {
           const key = `${e.phase} ${e.task ?? ''} ${e.model ?? ''}`;
@@ -95,7 +90,7 @@ export const evalCmd = defineCommand<EvalFlags>({
       io.done({ report, files, registered, exit_code: code }, report.summary);
       return code;
     } finally {
-      if (exportDir) rmSync(exportDir, { recursive: true, force: true });
+      adapterArg?.cleanup();
       await registry?.close();
     }
   },
@@ -107,14 +102,23 @@ export const evalCmd = defineCommand<EvalFlags>({
  * Fastify's inject, concurrently so that the engine batches them as it would batch users. The server exposes
  * no logits, so this path is compared on greedy tokens only (up to EOS, at which a server always stops).
  */
-export async function serverParityPath(ctx: import('../../eval/index.js').ParityContext): Promise<{ paths: import('../../eval/index.js').ParityPath[]; missing: import('../../eval/index.js').MissingPath[] }> {
-  let createServer: typeof import('../../serve/server.js').createServer;
+export async function serverParityPath(
+  ctx: import('../../eval/index.js').ParityContext,
+  load: () => Promise<Pick<typeof import('../../serve/server.js'), 'createServer'>> = () => import('../../serve/server.js'),
+): Promise<{ paths: import('../../eval/index.js').ParityPath[]; missing: import('../../eval/index.js').MissingPath[] }> {
+  // A server that cannot be loaded or started is reported as a path that could not run: it fails parity, with the
+  // reason in the report (issue 13), instead of failing the whole evaluation or being skipped silently.
+  let app: Awaited<ReturnType<typeof import('../../serve/server.js').createServer>>;
   try {
-    ({ createServer } = await import('../../serve/server.js'));
+    const { createServer } = await load();
+    try {
+      app = await createServer({ model: ctx.base, adapters: { candidate: ctx.adapterDir }, preload: true, threads: ctx.threads });
+    } catch (e) {
+      return { paths: [], missing: [{ name: 'server', reason: `the server could not start: ${(e as Error).message}` }] };
+    }
   } catch (e) {
     return { paths: [], missing: [{ name: 'server', reason: `src/serve could not be loaded: ${(e as Error).message}` }] };
   }
-  const app = await createServer({ model: ctx.base, adapters: { candidate: ctx.adapterDir }, preload: true, threads: ctx.threads });
   const eos = ctx.base.generationConfig.eosTokenIds.length ? ctx.base.generationConfig.eosTokenIds : ctx.base.tokenizer?.eosTokenIds ?? [];
   return {
     missing: [],

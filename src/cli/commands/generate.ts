@@ -1,11 +1,13 @@
 // lorakit generate: stream a continuation of a prompt (optionally through the chat template and an adapter).
 import { defineCommand } from '../command.js';
+import { adapterDirOrRef } from '../adapter-arg.js';
 import { existingDir, finiteNumber, nonNegativeInt, positiveInt } from '../parse.js';
+import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 
-export interface GenerateFlags {
+export interface GenerateFlags extends QuantFlags {
   model: string; adapter: string | undefined; prompt: string[]; chat: boolean; system: string | undefined;
   maxNewTokens: number; temperature: number; topK: number | undefined; topP: number | undefined; repetitionPenalty: number | undefined;
-  stop: string[]; seed: number; threads: number | undefined; bakeWeights: boolean; json: boolean;
+  stop: string[]; seed: number; threads: number | undefined; bakeWeights: boolean; allowBaseMismatch: boolean; json: boolean;
 }
 
 export const generateCmd = defineCommand<GenerateFlags>({
@@ -14,7 +16,7 @@ export const generateCmd = defineCommand<GenerateFlags>({
   example: 'lorakit generate --model models/tiny-llama --prompt "The jury said" --max-new-tokens 40',
   flags: {
     model: { arg: '<dir>', help: 'HF model folder', parse: existingDir, required: true },
-    adapter: { arg: '<dir>', help: 'PEFT adapter folder to apply', parse: existingDir },
+    adapter: { arg: '<dir|ref>', help: "PEFT adapter folder to apply, or a registry reference such as 'support@production'", parse: adapterDirOrRef },
     prompt: { arg: '<text>', help: 'prompt (repeat for a batch of prompts)', repeatable: true, short: 'p' },
     chat: { help: "render the prompt as a user turn with the model's chat template" },
     system: { arg: '<text>', help: 'system message (with --chat)' },
@@ -27,6 +29,8 @@ export const generateCmd = defineCommand<GenerateFlags>({
     seed: { arg: '<n>', help: 'seed for sampling', default: 0, parse: nonNegativeInt },
     threads: { arg: '<n>', help: 'onnxruntime threads', parse: positiveInt },
     bakeWeights: { help: 'bake weights into the decode graph (faster decode, a second copy of the weights in memory)' },
+    ...quantFlags,
+    allowBaseMismatch: { help: "use the adapter even if its base_model_name_or_path names another model (recorded in the output)" },
     json: { help: 'print a JSON result instead of streaming' },
   },
   async run(f, io, positionals) {
@@ -38,10 +42,17 @@ export const generateCmd = defineCommand<GenerateFlags>({
     const { LorakitError } = await import('../../errors.js');
     const prompts = f.prompt.length ? f.prompt : positionals;
     if (prompts.length === 0) throw new LorakitError('LK_ARG', "generate: give a prompt with --prompt TEXT");
-    const base = await loadCheckpoint(f.model, { tokenizer: true });
+    const base = await loadCheckpoint(f.model, { tokenizer: true, quantize: quantOptions(f) });
     const tok = base.tokenizer!;
-    const adapter = f.adapter ? await loadAdapterFor(base, f.adapter) : undefined;
-    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights });
+    const { openAdapterArg, baseCheckJson, warnBaseCheck } = await import('../adapter-arg.js');
+    const { precisionMismatch } = await import('../../models/quant/scheme.js');
+    const arg = f.adapter ? await openAdapterArg(f.adapter, f.model) : undefined;
+    let adapter: Awaited<ReturnType<typeof loadAdapterFor>> | undefined;
+    try {
+      adapter = arg ? await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch }) : undefined;
+    } finally { arg?.cleanup(); }
+    if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!, precisionMismatch(adapter.meta?.base_quantization, base.quantization));
+    const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights, quant: base.quant });
     const texts = prompts.map((p) => (f.chat ? tok.applyChatTemplate([...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: p }], { addGenerationPrompt: true }) : p));
     const ids = texts.map((t) => tok.encode(t, { addSpecialTokens: !f.chat }));
     const stream = !f.json && prompts.length === 1 ? createStreamDecoder(tok, { skipSpecialTokens: true }) : null;
@@ -56,7 +67,9 @@ export const generateCmd = defineCommand<GenerateFlags>({
     const stats = { prompt_tokens: r.promptTokens, completion_tokens: newTokens, prefill_ms: r.prefillMs, decode_ms: r.decodeMs, decode_tokens_per_s: r.decodeSteps > 0 ? (r.decodeSteps * prompts.length) / (r.decodeMs / 1000) : 0 };
     if (stream) io.stdout.write('\n');
     else if (!f.json) r.text!.forEach((t, i) => io.log(`[${i}] ${prompts[i]}${t}`));
-    io.done({ completions: r.text!.map((text, i) => ({ prompt: prompts[i], text, tokens: r.tokens[i], finish_reason: r.finishReasons[i] })), usage: stats },
+    const bound = adapter ? { adapter: arg?.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) } : {};
+    const completions = r.text!.map((text, i) => ({ prompt: prompts[i], text, tokens: r.tokens[i], finish_reason: r.finishReasons[i] }));
+    io.done({ completions, usage: stats, ...bound },
       `(${newTokens} tokens, prefill ${r.prefillMs.toFixed(0)} ms, decode ${stats.decode_tokens_per_s.toFixed(1)} tok/s)`);
   },
 });

@@ -7,7 +7,7 @@ import { pretrainDefaults } from '../../train/pretrain-defaults.js';
 
 type Sizes = 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'intermediate' | 'maxPositions';
 export type PretrainFlags = { [K in Exclude<keyof PretrainConfig, 'configFile' | 'commandLine' | 'corpus'>]: PretrainConfig[K] | undefined }
-  & { corpus: string[]; config: string | undefined; resume: boolean; json: boolean };
+  & { corpus: string[]; config: string | undefined; resume: boolean; overwrite: boolean; json: boolean };
 
 const d = pretrainDefaults;
 const sizeHelp: Record<Sizes, string> = {
@@ -46,6 +46,7 @@ const flags: Flags<PretrainFlags> = {
   pplStride: { arg: '<n>', help: 'stride of the held-out perplexity window [default: seq/2]', parse: positiveInt },
   samplePrompt: { arg: '<text>', help: 'prompt of the greedy sample in the model card', default: d.samplePrompt },
   resume: { help: 'continue from the newest checkpoint in the run folder (same flags)', default: false },
+  overwrite: { help: 'replace a non-empty --out folder pretrain did not write (never --tokenizer, --config or a corpus file)', default: false },
   json: { help: 'one JSON line per step on stderr and a JSON result on stdout', default: false },
 };
 
@@ -57,7 +58,7 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
   async run(f, io) {
     const { pretrain } = await import('../../train/pretrain.js');
     const { formatDuration } = await import('../../util/progress.js');
-    const { config, resume, json: _json, corpus, ...rest } = f;
+    const { config, resume, overwrite, json: _json, corpus, ...rest } = f;
     const commandLine = ['lorakit', 'pretrain', ...process.argv.slice(process.argv.indexOf('pretrain') + 1).filter((a) => a !== '--resume')]
       .map((a) => (/^[\w./=:,@+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
     const cfg = { ...rest, corpus: corpus.length ? corpus : ['brown'], configFile: config, commandLine } as PretrainConfig;
@@ -74,7 +75,7 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
         bar?.tick(m.step, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
       },
       onPhase(what) { io.stderr.write(`${what}\n`); },
-    }, { resume });
+    }, { resume, overwrite });
     (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
     io.done(result, `model written to ${result.out}: ${result.parameters.toLocaleString('en-US')} parameters, ${result.steps} steps in ${formatDuration(result.trainSeconds)} (${Math.round(result.tokensPerSecond)} tok/s), train loss ${result.trainLoss.toFixed(3)}, held-out perplexity ${result.heldOutPerplexity.toFixed(2)}\n  sample: ${result.sample.prompt}${result.sample.text}`);
   },

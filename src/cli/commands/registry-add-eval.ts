@@ -1,4 +1,5 @@
-// `lorakit registry add-eval <ref> --report FILE`: attach an evaluation report ({suite, passed, ...}) to a version.
+// `lorakit registry add-eval <ref> --report FILE`: attach an evaluation report to a version. The registry refuses a
+// report without the fingerprints of the adapter and base it scored, or with fingerprints of another version (issue 13).
 import { readFileSync } from 'node:fs';
 import { LorakitError } from '../../errors.js';
 import { defineCommand } from '../command.js';
@@ -8,11 +9,12 @@ import { needPositionals } from './registry-common.js';
 export interface RegistryAddEvalFlags { report: string; json: boolean }
 export const registryAddEval = defineCommand<RegistryAddEvalFlags>({
   name: 'registry add-eval',
-  summary: 'Attach an evaluation report (JSON with suite and passed) to an adapter version',
+  summary: 'Attach an evaluation report (report.json of lorakit eval) to the adapter version it scored',
   positionals: '<ref>',
   example: 'lorakit registry add-eval support@v3 --report eval/smoke.json',
   flags: {
-    report: { arg: '<file>', help: 'JSON file: {"suite": "...", "passed": true, ...}', required: true, parse: existingFile },
+    report: { arg: '<file>', help: 'report.json of lorakit eval (suite, passed, and the adapter and model fingerprints it scored)',
+      required: true, parse: existingFile },
     json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {

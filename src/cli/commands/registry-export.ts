@@ -5,12 +5,12 @@ import { fmtBytes, needPositionals } from './registry-common.js';
 export interface RegistryExportFlags { out: string; overwrite: boolean; json: boolean }
 export const registryExport = defineCommand<RegistryExportFlags>({
   name: 'registry export',
-  summary: 'Export an adapter version to a PEFT folder (adapter_config.json + adapter_model.safetensors)',
+  summary: 'Export an adapter version to a PEFT folder (adapter_config.json + adapter_model.safetensors + lorakit.json with its base)',
   positionals: '<ref>',
   example: 'lorakit registry export support@production --out /srv/adapters/support',
   flags: {
-    out: { arg: '<dir>', help: 'Folder to write (must not exist or be empty)', required: true, short: 'o' },
-    overwrite: { help: 'Replace a non-empty folder', default: false },
+    out: { arg: '<dir>', help: 'Folder to write (new, empty, or an earlier export)', required: true, short: 'o' },
+    overwrite: { help: 'Replace a non-empty folder that export did not write (never the registry store)', default: false },
     json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {

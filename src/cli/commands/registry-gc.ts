@@ -1,4 +1,5 @@
-// `lorakit registry gc`: remove blobs nothing refers to (left by deletes or killed registrations).
+// `lorakit registry gc`: remove blobs nothing refers to (left by deletes or killed registrations), and temp files
+// of killed registrations (writer gone, or idle past the grace period; never one still being written).
 import { defineCommand } from '../command.js';
 import { finiteNumber } from '../parse.js';
 import { fmtBytes } from './registry-common.js';
@@ -9,7 +10,10 @@ export const registryGc = defineCommand<RegistryGcFlags>({
   summary: 'Delete unreferenced blobs older than the grace period (so registrations in flight keep theirs)',
   example: 'lorakit registry gc --dry-run',
   flags: {
-    graceHours: { arg: '<h>', help: 'Only remove orphans older than this many hours', default: 1, parse: finiteNumber },
+    graceHours: {
+      arg: '<h>', help: 'Only remove orphans (and temp files) older than this many hours; a temp file whose writer is gone goes after 1 min',
+      default: 1, parse: finiteNumber,
+    },
     dryRun: { help: 'List what would be removed', default: false },
     json: { help: 'JSON output', default: false },
   },
@@ -18,7 +22,9 @@ export const registryGc = defineCommand<RegistryGcFlags>({
     const reg = Registry.open();
     try {
       const r = await reg.gc({ graceMs: flags.graceHours * 3_600_000, dryRun: flags.dryRun });
-      io.done(r, `${flags.dryRun ? 'would remove' : 'removed'} ${r.removed.length} blob(s), ${fmtBytes(r.bytesFreed)}; kept ${r.kept}; temp files removed ${r.tempRemoved}`);
+      const temp = `${r.tempRemoved} ${flags.dryRun ? 'to remove' : 'removed'} (${fmtBytes(r.tempBytesFreed)}), ${r.tempKept} kept (maybe in flight)`;
+      io.done(r, `${flags.dryRun ? 'would remove' : 'removed'} ${r.removed.length} blob(s), ${fmtBytes(r.bytesFreed)}; kept ${r.kept}; ` +
+        `temp files of interrupted registrations: ${temp}`);
     } finally { await reg.close(); }
   },
 });

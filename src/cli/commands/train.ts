@@ -1,12 +1,17 @@
 // lorakit train: LoRA fine-tuning with a progress bar, metrics.jsonl and a tracked run; flags mirror TrainConfig
 // one to one (a config field without a flag does not compile), and --config FILE (YAML/JSON) fills the rest.
+// --eval-suite runs `lorakit eval` on the result in the same process, so that its "train" parity path uses the
+// trainer's in-memory adapter (issue 13); the report goes to <run dir>/eval and a failed gate exits 3.
+import { join } from 'node:path';
 import { defineCommand, type Flags } from '../command.js';
 import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../parse.js';
 import { LorakitError } from '../../errors.js';
 import type { TrainConfig } from '../../train/config.js';
 import { trainDefaults, trainHelp } from '../../train/config.js';
+import { quantFlags } from '../quant-flags.js';
 
-export type TrainFlags = { [K in keyof TrainConfig]: TrainConfig[K] | undefined } & { config: string | undefined; resume: boolean; json: boolean; noTrack: boolean };
+export type TrainFlags = { [K in keyof TrainConfig]: TrainConfig[K] | undefined }
+  & { config: string | undefined; resume: boolean; overwrite: boolean; json: boolean; noTrack: boolean; evalSuite: string | undefined };
 
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const intList = (raw: string, flag: string): number[] => list(raw).map((x) => nonNegativeInt(x, flag));
@@ -48,6 +53,10 @@ const flags: Flags<TrainFlags> = {
   maxGradNorm: { arg: '<x>', help: h('maxGradNorm'), parse: finiteNumber },
   maxLength: { arg: '<n>', help: h('maxLength'), parse: positiveInt },
   packing: { help: h('packing') },
+  quantize: quantFlags.quantize,
+  quantBlock: quantFlags.quantBlock,
+  quantZeroPoint: quantFlags.quantZeroPoint,
+  quantAccuracy: quantFlags.quantAccuracy,
   trainOnInputs: { help: h('trainOnInputs') },
   truncate: { help: h('truncate') },
   skipInvalid: { help: h('skipInvalid') },
@@ -56,9 +65,12 @@ const flags: Flags<TrainFlags> = {
   earlyStoppingPatience: { arg: '<n>', help: h('earlyStoppingPatience'), parse: nonNegativeInt },
   saveEvery: { arg: '<n>', help: h('saveEvery'), parse: nonNegativeInt },
   threads: { arg: '<n>', help: h('threads'), parse: positiveInt },
+  gradientCheckpointing: { help: h('gradientCheckpointing') },
   config: { arg: '<file>', help: 'YAML or JSON file with any of these settings (flags win over the file)' },
-  resume: { help: 'continue from the newest checkpoint in the run folder (same flags)' },
+  resume: { help: 'continue from the newest checkpoint in the run folder (same flags); a finished run is left as it is' },
+  overwrite: { help: 'replace a non-empty --out folder train did not write (never --model, --data or --eval-data)' },
   noTrack: { help: 'do not record the run in the experiment tracker (LORAKIT_HOME)' },
+  evalSuite: { arg: '<file|name>', help: 'then evaluate the adapter with this suite, as lorakit eval does (report: <run dir>/eval; exit 3: failed)' },
   json: { help: 'one JSON line per step on stderr and a JSON result on stdout' },
 };
 
@@ -71,12 +83,21 @@ export const train = defineCommand<TrainFlags>({
     const { readTrainConfigFile, resolveTrainConfig } = await import('../../train/config.js');
     const { trainAdapter, formatCount } = await import('../../train/trainer.js');
     const { startTracking } = await import('../tracking.js');
-    const { config: file, resume, json: _json, noTrack, ...rest } = f;
+    const { checkOutDir } = await import('../../util/out-dir.js');
+    const { config: file, resume, overwrite, json: _json, noTrack, evalSuite, ...rest } = f;
     const cfg = resolveTrainConfig(file ? readTrainConfigFile(file) : {}, rest as Partial<TrainConfig>);
+    const { trainOutRule } = await import('../../train/trainer.js');
+    checkOutDir(cfg.out, trainOutRule(cfg, overwrite)); // before a tracked run is started
+    // A bad suite is refused before any training time is spent; the base is loaded once for both.
+    const ev = evalSuite === undefined ? null : await import('../../eval/index.js');
+    const suite = ev ? ev.loadSuite(evalSuite!) : null;
+    const { loadCheckpoint } = await import('../../models/checkpoint.js');
+    const base = suite ? await loadCheckpoint(cfg.model, { tokenizer: true }) : undefined;
     const run = noTrack ? null : startTracking('train', cfg as unknown as Record<string, unknown>, cfg.out);
     let bar: ReturnType<typeof io.progress> | null = null;
+    let result: Awaited<ReturnType<typeof trainAdapter>>;
     try {
-      const result = await trainAdapter(cfg, {
+      result = await trainAdapter(cfg, {
         onStart(i) {
           const share = ((100 * i.trainable) / i.total).toFixed(2);
           io.log(`trainable parameters: ${formatCount(i.trainable)} of ${formatCount(i.total)} (${share}%), r=${i.lora.r}, alpha=${i.lora.lora_alpha}`);
@@ -84,6 +105,11 @@ export const train = defineCommand<TrainFlags>({
           io.log(`data: ${i.trainSamples} train / ${i.evalSamples} held-out samples${i.invalid.length ? `, ${i.invalid.length} invalid rows skipped` : ''}${i.truncated ? `, ${i.truncated} truncated` : ''}`);
           for (const bad of i.invalid.slice(0, 5)) io.stderr.write(`  skipped ${bad.source}: ${bad.reason}\n`);
           if (i.resumedFromStep !== null) io.log(`resuming from step ${i.resumedFromStep}`);
+          if (i.resume === 'no-checkpoint') {
+            const note = `--resume: no checkpoint in '${i.runDir}'; starting a fresh run from step 0`;
+            if (io.json) io.stderr.write(JSON.stringify({ event: 'resume', status: 'no-checkpoint', runDir: i.runDir, message: note }) + '\n');
+            else io.stderr.write(`note: ${note}\n`);
+          }
           run?.setLineage({ baseFingerprint: i.baseFingerprint, datasetFingerprint: i.datasetFingerprint });
           bar = io.progress({ total: i.totalSteps, label: 'train', unit: 'step' });
         },
@@ -91,15 +117,45 @@ export const train = defineCommand<TrainFlags>({
           run?.logMetrics(m.step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens_per_s: m.tokens_per_s, ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}) });
           bar?.tick(m.step, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
         },
-      }, { resume });
+      }, { resume, overwrite, base });
+      if (result.resume === 'already-complete') {
+        run?.finish('finished', { steps: result.steps, already_complete: 1 });
+        const note = `run already complete (${result.steps} steps); nothing to train. The adapter in ${result.adapterDir} is unchanged`;
+        io.done({ ...result, runId: run?.id ?? null }, note);
+        return;
+      }
       (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
       run?.logArtifact('adapter', result.adapterDir, 'adapter');
       run?.finish('finished', { train_loss: result.trainLoss, eval_loss: result.evalLoss, base_eval_loss: result.baseEvalLoss, steps: result.steps, tokens_per_s: result.tokensPerSecond });
-      const evalPart = result.evalLoss !== null ? `, held-out loss ${result.baseEvalLoss !== null ? `${result.baseEvalLoss.toFixed(3)} → ` : ''}${result.evalLoss.toFixed(3)}` : '';
-      io.done({ ...result, runId: run?.id ?? null }, `adapter written to ${result.adapterDir} (${result.steps} steps, train loss ${result.trainLoss.toFixed(3)}${evalPart}, ${Math.round(result.tokensPerSecond)} tok/s)`);
     } catch (e) {
       run?.finish('failed', { error: (e as Error).message });
       throw e;
     }
+    const baseLoss = result.baseEvalLoss !== null ? `${result.baseEvalLoss.toFixed(3)} → ` : '';
+    const evalPart = result.evalLoss !== null ? `, held-out loss ${baseLoss}${result.evalLoss.toFixed(3)}` : '';
+    const { adapter, ...json } = result;
+    const line = `adapter written to ${result.adapterDir} (${result.steps} steps, train loss ${result.trainLoss.toFixed(3)}${evalPart}, `
+      + `${Math.round(result.tokensPerSecond)} tok/s)`;
+    if (!ev || !suite) { io.done({ ...json, runId: run?.id ?? null }, line); return; }
+    io.log(line);
+    const { serverParityPath, EXIT_GATE_FAILED } = await import('./eval.js');
+    let evalBar: { key: string; bar: ReturnType<typeof io.progress> } | null = null;
+    const { report, items } = await ev.evaluate({
+      modelDir: cfg.model, suite, adapterDir: result.adapterDir, base, threads: cfg.threads ?? undefined,
+      trainedAdapter: adapter, // the "train" parity path runs the tensors the optimizer updated
+      parityPaths: (ctx) => serverParityPath(ctx),
+      onProgress: (e) => {
+        const key = `${e.phase}:${e.task ?? ''}:${e.model ?? ''}`;
+        const label = `eval ${e.task ?? e.phase}${e.model ? ` (${e.model})` : ''}`;
+        if (evalBar?.key !== key) { evalBar?.bar.finish(); evalBar = { key, bar: io.progress({ total: e.total, label, unit: 'item' }) }; }
+        evalBar.bar.tick(e.done);
+      },
+    });
+    (evalBar as { bar: ReturnType<typeof io.progress> } | null)?.bar.finish();
+    const files = ev.writeEvalReport(join(result.runDir, 'eval'), report, items);
+    const code = report.gate.applied && !report.passed ? EXIT_GATE_FAILED : 0;
+    if (code !== 0) io.stderr.write(`train: the '${report.suite}' gate FAILED:\n${report.gate.reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+    io.done({ ...json, runId: run?.id ?? null, eval: { report, files, exit_code: code } }, `${report.summary}\nreport: ${files.markdown}`);
+    return code;
   },
 });

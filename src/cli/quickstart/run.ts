@@ -1,9 +1,11 @@
 // `npm run quickstart`: the whole product on the bundled base model, in one output folder:
 // curate real domain text → fine-tune a LoRA adapter → evaluate domain gain and forgetting with the gate →
 // register base + adapter (lineage, alias if the gate passed) → side-by-side generations → how to serve it.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { checkOutDir, OUT_MARKER } from '../../util/out-dir.js';
 import type { CommandIO } from '../command.js';
+import type { QuantOptions } from '../../models/quant/scheme.js';
 import { writeSotuRaw } from './domain-data.js';
 
 export interface QuickstartOptions {
@@ -12,6 +14,10 @@ export interface QuickstartOptions {
   readonly fast: boolean;
   readonly seed: number;
   readonly steps: number | undefined;
+  /** QLoRA: quantize the bundled base (the adapter stays float32). */
+  readonly quantize?: QuantOptions;
+  /** Replace a non-empty --out folder that quickstart did not write (never --model). */
+  readonly overwrite?: boolean;
 }
 
 const PROMPTS = ['The state of the Union is', 'My fellow Americans,', 'The Congress of the United States'];
@@ -19,8 +25,11 @@ const PROMPTS = ['The state of the Union is', 'My fellow Americans,', 'The Congr
 export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const out = resolve(o.out);
+  // The --out rule of util/out-dir.ts: replace only an earlier quickstart's folder (or any non-input one with overwrite).
+  checkOutDir(out, { verb: 'quickstart', overwrite: o.overwrite, inputs: [{ flag: '--model', path: o.model }] });
   if (existsSync(out)) rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, OUT_MARKER), JSON.stringify({ verb: 'quickstart', createdAt: new Date().toISOString() }) + '\n');
   // Registry and tracking live inside the output folder, so the quickstart touches nothing else.
   process.env.LORAKIT_HOME = join(out, 'lorakit-home');
   const { loadCheckpoint } = await import('../../models/checkpoint.js');
@@ -35,9 +44,11 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   const { loadAdapterFor } = await import('../../lora/load.js');
   const section = (n: number, title: string): void => io.log(`\n── ${n}. ${title} ${'─'.repeat(Math.max(0, 60 - title.length))}`);
 
-  const base = await loadCheckpoint(o.model, { tokenizer: true });
+  const base = await loadCheckpoint(o.model, { tokenizer: true, quantize: o.quantize });
+  const q = base.quant?.scheme;
+  const quantArgs = q ? ` --quantize int${q.bits} --quant-block ${q.blockSize}${q.symmetric ? '' : ' --quant-zero-point'} --quant-accuracy ${q.accuracy}` : '';
   const tok = base.tokenizer!;
-  io.log(`lorakit quickstart: base ${o.model} (${base.config.architectures[0]}, ${formatCount(base.parameters)} parameters), output in ${out}`);
+  io.log(`lorakit quickstart: base ${o.model} (${base.config.architectures[0]}, ${formatCount(base.parameters)} parameters${q ? `, ${base.quantization}` : ''}), output in ${out}`);
 
   // 1. Curate.
   section(1, 'Curate State of the Union addresses');
@@ -57,6 +68,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
     model: o.model, data: join(out, 'data', 'train.jsonl'), evalData: join(out, 'data', 'eval.jsonl'), out: join(out, 'adapter'), runDir: join(out, 'run'),
     rank: 16, alpha: 32, targetModules: ['all-linear'], lr: 2e-3, warmupSteps: 5, schedule: 'cosine', batchSize: 8, maxLength: 256, truncate: true,
     packing: true, maxSteps: o.steps ?? (o.fast ? 6 : 120), evalEvery: o.fast ? 3 : 40, seed: o.seed, skipInvalid: true,
+    ...(q ? { quantize: q.bits === 4 ? 'int4' : 'int8', quantBlock: q.blockSize, quantZeroPoint: !q.symmetric, quantAccuracy: q.accuracy } as const : {}),
   });
   const run = tracker.startRun({ kind: 'train', name: 'quickstart-sotu', config: trainCfg as unknown as Record<string, unknown>, runDir: join(out, 'run') });
   let bar: ReturnType<CommandIO['progress']> | null = null;
@@ -83,6 +95,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   const { serverParityPath } = await import('../commands/eval.js');
   const evaluated = await evaluate({
     modelDir: o.model, suite, adapterDir: trained.adapterDir, base, seed: o.seed,
+    trainedAdapter: trained.adapter, // the "train" parity path runs the trainer's own tensors, not the folder's
     parityPaths: (ctx) => serverParityPath(ctx), // the OpenAI server is the fourth parity path
     onProgress: (e) => { // one bar per task and model
       const key = `${e.phase}:${e.task ?? ''}:${e.model ?? ''}`;
@@ -124,7 +137,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
 
   // 5. Side by side.
   section(5, 'Generations: base vs adapter (greedy, 40 tokens)');
-  const lm = new CausalLM(base.config, base.weights, base.shapes);
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { quant: base.quant });
   const adapter = await loadAdapterFor(base, trained.adapterDir);
   const ids = PROMPTS.map((p) => tok.encode(p));
   const gen = async (binding?: typeof adapter.binding): Promise<string[]> => (await generate(lm, ids, { maxNewTokens: o.fast ? 12 : 40, repetitionPenalty: 1.2, eosTokenIds: tok.eosTokenIds, decode: (x) => tok.decode(x, { skipSpecialTokens: true }), adapter: binding })).text!;
@@ -134,12 +147,15 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   // 6. Serve.
   section(6, 'Serve it');
   io.log([
-    `npx lorakit serve --model ${o.model} --adapter sotu=${trained.adapterDir} --port 8000`,
+    `npx lorakit serve --model ${o.model}${quantArgs} --adapter sotu=${trained.adapterDir} --port 8000`,
     `curl -s localhost:8000/v1/completions -H 'content-type: application/json' -d '{"model": "sotu", "prompt": "My fellow Americans,", "max_tokens": 40}'`,
     `node -e "const OpenAI = require('openai'); new OpenAI({ baseURL: 'http://localhost:8000/v1', apiKey: 'none' }).completions.create({ model: 'sotu', prompt: 'My fellow Americans,', max_tokens: 40 }).then((r) => console.log(r.choices[0].text))"`,
     `(or with the registry: LORAKIT_HOME=${process.env.LORAKIT_HOME} npx lorakit serve --model ${o.model} --registry, then "model": "sotu@production")`,
   ].join('\n'));
   const seconds = (performance.now() - t0) / 1000;
   io.log(`\ndone in ${seconds.toFixed(0)} s; everything is in ${out}`);
-  return { out, seconds, curation: c, train: { steps: trained.steps, trainLoss: trained.trainLoss, evalLoss: trained.evalLoss, baseEvalLoss: trained.baseEvalLoss, tokensPerSecond: trained.tokensPerSecond }, eval: { passed: gate.passed, reasons: gate.reasons, tasks: rows }, adapterRef: ref, alias, generations: PROMPTS.map((p, i) => ({ prompt: p, base: bt[i], adapter: at[i] })) };
+  return { out, seconds, curation: c, train: { steps: trained.steps, trainLoss: trained.trainLoss, evalLoss: trained.evalLoss, baseEvalLoss: trained.baseEvalLoss, tokensPerSecond: trained.tokensPerSecond }, eval: {
+    passed: gate.passed, reasons: gate.reasons, checks: gate.checks.map((c) => ({ check: c.check, task: c.task, passed: c.passed })), tasks: rows,
+    parity: evaluated.report.parity?.paths.map((p) => ({ name: p.name, status: p.status, description: p.description, max_rel_logit_diff: p.max_rel_logit_diff ?? null, tokens_identical: p.tokens_identical ?? null })) ?? [],
+  }, adapterRef: ref, alias, generations: PROMPTS.map((p, i) => ({ prompt: p, base: bt[i], adapter: at[i] })) };
 }

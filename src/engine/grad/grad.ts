@@ -4,14 +4,20 @@
 import { LorakitError } from '../../errors.js';
 import { shapeStr } from '../graph/dim.js';
 import { isFloat } from '../graph/dtype.js';
-import type { GraphNode, Sym } from '../graph/graph.js';
-import { add } from '../ops/elementwise.js';
-import { expand } from '../ops/shape.js';
+import type { GraphNode, Segment, Sym } from '../graph/graph.js';
+import { add, cast, mul } from '../ops/elementwise.js';
+import { expand, gather, reshape } from '../ops/shape.js';
 import { ruleFor } from './rules.js';
 
 export interface GradOptions {
   /** d(loss) seed; defaults to ones of loss's shape (loss is normally a scalar). */
   readonly seed?: Sym;
+  /**
+   * Gradient checkpointing: the backward pass of each graph segment (Graph.segment: a decoder layer) runs on a
+   * recomputed copy of its forward, built from the segment's input, so only segment inputs stay alive between the
+   * forward and the backward pass. Same gradients, about one more forward pass of compute.
+   */
+  readonly checkpoint?: boolean;
 }
 
 export function grad(loss: Sym, wrt: readonly Sym[], opts: GradOptions = {}): Sym[] {
@@ -37,6 +43,9 @@ export function grad(loss: Sym, wrt: readonly Sym[], opts: GradOptions = {}): Sy
     grads.set(x.id, prev ? add(prev, d) : d);
   };
   if (depends.has(loss.id)) accumulate(loss, opts.seed ?? expand(g.scalar(1, loss.dtype), loss.shape));
+  const segmentOf = new Map<number, Segment>();
+  if (opts.checkpoint) for (const s of g.segments) if (s.last <= lastNode) for (let id = s.first; id <= s.last; id++) segmentOf.set(id, s);
+  const clones = new Map<number, GraphNode>();
   // Backward walk in reverse creation order (creation order is topological). Nodes appended by rules have larger
   // ids and are never visited.
   const nodes: GraphNode[] = g.nodes.slice(0, lastNode + 1);
@@ -52,11 +61,32 @@ export function grad(loss: Sym, wrt: readonly Sym[], opts: GradOptions = {}): Sy
         details: { op: n.op, node: n.id },
       });
     }
-    const dxs = rule(dys, n);
+    const seg = segmentOf.get(n.id);
+    if (seg && !clones.has(n.id)) recompute(seg, dys.find((d) => d !== null)!, clones);
+    const dxs = rule(dys, seg ? clones.get(n.id)! : n); // the rule reads recomputed forward values; grads go to n's inputs
     n.inputs.forEach((x, j) => {
       const d = dxs[j];
       if (x && d && depends.has(x.id)) accumulate(x, d);
     });
   }
   return wrt.map((w) => grads.get(w.id) ?? expand(g.scalar(0, w.dtype), w.shape));
+}
+
+/**
+ * Re-emits the segment's nodes from a copy of its input that depends on `dy` (x + 0·dy[0]): the copy can only run in
+ * the backward pass, once dy exists, and ORT's common-subexpression elimination cannot merge it with the forward
+ * (different inputs), so the forward's activations die early and each segment is recomputed just before its
+ * backward. Records original node id → clone in `clones`.
+ */
+function recompute(seg: Segment, dy: Sym, clones: Map<number, GraphNode>): void {
+  const g = seg.input.graph;
+  const zero = mul(gather(reshape(dy, [-1]), g.scalar(0, 'int64'), 0), 0); // () 0, available only once dy is
+  const map = new Map<number, Sym>([[seg.input.id, add(seg.input, cast(zero, seg.input.dtype))]]);
+  for (let id = seg.first; id <= seg.last; id++) {
+    const n = g.nodes[id];
+    const inputs = n.inputs.map((x) => (x ? map.get(x.id) ?? x : null));
+    const outs = g.node(n.op, inputs, n.attrs, n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })), n.domain);
+    n.outputs.forEach((o, k) => map.set(o.id, outs[k]));
+    if (outs.length) clones.set(id, outs[0].producer!);
+  }
 }

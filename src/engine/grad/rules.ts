@@ -7,7 +7,8 @@ import { isStatic } from '../graph/dim.js';
 import { isFloat } from '../graph/dtype.js';
 import type { GraphNode, Sym } from '../graph/graph.js';
 import { cast, div, equal, exp, log, mul, neg, pow, sub, where } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
+import { matmul, matmulT } from '../ops/matmul.js';
+import { dequantizeNBits, matMulNBits, nbitsBackward } from '../ops/quant.js';
 import { reduceSum } from '../ops/reduce.js';
 import { concat, expand, pad, reshape, reshapeLike, scatterNDAdd, slice, split, transpose, transposeLast2, unsqueeze, zerosLike, squeeze } from '../ops/shape.js';
 import { sumTo } from './sum-to.js';
@@ -16,9 +17,10 @@ export type GradRule = (dys: readonly (Sym | null)[], node: GraphNode) => readon
 
 export const primitiveOps = [
   'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Exp', 'Log', 'Sqrt', 'Pow', 'Reciprocal', 'Tanh', 'Sigmoid', 'Erf', 'Abs',
-  'Identity', 'Min', 'Max', 'MatMul', 'Gemm', 'Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceMean', 'ReduceMax',
+  'Identity', 'Min', 'Max', 'MatMul', 'FusedMatMul', 'Gemm', 'Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceMean', 'ReduceMax',
   'Reshape', 'Transpose', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Unsqueeze', 'Squeeze', 'Where', 'Cast',
-  'Pad', 'Trilu', 'Equal', 'Less', 'Greater', 'Not', 'And', 'BitwiseAnd', 'BitwiseXor', 'Shape', 'Range', 'ConstantOfShape', 'ScatterND',
+  'Pad', 'Trilu', 'Equal', 'Less', 'Greater', 'Not', 'And', 'BitwiseAnd', 'BitwiseXor', 'BitShift', 'Shape', 'Range', 'ConstantOfShape',
+  'ScatterND', 'MatMulNBits',
 ] as const;
 export type PrimitiveOp = (typeof primitiveOps)[number];
 
@@ -74,6 +76,26 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   Min: null,
   Max: null,
   MatMul: ([dy], n) => matmulGrads(dy!, inp(n, 0), inp(n, 1)),
+  // y = x·Wᵀ with W frozen and packed; the weights get no gradient. dX = dY·W through the second packing of Wᵀ the
+  // builder supplied, else W dequantized blockwise in the graph (exact, a transient (N, K) float tensor, slow).
+  MatMulNBits: ([dy], n) => {
+    const t = nbitsBackward.get(out(n))?.();
+    if (t) return [matMulNBits(dy!, t.b, t.scales, t.zeroPoints, { ...t.layout, accuracyLevel: n.attrs.accuracy_level as 0 | 4 }), null, null, null];
+    const l = { bits: n.attrs.bits as 4 | 8, blockSize: n.attrs.block_size as number, k: n.attrs.K as number };
+    return [matmul(dy!, dequantizeNBits(inp(n, 1), inp(n, 2), n.inputs[3] ?? null, l)), null, null, null];
+  },
+  // op(A)·op(B), B always 2-D (see matmulT): every product below reads its operands transposed in place.
+  FusedMatMul: ([dy], n) => {
+    const [a, b] = [inp(n, 0), inp(n, 1)], ta = n.attrs.transA === 1, tb = n.attrs.transB === 1;
+    if (n.attrs.alpha !== undefined || b.rank !== 2) {
+      throw new LorakitError('LK_NO_GRAD_RULE', `FusedMatMul (node ${n.id}): gradient needs alpha 1 and a 2-D B`);
+    }
+    const k = a.shape[ta ? 0 : a.rank - 1], nOut = b.shape[tb ? 0 : 1];
+    const a2 = ta ? a : reshape(a, [-1, k]), dy2 = reshape(dy!, [-1, nOut]); // (B·T, K), (B·T, N): dB is one GEMM
+    const dA = ta ? matmulT(b, dy!, tb, true) : matmulT(dy!, b, false, !tb); // dY·op(B)ᵀ (transposed back if ta)
+    const dB = tb ? matmulT(dy2, a2, true, ta) : matmulT(a2, dy2, !ta, false); // op(A)ᵀ·dY (transposed back if tb)
+    return [dA, dB];
+  },
   Gemm: ([dy], n) => {
     const [a, b] = [inp(n, 0), inp(n, 1)];
     const alpha = (n.attrs.alpha as { float: number }).float, beta = (n.attrs.beta as { float: number }).float;
@@ -157,6 +179,7 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   And: none,
   BitwiseAnd: none,
   BitwiseXor: none,
+  BitShift: none,
   Shape: none,
   Range: none,
   ConstantOfShape: none,

@@ -7,13 +7,15 @@ export interface DataTypeMap {
   int64: BigInt64Array;
   int32: Int32Array;
   bool: Uint8Array;
+  /** Packed quantized weights (MatMulNBits); only ever initializers, never feeds. */
+  uint8: Uint8Array;
 }
 export type DType = keyof DataTypeMap;
 export type TypedArrayOf<D extends DType> = DataTypeMap[D];
 export type AnyTypedArray = DataTypeMap[DType];
 
-export const onnxDataType: { readonly [D in DType]: number } = { float32: 1, float64: 11, int64: 7, int32: 6, bool: 9 };
-export const bytesPerElement: { readonly [D in DType]: number } = { float32: 4, float64: 8, int64: 8, int32: 4, bool: 1 };
+export const onnxDataType: { readonly [D in DType]: number } = { float32: 1, float64: 11, int64: 7, int32: 6, bool: 9, uint8: 2 };
+export const bytesPerElement: { readonly [D in DType]: number } = { float32: 4, float64: 8, int64: 8, int32: 4, bool: 1, uint8: 1 };
 
 export function isFloat(d: DType): boolean {
   return d === 'float32' || d === 'float64';
@@ -29,6 +31,7 @@ export function allocate<D extends DType>(dtype: D, size: number): TypedArrayOf<
   }
 }
 
+/** A Uint8Array reads as 'bool' (masks); uint8 tensors are always created with an explicit dtype. */
 export function dtypeOfArray(a: AnyTypedArray): DType {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Float64Array) return 'float64';

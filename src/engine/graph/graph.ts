@@ -11,6 +11,11 @@ export interface ConstTensor {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly data: AnyTypedArray;
+  /**
+   * Emitted as ONNX external data (the bytes stay in this array and reach ORT as in-memory external data, not
+   * copied into the model protobuf): large initializers such as packed quantized weights.
+   */
+  readonly external?: boolean;
 }
 
 export interface GraphNode {
@@ -21,6 +26,9 @@ export interface GraphNode {
   readonly attrs: Readonly<Record<string, AttrValue>>;
   readonly domain: string;
 }
+
+/** Contrib ops (MatMulNBits) live in onnxruntime's 'com.microsoft' domain (imported at version 1). */
+export const MS_DOMAIN = 'com.microsoft';
 
 export type SymKind = 'input' | 'const' | 'node';
 
@@ -48,11 +56,15 @@ export class Sym {
 
 export interface OutputSpec { readonly dtype: DType; readonly shape: Shape }
 
+/** Nodes first..last (ids) computed from `input` (a decoder layer): the unit grad({checkpoint}) recomputes. */
+export interface Segment { readonly input: Sym; readonly output: Sym; readonly first: number; readonly last: number }
+
 export class Graph {
   readonly nodes: GraphNode[] = [];
   readonly inputs: Sym[] = [];
   readonly constants: Sym[] = [];
   readonly outputs = new Map<string, Sym>();
+  readonly segments: Segment[] = [];
   private nextId = 0;
   private readonly inputNames = new Set<string>();
   private readonly constCache = new Map<string, Sym>();
@@ -68,9 +80,12 @@ export class Graph {
     return s;
   }
 
-  /** An initializer baked into the model. Small constants are deduplicated by value. */
-  constant(data: AnyTypedArray, shape: readonly number[], name?: string): Sym {
-    const dtype = dtypeOfArray(data);
+  /**
+   * An initializer baked into the model. Small constants are deduplicated by value. `dtype` is needed only for
+   * uint8 (a Uint8Array otherwise reads as bool); `external` keeps the bytes out of the protobuf (see ConstTensor).
+   */
+  constant(data: AnyTypedArray, shape: readonly number[], name?: string, o: { dtype?: DType; external?: boolean } = {}): Sym {
+    const dtype = o.dtype ?? dtypeOfArray(data);
     if (numel(shape) !== data.length) {
       throw new LorakitError('LK_SHAPE', `constant${name ? ` '${name}'` : ''}: shape ${shapeStr(shape)} needs ${numel(shape)} values, got ${data.length}`);
     }
@@ -79,14 +94,18 @@ export class Graph {
       const hit = this.constCache.get(key);
       if (hit) return hit;
     }
-    const s = new Sym(this, this.nextId++, dtype, shape, 'const', name ?? `c${this.nextId - 1}`, null, { dtype, shape, data });
+    const value: ConstTensor = o.external ? { dtype, shape, data, external: true } : { dtype, shape, data };
+    const s = new Sym(this, this.nextId++, dtype, shape, 'const', name ?? `c${this.nextId - 1}`, null, value);
     this.constants.push(s);
     if (key) this.constCache.set(key, s);
     return s;
   }
 
   scalar(v: number, dtype: DType = 'float32'): Sym {
-    return this.constant(dtype === 'float32' ? new Float32Array([v]) : dtype === 'float64' ? new Float64Array([v]) : dtype === 'int64' ? new BigInt64Array([BigInt(v)]) : dtype === 'int32' ? new Int32Array([v]) : new Uint8Array([v ? 1 : 0]), []);
+    const data = dtype === 'float32' ? new Float32Array([v]) : dtype === 'float64' ? new Float64Array([v])
+      : dtype === 'int64' ? new BigInt64Array([BigInt(v)]) : dtype === 'int32' ? new Int32Array([v])
+        : new Uint8Array([dtype === 'uint8' ? v : v ? 1 : 0]);
+    return this.constant(data, [], undefined, { dtype });
   }
 
   ints(v: readonly number[]): Sym {
@@ -103,6 +122,17 @@ export class Graph {
     for (const o of outs) outputs.push(new Sym(this, this.nextId++, o.dtype, o.shape.map(normalizeDim), 'node', undefined, node, undefined));
     this.nodes.push(node);
     return outputs;
+  }
+
+  /**
+   * Builds `body(x)` and records its nodes as one checkpoint segment (model code wraps each decoder layer). Costs
+   * nothing unless grad() is asked to checkpoint: then the backward pass recomputes the segment from `x`.
+   */
+  segment(x: Sym, body: (x: Sym) => Sym): Sym {
+    const first = this.nodes.length;
+    const y = body(x);
+    if (this.nodes.length > first) this.segments.push({ input: x, output: y, first, last: this.nodes.length - 1 });
+    return y;
   }
 
   /** Marks `sym` as a graph output under `name`. */

@@ -4,7 +4,7 @@ import protobuf from 'protobufjs/light.js';
 import { LorakitError } from '../../errors.js';
 import { onnxDataType } from '../graph/dtype.js';
 import type { Shape } from '../graph/dim.js';
-import type { AttrValue, ConstTensor, Graph, GraphNode, Sym } from '../graph/graph.js';
+import { type AttrValue, type ConstTensor, type Graph, type GraphNode, type Sym } from '../graph/graph.js';
 import { AttrType, onnxSchema } from './onnx-schema.js';
 
 export const OPSET = 18;
@@ -16,11 +16,18 @@ export interface EmitResult {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly nodeCount: number;
+  /** In-memory external data files the model refers to (one per external initializer, named by `path`). */
+  readonly externalData: readonly { readonly path: string; readonly data: Uint8Array }[];
 }
 
-function tensorProto(t: ConstTensor, name?: string): Record<string, unknown> {
-  const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  return { dims: t.shape, dataType: onnxDataType[t.dtype], name, rawData: raw };
+function bytesOf(t: ConstTensor): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+function tensorProto(t: ConstTensor, name?: string, externalPath?: string): Record<string, unknown> {
+  if (externalPath === undefined) return { dims: t.shape, dataType: onnxDataType[t.dtype], name, rawData: bytesOf(t) };
+  const externalData = [{ key: 'location', value: externalPath }, { key: 'offset', value: '0' }, { key: 'length', value: String(t.data.byteLength) }];
+  return { dims: t.shape, dataType: onnxDataType[t.dtype], name, externalData, dataLocation: 1 };
 }
 
 function attrProto(name: string, v: AttrValue): Record<string, unknown> {
@@ -74,15 +81,19 @@ export function emitModel(g: Graph): EmitResult {
     attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v)),
   }));
   const inputs = g.inputs.filter((s) => live.has(s.id));
+  const constants = g.constants.filter((s) => live.has(s.id));
+  const externalData = constants.filter((s) => s.value!.external).map((s) => ({ path: `${nameOf(s)}.bin`, data: bytesOf(s.value!) }));
+  const contribDomains = [...new Set(nodes.map((n) => n.domain))].filter((d) => d);
   const model = {
     irVersion: 8,
-    opsetImport: [{ domain: '', version: OPSET }],
+    // com.microsoft (FusedMatMul, and any other contrib op a builder emits) is imported only when used.
+    opsetImport: [{ domain: '', version: OPSET }, ...contribDomains.map((domain) => ({ domain, version: 1 }))],
     producerName: 'lorakit',
     producerVersion: '0.1.0',
     graph: {
       name: g.name,
       node: [...nodes, ...extraIdentity],
-      initializer: g.constants.filter((s) => live.has(s.id)).map((s) => tensorProto(s.value!, nameOf(s))),
+      initializer: constants.map((s) => tensorProto(s.value!, nameOf(s), s.value!.external ? `${nameOf(s)}.bin` : undefined)),
       input: inputs.map((s) => valueInfo(s.name!, s)),
       output: [...g.outputs].map(([name, s]) => valueInfo(name, s)),
     },
@@ -90,5 +101,5 @@ export function emitModel(g: Graph): EmitResult {
   const err = ModelProto.verify(model);
   if (err) throw new LorakitError('LK_INTERNAL', `ONNX emit: ${err}`);
   const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
-  return { bytes, inputNames: inputs.map((s) => s.name!), outputNames: [...g.outputs.keys()], nodeCount: nodes.length + extraIdentity.length };
+  return { bytes, inputNames: inputs.map((s) => s.name!), outputNames: [...g.outputs.keys()], nodeCount: nodes.length + extraIdentity.length, externalData };
 }

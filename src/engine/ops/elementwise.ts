@@ -1,6 +1,6 @@
 // Elementwise primitives (with broadcasting) and comparisons. Numbers are lifted to scalar constants.
 import { LorakitError } from '../../errors.js';
-import type { DType } from '../graph/dtype.js';
+import { type DType, onnxDataType } from '../graph/dtype.js';
 import type { Sym } from '../graph/graph.js';
 import { broadcastShapes, requireDtype, requireFloat, sameDtype } from './check.js';
 
@@ -64,14 +64,13 @@ export function where(cond: Sym, a: Operand, b: Operand): Sym {
   return x.graph.node('Where', [cond, x, y], {}, [{ dtype, shape }])[0];
 }
 
-const onnxTo: Readonly<Record<DType, number>> = { float32: 1, float64: 11, int64: 7, int32: 6, bool: 9 };
 export function cast(x: Sym, to: DType): Sym {
   if (x.dtype === to) return x;
-  return x.graph.node('Cast', [x], { to: onnxTo[to] }, [{ dtype: to, shape: x.shape }])[0];
+  return x.graph.node('Cast', [x], { to: onnxDataType[to] }, [{ dtype: to, shape: x.shape }])[0];
 }
 
 export function dtypeFromOnnx(n: number): DType {
-  const hit = (Object.keys(onnxTo) as DType[]).find((k) => onnxTo[k] === n);
+  const hit = (Object.keys(onnxDataType) as DType[]).find((k) => onnxDataType[k] === n);
   if (!hit) throw new LorakitError('LK_DTYPE', `Cast: unsupported ONNX dtype ${n}`);
   return hit;
 }

@@ -52,6 +52,9 @@ export function transpose(x: Sym, perm: readonly number[]): Sym {
     throw new LorakitError('LK_SHAPE', `Transpose: perm [${perm}] is not a permutation of the ${x.rank} dims of ${x}`);
   }
   if (perm.every((p, i) => p === i)) return x;
+  // Transpose of a Transpose composes into one (or none): the MatMul gradient's (Wᵀ)ᵀ is W again, never a copy.
+  const inner = x.producer?.op === 'Transpose' ? x.producer : null;
+  if (inner) return transpose(inner.inputs[0]!, perm.map((p) => (inner.attrs.perm as number[])[p]));
   return x.graph.node('Transpose', [x], { perm }, [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }])[0];
 }
 

@@ -11,6 +11,10 @@ export interface NativeSessionOptions {
   readonly interOpThreads: number;
   readonly optimization: 'disabled' | 'basic' | 'extended' | 'all';
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /** ORT graph optimizers to skip, by name (session config 'optimization.disable_specified_optimizers'). */
+  readonly disabledOptimizers?: readonly string[];
+  /** ORT's CPU memory arena (default on); see CompileOptions.memArena. */
+  readonly memArena?: boolean;
 }
 
 export interface NativeSession {
@@ -20,26 +24,37 @@ export interface NativeSession {
   release(): Promise<void>;
 }
 
-const ortType: Readonly<Record<DType, 'float32' | 'float64' | 'int64' | 'int32' | 'bool'>> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
+const ortType: Readonly<Record<DType, 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8'>> = {
+  float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool', uint8: 'uint8',
+};
 
 /** Wraps a typed array as an ORT tensor without copying. */
 export function makeTensor(dtype: DType, data: AnyTypedArray, dims: readonly number[]): NativeTensor {
   return new ort.Tensor(ortType[dtype], data as never, dims) as unknown as NativeTensor;
 }
 
-export async function createNativeSession(model: Uint8Array, o: NativeSessionOptions): Promise<NativeSession> {
+let optimizedDumps = 0;
+
+/** In-memory external data (ONNX initializers stored outside the protobuf); ORT reads them from `data`. */
+export interface ExternalDataFile { readonly path: string; readonly data: Uint8Array }
+
+export async function createNativeSession(model: Uint8Array, o: NativeSessionOptions, externalData: readonly ExternalDataFile[] = []): Promise<NativeSession> {
   try {
     const s = await ort.InferenceSession.create(model, {
       intraOpNumThreads: o.intraOpThreads,
       interOpNumThreads: o.interOpThreads,
       graphOptimizationLevel: o.optimization,
       executionMode: 'sequential',
-      enableCpuMemArena: true,
+      enableCpuMemArena: o.memArena ?? true,
       enableMemPattern: true,
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],
+      ...(externalData.length ? { externalData: externalData.map((f) => ({ path: f.path, data: f.data })) } : {}),
+      ...(o.disabledOptimizers?.length ? { extra: { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } } } : {}),
       // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) for every session.
       ...(process.env.LORAKIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.LORAKIT_ORT_PROFILE } : {}),
+      // LORAKIT_ORT_OPTIMIZED=prefix writes the model as ORT optimized it (prefix_<n>.onnx, n counts sessions).
+      ...(process.env.LORAKIT_ORT_OPTIMIZED ? { optimizedModelFilePath: `${process.env.LORAKIT_ORT_OPTIMIZED}_${optimizedDumps++}.onnx` } : {}),
     });
     return {
       inputNames: s.inputNames,

@@ -19,6 +19,12 @@ export interface CompileOptions {
   /** Intra-op threads; defaults to LORAKIT_THREADS or the number of cores. */
   readonly threads?: number;
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * ORT's CPU memory arena (default true). Off, each run's tensors are malloc'd and freed back to the OS: a training
+   * step then peaks at one step's activations instead of holding the first run's arena chunks and the memory-pattern
+   * block of later runs side by side (≈ +1 GB at 2 × 256 tokens of a Llama-3.2-1B shape; issue 12).
+   */
+  readonly memArena?: boolean;
   /** Skip the session cache (a fresh session; the caller must dispose it). */
   readonly noCache?: boolean;
 }
@@ -125,17 +131,33 @@ export class CompiledGraph {
 
 const cache = new Map<string, Promise<CompiledGraph>>();
 
+const bufferIds = new WeakMap<ArrayBufferLike, number>();
+let nextBufferId = 0;
+function bufferId(b: ArrayBufferLike): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
 /** Emits and compiles `g` (or returns the cached session for identical model bytes). */
 export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
-  const { bytes } = emitModel(g);
+  const { bytes, externalData } = emitModel(g);
   const threads = opts.threads ?? defaultThreads();
-  const key = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}`).digest('hex');
+  const h = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}|${opts.memArena ?? true}`);
+  // External initializers are not in `bytes`: the same graph over other packed weights is another session.
+  for (const f of externalData) h.update(`|${f.path}:${bufferId(f.data.buffer)}+${f.data.byteOffset}`);
+  const key = h.digest('hex');
   if (!opts.noCache) {
     const hit = cache.get(key);
     if (hit) return hit;
   }
   const p = (async () => {
-    const session = await createNativeSession(bytes, { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all' });
+    // Constant folding would dequantize packed weights into float initializers at load (every dequantize chain
+    // over them has only constant inputs): the memory quantization saves, spent again. Graphs with external
+    // initializers keep those chains as runtime work.
+    const disabledOptimizers = externalData.length ? ['ConstantFolding'] : [];
+    const nativeOpts = { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers, memArena: opts.memArena };
+    const session = await createNativeSession(bytes, nativeOpts, externalData);
     const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));
     const outputs = [...g.outputs].map(([name, s]) => ({ name, dtype: s.dtype, shape: s.shape }));
     return new CompiledGraph(session, inputs, outputs, key, bytes.byteLength);

@@ -1,0 +1,98 @@
+// One `scale` measurement in its own process, so its peak RSS (process.resourceUsage().maxRSS) is its own:
+//   tsx bench/scale-child.ts <load|stream|decode|train> <model-dir> <precision> [tokens=32 batch=2 seq=256 steps=3 threads=N]
+// load: loadCheckpoint time, RSS and CPU time. stream: one pass of streamFloat32 {reuse} over every tensor (what a
+// quantizer that converts and drops each f32 tensor pays for reading; no model held). decode: greedy batch-1 decode
+// with KV cache, `tokens` new tokens after an 8-token prompt of random ids. train: LoRA r 16 on q,v, batch × seq random
+// ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest). Prints one JSON line. Random token
+// ids: no tokenizer is needed.
+import { bindAdapter } from '../src/lora/adapter.js';
+import { parseLoraConfig } from '../src/lora/config.js';
+import { initLoraTensors } from '../src/lora/init.js';
+import { resolveSites } from '../src/lora/targets.js';
+import { CausalLM } from '../src/models/causal-lm.js';
+import { loadCheckpoint, type LoadCheckpointOptions } from '../src/models/checkpoint.js';
+import { generate } from '../src/models/generate.js';
+import { openSafetensors } from '../src/models/safetensors.js';
+import { linearModules } from '../src/models/modules.js';
+import { quantizedBytes } from '../src/models/quant/quantize.js';
+import { adamwStep, createAdamWState, defaultAdamW } from '../src/train/adamw.js';
+import { makeTrainBatch } from '../src/train/batches.js';
+import { TrainStep } from '../src/train/step.js';
+
+export type ScaleMode = 'load' | 'stream' | 'decode' | 'train';
+export type ScalePrecision = 'float32' | 'int8' | 'int4';
+
+const [mode, dir, precision, ...rest] = process.argv.slice(2) as [ScaleMode, string, ScalePrecision, ...string[]];
+const kv = Object.fromEntries(rest.map((a) => a.split('=') as [string, string]));
+const arg = (k: string, d: number): number => (kv[k] === undefined ? d : Number(kv[k]));
+const threads = kv.threads === undefined ? undefined : Number(kv.threads);
+const mb = (b: number): number => Math.round(b / 1e6);
+const peakMb = (): number => Math.round((process.resourceUsage().maxRSS * 1024) / 1e6);
+
+// int8 / int4: quantized while loading (block 32, symmetric, int8 compute: the defaults of --quantize).
+const loadOpts: LoadCheckpointOptions = precision === 'float32' ? { tokenizer: false }
+  : { tokenizer: false, quantize: { quantize: precision === 'int8' ? 'int8' : 'int4', block: 32, accuracy: 'int8' } };
+
+if (mode === 'stream') {
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  const set = openSafetensors(dir);
+  const order = [...set.tensors.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.begin - b.begin));
+  let bytes = 0;
+  for await (const { info } of set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: true })) bytes += info.end - info.begin;
+  set.close();
+  const s = (performance.now() - t0) / 1000, cpu = process.cpuUsage(c0);
+  const r = { mode, stream_s: s, stream_cpu_s: (cpu.user + cpu.system) / 1e6, stream_disk_mb_s: mb(bytes / s), peak_rss_mb: peakMb() };
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0);
+}
+const c0 = process.cpuUsage();
+const ck = await loadCheckpoint(dir, loadOpts);
+const cpu = process.cpuUsage(c0);
+const diskBytes = Object.entries(ck.dtypesOnDisk).reduce((a, [d, n]) => a + n * (d === 'F32' ? 4 : d === 'F64' ? 8 : 2), 0);
+const out: Record<string, number | string> = { mode, precision, parameters: ck.parameters };
+if (mode === 'load') {
+  Object.assign(out, {
+    load_s: ck.loadMs / 1000, load_cpu_s: (cpu.user + cpu.system) / 1e6, disk_mb_per_s: mb(diskBytes / (ck.loadMs / 1000)),
+    rss_mb: mb(ck.rssBytes), peak_rss_mb: peakMb(),
+  });
+}
+const V = ck.config.vocabSize;
+let seed = 12345;
+const randomId = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % V; };
+if (mode === 'decode') {
+  const lm = new CausalLM(ck.config, ck.weights, ck.shapes, { threads, quant: ck.quant });
+  const prompt = [Array.from({ length: 8 }, randomId)];
+  await generate(lm, prompt, { maxNewTokens: 2, eosTokenIds: [] }); // compiles the sessions
+  const r = await generate(lm, prompt, { maxNewTokens: arg('tokens', 32), eosTokenIds: [] });
+  const weightBytes = [...ck.weights.values()].reduce((a, w) => a + w.byteLength, 0)
+    + [...(ck.quant?.tensors.values() ?? [])].reduce((a, t) => a + quantizedBytes(t), 0);
+  Object.assign(out, {
+    decode_tok_s: r.decodeSteps / (r.decodeMs / 1000), prefill_ms: r.prefillMs, weight_gb_per_token: weightBytes / 1e9,
+    rss_mb: mb(process.memoryUsage().rss), peak_rss_mb: peakMb(),
+  });
+}
+if (mode === 'train') {
+  const lm = new CausalLM(ck.config, ck.weights, ck.shapes, { threads, quant: ck.quant, memArena: false });
+  const cfg = parseLoraConfig({ r: 16, lora_alpha: 32, target_modules: ['q_proj', 'v_proj'] }, 'bench', ['q_proj', 'v_proj']);
+  const sites = resolveSites(cfg, linearModules(ck.config));
+  const tensors = initLoraTensors(sites, true, 0);
+  const names = [...tensors.keys()].sort();
+  const params = names.map((n) => tensors.get(n)!.data);
+  const grads = params.map((p) => new Float32Array(p.length));
+  const adam = createAdamWState(params);
+  const adapter = bindAdapter({ config: cfg, sites, tensors });
+  const step = await TrainStep.create(lm, adapter, names, { packed: false, threads });
+  const B = arg('batch', 2), T = arg('seq', 256), steps = Math.max(2, arg('steps', 3));
+  const rows = Array.from({ length: B }, () => ({ ids: Array.from({ length: T }, randomId), target: new Array<boolean>(T).fill(true) }));
+  const batch = makeTrainBatch(rows, 0, false);
+  const times: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const t0 = performance.now();
+    const r = await step.run(batch, adapter, grads);
+    adamwStep(params, grads, adam, defaultAdamW, 1e-4, 1 / r.tokens);
+    times.push(performance.now() - t0);
+  }
+  const mean = times.slice(1).reduce((a, b) => a + b, 0) / (times.length - 1);
+  Object.assign(out, { train_tok_s: (B * T) / (mean / 1000), step_s: mean / 1000, first_step_s: times[0] / 1000, peak_rss_mb: peakMb() });
+}
+process.stdout.write(JSON.stringify(out) + '\n');

@@ -1,0 +1,54 @@
+// Quantized weights in a model graph: packed tensors become external initializers (ORT prepacks them; fed as
+// inputs MatMulNBits falls back to a path ~400× slower), shared zero-copy with every session through ORT's
+// in-memory external data. Linear layers and the LM head run MatMulNBits; embedding rows come from
+// GatherBlockQuantized over the same bytes.
+import { type Graph, MS_DOMAIN, type NBitsOperands, type Sym, matMulNBits } from '../../engine/index.js';
+import type { QuantizedBase } from './base.js';
+import { type QuantizedTensor, zeroPointBytes } from './quantize.js';
+
+export interface QuantGraph {
+  /** x · Wᵀ for a quantized weight, or null when `name` is not quantized. */
+  linear(name: string, x: Sym): Sym | null;
+  /** Embedding rows of a quantized table, or null. */
+  embed(name: string, ids: Sym): Sym | null;
+}
+
+export function quantGraph(g: Graph, qb: QuantizedBase | undefined): QuantGraph {
+  const operands = new Map<string, NBitsOperands>();
+  const constantsOf = (key: string, t: QuantizedTensor): NBitsOperands => {
+    let o = operands.get(key);
+    if (!o) {
+      const nb = Math.ceil(t.k / t.blockSize), blob = (t.blockSize * t.bits) / 8;
+      const b = g.constant(t.packed, [t.n, nb, blob], `${key}.qweight`, { dtype: 'uint8', external: true });
+      const scales = g.constant(t.scales, [t.n, nb], `${key}.scales`, { external: true });
+      const zeroPoints = t.zeroPoints ? g.constant(t.zeroPoints, [t.n, zeroPointBytes(nb, t.bits)], `${key}.qzeros`, { dtype: 'uint8', external: true }) : null;
+      operands.set(key, (o = { b, scales, zeroPoints, layout: { bits: t.bits, blockSize: t.blockSize, k: t.k, n: t.n } }));
+    }
+    return o;
+  };
+  const accuracyLevel = qb?.scheme.accuracy === 'int8' ? 4 : 0;
+  return {
+    linear(name, x) {
+      const t = qb?.tensors.get(name);
+      if (!t) return null;
+      const o = constantsOf(name, t);
+      return matMulNBits(x, o.b, o.scales, o.zeroPoints, { ...o.layout, accuracyLevel }, () => constantsOf(`${name}.T`, qb!.transposed(name)));
+    },
+    embed(name, ids) {
+      const t = qb?.tensors.get(name);
+      if (!t) return null;
+      const o = constantsOf(name, t);
+      // The same bytes seen as (V, H·bits/8); zero points are required here (MatMulNBits defaults them).
+      const data = g.constant(t.packed, [t.n, (t.k * t.bits) / 8], `${name}.qrows`, { dtype: 'uint8', external: true });
+      const zp = o.zeroPoints ?? symmetricZeroPoints(g, name, t);
+      const attrs = { gather_axis: 0, quantize_axis: 1, block_size: t.blockSize, bits: t.bits };
+      return g.node('GatherBlockQuantized', [data, ids, o.scales, zp], attrs, [{ dtype: 'float32', shape: [...ids.shape, t.k] }], MS_DOMAIN)[0];
+    },
+  };
+}
+
+function symmetricZeroPoints(g: Graph, name: string, t: QuantizedTensor): Sym {
+  const nb = t.k / t.blockSize, per = zeroPointBytes(nb, t.bits);
+  const data = new Uint8Array(t.n * per).fill(t.bits === 4 ? 0x88 : 0x80);
+  return g.constant(data, [t.n, per], `${name}.qzeros_sym`, { dtype: 'uint8', external: true });
+}

@@ -1,0 +1,95 @@
+// Blockwise weight quantization in MatMulNBits' layout (see engine/ops/quant.ts): rows are output features, blocks
+// run along the input features. Symmetric: scale = absmax / (2^(bits−1) − 1), q = round(w/scale) + 2^(bits−1).
+// With zero points: the block's range [min(0, lo), max(0, hi)] maps onto 0 … 2^bits − 1. Runs once per tensor
+// while loading (O(parameters), not O(tokens)), so a plain loop is fine here.
+import type { QuantScheme } from './scheme.js';
+
+export interface QuantizedTensor {
+  /** Output features (rows). */
+  readonly n: number;
+  /** Input features. */
+  readonly k: number;
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  /** (n, k/block, block·bits/8) */
+  readonly packed: Uint8Array;
+  /** (n, k/block) */
+  readonly scales: Float32Array;
+  /** (n, ceil(k/block · bits/8)), or null when symmetric. */
+  readonly zeroPoints: Uint8Array | null;
+}
+
+export const zeroPointBytes = (blocks: number, bits: 4 | 8): number => (bits === 4 ? Math.ceil(blocks / 2) : blocks);
+
+/**
+ * Quantizes w, given as (n, k) row-major, or as (k, n) with `transposed` (GPT-2 Conv1D), into n rows of
+ * ceil(k/block) blocks; a last partial block is padded with zeros (MatMulNBits reads only K columns).
+ */
+export function quantizeRows(w: Float32Array, n: number, k: number, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>, transposed = false): QuantizedTensor {
+  const { bits, blockSize: bs, symmetric } = s;
+  const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, qmax = (1 << bits) - 1, mid = 1 << (bits - 1);
+  const packed = new Uint8Array(n * nb * blob), scales = new Float32Array(n * nb);
+  const zpb = zeroPointBytes(nb, bits);
+  const zeroPoints = symmetric ? null : new Uint8Array(n * zpb);
+  const block = new Float32Array(bs), q = new Uint8Array(bs);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < nb; j++) {
+      let lo = 0, hi = 0, amax = 0;
+      const len = Math.min(bs, k - j * bs);
+      block.fill(0, len);
+      for (let i = 0; i < len; i++) {
+        const v = transposed ? w[(j * bs + i) * n + r] : w[r * k + j * bs + i];
+        block[i] = v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      amax = Math.max(-lo, hi);
+      let scale: number, zp: number;
+      if (symmetric) { scale = amax / (mid - 1); zp = mid; } else {
+        scale = (hi - lo) / qmax;
+        zp = scale > 0 ? Math.min(qmax, Math.max(0, Math.round(-lo / scale))) : mid;
+      }
+      scale = Math.fround(scale);
+      const inv = scale > 0 ? 1 / scale : 0;
+      for (let i = 0; i < bs; i++) {
+        const x = Math.round(block[i] * inv) + zp;
+        q[i] = x < 0 ? 0 : x > qmax ? qmax : x;
+      }
+      scales[r * nb + j] = scale;
+      const o = (r * nb + j) * blob;
+      if (bits === 8) packed.set(q, o);
+      else for (let i = 0; i < blob; i++) packed[o + i] = q[2 * i] | (q[2 * i + 1] << 4);
+      if (zeroPoints) {
+        const zo = r * zpb + (bits === 4 ? j >> 1 : j);
+        zeroPoints[zo] = bits === 8 ? zp : j & 1 ? zeroPoints[zo] | (zp << 4) : zp;
+      }
+    }
+  }
+  return { n, k, bits, blockSize: bs, packed, scales, zeroPoints };
+}
+
+/** The values the kernels multiply by, (n, k) row-major in float64: (q − zp) · scale. Tests and drift reports. */
+export function dequantizeRows(t: QuantizedTensor): Float64Array {
+  const { n, k, bits, blockSize: bs } = t;
+  const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, zpb = zeroPointBytes(nb, bits), mid = 1 << (bits - 1);
+  const out = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < nb; j++) {
+      const scale = t.scales[r * nb + j];
+      let zp = mid;
+      if (t.zeroPoints) {
+        const z = t.zeroPoints[r * zpb + (bits === 4 ? j >> 1 : j)];
+        zp = bits === 8 ? z : j & 1 ? z >> 4 : z & 15;
+      }
+      for (let i = 0, len = Math.min(bs, k - j * bs); i < len; i++) {
+        const byte = t.packed[(r * nb + j) * blob + (bits === 8 ? i : i >> 1)];
+        const qv = bits === 8 ? byte : i & 1 ? byte >> 4 : byte & 15;
+        out[r * k + j * bs + i] = (qv - zp) * scale;
+      }
+    }
+  }
+  return out;
+}
+
+/** Bytes held by a quantized tensor (packed weights + scales + zero points). */
+export const quantizedBytes = (t: QuantizedTensor): number => t.packed.byteLength + t.scales.byteLength + (t.zeroPoints?.byteLength ?? 0);

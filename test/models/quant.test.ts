@@ -1,0 +1,157 @@
+// Quantized frozen bases: the blockwise quantizer's error bound per block size, one MatMulNBits layer and a whole
+// quantized tiny model against references that use the same dequantized weights, finite-difference gradients of
+// LoRA through a quantized base, and loading that never keeps a float copy of a quantized tensor.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { writeTinyModel } from '../helpers/tiny-model.js';
+import { Graph, compile, matMulNBits } from '../../src/engine/index.js';
+import { quantizeRows, dequantizeRows } from '../../src/models/quant/quantize.js';
+import { loadCheckpoint } from '../../src/models/checkpoint.js';
+import { CausalLM } from '../../src/models/causal-lm.js';
+import { linearModules } from '../../src/models/modules.js';
+import { parseLoraConfig } from '../../src/lora/config.js';
+import { resolveSites } from '../../src/lora/targets.js';
+import { initLoraTensors } from '../../src/lora/init.js';
+import { bindAdapter } from '../../src/lora/adapter.js';
+import { TrainStep } from '../../src/train/step.js';
+import { makeTrainBatch } from '../../src/train/batches.js';
+import { isLorakitError } from '../../src/errors.js';
+import { Rng } from '../../src/util/rng.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'lk-quant-'));
+const model = writeTinyModel(join(tmp, 'model'), { hidden: 64, layers: 2, seed: 11 });
+const rng = new Rng(7);
+const randn = (n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * s);
+
+test('quantize → dequantize: every weight within half a step (symmetric) or one step (zero point) of its block scale', () => {
+  const n = 24, k = 256, w = randn(n * k, 0.05);
+  for (const bits of [4, 8] as const) {
+    for (const symmetric of [true, false]) {
+      const rms: number[] = [];
+      for (const blockSize of [16, 32, 64, 128] as const) {
+        const q = quantizeRows(w, n, k, { bits, blockSize, symmetric });
+        const d = dequantizeRows(q);
+        let worst = 0, sq = 0;
+        for (let r = 0; r < n; r++) {
+          for (let c = 0; c < k; c++) {
+            const err = Math.abs(w[r * k + c] - d[r * k + c]), step = q.scales[r * (k / blockSize) + Math.floor(c / blockSize)];
+            worst = Math.max(worst, err / step);
+            sq += err * err;
+          }
+        }
+        assert.ok(worst <= (symmetric ? 0.5 : 1) + 1e-4, `int${bits} block ${blockSize} ${symmetric ? 'sym' : 'zp'}: error ${worst.toFixed(3)} steps`);
+        rms.push(Math.sqrt(sq / w.length));
+      }
+      // Smaller blocks track the local range more closely: the error grows with the block size.
+      assert.ok(rms[0] < rms[3], `int${bits}: rms error ${rms.map((e) => e.toExponential(2)).join(' ')} should grow with the block`);
+    }
+  }
+});
+
+test('a partial last block is zero-padded and read back exactly', () => {
+  const w = randn(3 * 40, 0.1), q = quantizeRows(w, 3, 40, { bits: 8, blockSize: 32, symmetric: true }), d = dequantizeRows(q);
+  assert.equal(q.scales.length, 3 * 2);
+  for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i] - d[i]) <= q.scales[Math.floor(i / 40) * 2 + Math.floor((i % 40) / 32)] / 2 + 1e-7);
+});
+
+test('one MatMulNBits layer equals x·Wᵀ in float64 over the dequantized weights (accuracy float: 1e-5; int8: 2e-2 of max)', async () => {
+  const n = 48, k = 128, m = 5;
+  for (const bits of [4, 8] as const) {
+    for (const symmetric of [true, false]) {
+      const q = quantizeRows(randn(n * k, 0.1), n, k, { bits, blockSize: 32, symmetric });
+      const ref = dequantizeRows(q);
+      const x = randn(m * k);
+      const want = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { let s = 0; for (let c = 0; c < k; c++) s += x[i * k + c] * ref[j * k + c]; want[i * n + j] = s; }
+      const maxRef = Math.max(...want.map(Math.abs));
+      for (const accuracyLevel of [0, 4] as const) {
+        const g = new Graph('nbits');
+        const xs = g.input('x', 'float32', ['M', k]);
+        const b = g.constant(q.packed, [n, k / 32, (32 * bits) / 8], 'w', { dtype: 'uint8', external: true });
+        const s = g.constant(q.scales, [n, k / 32], 's', { external: true });
+        const z = q.zeroPoints ? g.constant(q.zeroPoints, [n, q.zeroPoints.length / n], 'z', { dtype: 'uint8', external: true }) : null;
+        g.output('y', matMulNBits(xs, b, s, z, { bits, blockSize: 32, k, n, accuracyLevel }));
+        const y = (await (await compile(g)).run({ x: { data: x, dims: [m, k] } })).y.data as Float32Array;
+        let err = 0;
+        for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(y[i] - want[i]));
+        const tol = accuracyLevel === 0 ? 1e-5 * maxRef : 2e-2 * maxRef;
+        assert.ok(err <= tol, `int${bits} ${symmetric ? 'sym' : 'zp'} level ${accuracyLevel}: max error ${err} > ${tol}`);
+      }
+    }
+  }
+});
+
+/** The float model over the dequantized values of the quantized one: the reference for the quantized graphs. */
+async function dequantizedTwin(base: Awaited<ReturnType<typeof loadCheckpoint>>): Promise<CausalLM> {
+  const weights = new Map(base.weights);
+  for (const [name, t] of base.quant!.tensors) weights.set(name, Float32Array.from(dequantizeRows(t)));
+  return new CausalLM(base.config, weights, base.shapes);
+}
+
+test('a whole quantized tiny model: logits equal the float model over the same dequantized weights', async () => {
+  const ids = [[257, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100], [257, 84, 104, 101, 32, 101, 110, 100]];
+  for (const quantize of ['int8', 'int4'] as const) {
+    for (const accuracy of ['float', 'int8'] as const) {
+      const base = await loadCheckpoint(model, { quantize: { quantize, accuracy, block: 16 } });
+      const q = await new CausalLM(base.config, base.weights, base.shapes, { quant: base.quant }).score(ids, { logits: true, padId: 258 });
+      const r = await (await dequantizedTwin(base)).score(ids, { logits: true, padId: 258 });
+      let err = 0, max = 0;
+      for (let i = 0; i < r.logits!.length; i++) { err = Math.max(err, Math.abs(q.logits![i] - r.logits![i])); max = Math.max(max, Math.abs(r.logits![i])); }
+      const tol = accuracy === 'float' ? 1e-4 * max : 5e-2 * max;
+      assert.ok(err <= tol, `${quantize} accuracy ${accuracy}: logits differ by ${err} (max |logit| ${max.toFixed(3)}, tolerance ${tol.toExponential(2)})`);
+    }
+  }
+});
+
+test('loading with --quantize keeps no float copy of quantized tensors, and they never become graph inputs', async () => {
+  const base = await loadCheckpoint(model, { quantize: 'int4', tokenizer: false });
+  const quantized = [...base.quant!.tensors.keys()];
+  assert.ok(quantized.includes('model.embed_tokens.weight') && quantized.includes('lm_head.weight'));
+  assert.equal(quantized.length, linearModules(base.config).length + 2);
+  for (const n of quantized) assert.equal(base.weights.has(n), false, `${n} is also held in float32`);
+  assert.deepEqual([...base.weights.keys()].filter((n) => !/norm/.test(n)), [], 'only norms stay float');
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { quant: base.quant });
+  const { weightInputs } = await lm.graph({ mode: 'decode' });
+  assert.deepEqual(weightInputs.filter((n) => base.quant!.tensors.has(n)), []);
+  assert.equal(base.quantization, 'int4-b32-sym-acc8');
+  await assert.rejects(loadCheckpoint(model, { quantize: { quantize: 'int4', block: 128 } }), (e) => isLorakitError(e) && e.code === 'LK_QUANT' && /'model\.embed_tokens\.weight' \[260, 64\]/.test(e.message));
+  await assert.rejects(loadCheckpoint(model, { quantize: { quantize: 'int4', block: 48 } }), (e) => isLorakitError(e) && e.code === 'LK_QUANT');
+});
+
+test('LoRA gradients through a quantized base match finite differences of the same quantized model', async () => {
+  for (const quantize of ['int8', 'int4'] as const) {
+    const base = await loadCheckpoint(model, { quantize: { quantize, accuracy: 'float', block: 16 } });
+    const lm = new CausalLM(base.config, base.weights, base.shapes, { quant: base.quant });
+    const lora = parseLoraConfig({ r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, 'test', ['q_proj']);
+    const sites = resolveSites(lora, linearModules(base.config));
+    const tensors = initLoraTensors(sites, 'gaussian', 3);
+    for (const t of tensors.values()) for (let i = 0; i < t.data.length; i++) if (t.data[i] === 0) t.data[i] = rng.normal() * 0.05; // B ≠ 0
+    const names = [...tensors.keys()].sort();
+    const adapter = bindAdapter({ config: lora, sites, tensors });
+    const step = await TrainStep.create(lm, adapter, names, { packed: false });
+    const seqs = [[257, 72, 105, 32, 116, 104, 101, 114, 101, 33], [257, 87, 104, 97, 116, 63]].map((ids) => ({ ids, target: ids.map(() => true) }));
+    const batch = makeTrainBatch(seqs, 258, false);
+    const grads = names.map((n) => new Float32Array(tensors.get(n)!.data.length));
+    await step.run(batch, adapter, grads);
+    const loss = async (): Promise<number> => (await lm.scoreBatch(batch, { adapter })).lossSum;
+    let checked = 0;
+    // Layer 0 tensors: their gradient flows back through every quantized layer above and the quantized LM head.
+    for (const name of names.filter((n) => n.includes('layers.0.'))) {
+      const g = grads[names.indexOf(name)], p = tensors.get(name)!.data;
+      const top = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 3);
+      for (const i of top) {
+        const eps = 1e-2, keep = p[i];
+        p[i] = keep + eps; const up = await loss();
+        p[i] = keep - eps; const down = await loss();
+        p[i] = keep;
+        const fd = (up - down) / (2 * eps);
+        assert.ok(Math.abs(fd - g[i]) <= 2e-2 * Math.abs(fd) + 2e-3, `${quantize} ${name}[${i}]: analytic ${g[i]} vs finite difference ${fd}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, 18); // A and B of three modules, three coordinates each
+  }
+});
