@@ -77,7 +77,7 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   Max: null,
   MatMul: ([dy], n) => matmulGrads(dy!, inp(n, 0), inp(n, 1)),
   // y = x·Wᵀ with W frozen and packed; the weights get no gradient. dX = dY·W through the second packing of Wᵀ the
-  // builder supplied, else W dequantized blockwise in the graph (exact, a transient (N, K) float tensor, slow).
+  // builder supplied (int8 compute), else W dequantized blockwise in the graph (exact: a transient (N, K) float tensor).
   MatMulNBits: ([dy], n) => {
     const t = nbitsBackward.get(out(n))?.();
     if (t) return [matMulNBits(dy!, t.b, t.scales, t.zeroPoints, { ...t.layout, accuracyLevel: n.attrs.accuracy_level as 0 | 4 }), null, null, null];

@@ -78,7 +78,8 @@ export class CompiledGraph {
       const f = feeds[spec.name];
       if (!f) throw new LorakitError('LK_GRAPH', `run: missing feed '${spec.name}' (${spec.dtype}[${spec.shape.join(',')}])`);
       const dt = dtypeOfArray(f.data);
-      if (dt !== spec.dtype) throw new LorakitError('LK_DTYPE', `run: feed '${spec.name}' is ${dt}, expected ${spec.dtype}`);
+      // A Uint8Array reads as bool; a uint8 input takes one too.
+      if (dt !== spec.dtype && !(spec.dtype === 'uint8' && dt === 'bool')) throw new LorakitError('LK_DTYPE', `run: feed '${spec.name}' is ${dt}, expected ${spec.dtype}`);
       if (f.dims.length !== spec.shape.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' has dims [${f.dims}], expected rank ${spec.shape.length} [${spec.shape.join(',')}]`);
       const size = f.dims.reduce((p, d) => p * d, 1);
       if (size !== f.data.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dims [${f.dims}] need ${size} values, got ${f.data.length}`);

@@ -1,6 +1,6 @@
-// A quantized frozen base: the packed tensors by HF name, the scheme, and (for training only) the int8 packing of
-// each Wᵀ that the backward pass multiplies by (see README "Model sizes and memory": chosen over a blockwise
-// dequantize-then-MatMul per layer by measurement). Which tensors are quantized is decided here, once.
+// A quantized frozen base: the packed tensors by HF name, the scheme, and (for training with int8 compute only) the
+// int8 packing of each Wᵀ that the backward pass multiplies by (see README "Model sizes and memory": faster than a
+// blockwise dequantize-then-MatMul per layer, measured). Which tensors are quantized is decided here, once.
 import { LorakitError } from '../../errors.js';
 import type { ModelConfig } from '../config.js';
 import { linearModules } from '../modules.js';

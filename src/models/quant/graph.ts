@@ -32,7 +32,10 @@ export function quantGraph(g: Graph, qb: QuantizedBase | undefined): QuantGraph 
       const t = qb?.tensors.get(name);
       if (!t) return null;
       const o = constantsOf(name, t);
-      return matMulNBits(x, o.b, o.scales, o.zeroPoints, { ...o.layout, accuracyLevel }, () => constantsOf(`${name}.T`, qb!.transposed(name)));
+      // dX in the backward pass: with int8 compute, MatMulNBits over an int8 packing of Wᵀ (fast, ≈ 0.4% off);
+      // with float compute, W dequantized in the graph (exact, like the forward). See bench/quant.ts.
+      const backward = accuracyLevel === 4 ? () => constantsOf(`${name}.T`, qb!.transposed(name)) : undefined;
+      return matMulNBits(x, o.b, o.scales, o.zeroPoints, { ...o.layout, accuracyLevel }, backward);
     },
     embed(name, ids) {
       const t = qb?.tensors.get(name);
