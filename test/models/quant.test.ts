@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { Graph, compile, matMulNBits } from '../../src/engine/index.js';
-import { quantizeRows, dequantizeRows } from '../../src/models/quant/quantize.js';
+import { quantizeRows, dequantizeRows, transposeQuantized } from '../../src/models/quant/quantize.js';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
 import { linearModules } from '../../src/models/modules.js';
@@ -55,6 +55,17 @@ test('a partial last block is zero-padded and read back exactly', () => {
   const w = randn(3 * 40, 0.1), q = quantizeRows(w, 3, 40, { bits: 8, blockSize: 32, symmetric: true }), d = dequantizeRows(q);
   assert.equal(q.scales.length, 3 * 2);
   for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i] - d[i]) <= q.scales[Math.floor(i / 40) * 2 + Math.floor((i % 40) / 32)] / 2 + 1e-7);
+});
+
+test('Wᵀ re-quantized from the packed values equals quantizing the dequantized matrix transposed', () => {
+  for (const bits of [4, 8] as const) {
+    const q = quantizeRows(randn(40 * 64, 0.1), 40, 64, { bits, blockSize: 16, symmetric: false });
+    const want = quantizeRows(Float32Array.from(dequantizeRows(q)), 64, 40, { bits: 8, blockSize: 16, symmetric: true }, true);
+    const got = transposeQuantized(q, { bits: 8, blockSize: 16, symmetric: true });
+    assert.deepEqual([got.n, got.k], [64, 40]);
+    assert.deepEqual(got.packed, want.packed);
+    assert.deepEqual(got.scales, want.scales);
+  }
 });
 
 test('one MatMulNBits layer equals x·Wᵀ in float64 over the dequantized weights (accuracy float: 1e-5; int8: 2e-2 of max)', async () => {

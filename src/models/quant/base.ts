@@ -4,7 +4,7 @@
 import { LorakitError } from '../../errors.js';
 import type { ModelConfig } from '../config.js';
 import { linearModules } from '../modules.js';
-import { dequantizeRows, type QuantizedTensor, quantizeRows } from './quantize.js';
+import { type QuantizedTensor, quantizeRows, transposeQuantized } from './quantize.js';
 import type { QuantScheme } from './scheme.js';
 
 export interface QuantizedBase {
@@ -50,8 +50,7 @@ export function makeQuantizedBase(scheme: QuantScheme, tensors: ReadonlyMap<stri
         if (!q) throw new LorakitError('LK_INTERNAL', `no quantized tensor '${name}'`);
         // Wᵀ (k, n) from the dequantized (n, k) values: int8 blocks along n keep the backward within ≈ 0.4% of the
         // forward's own weights (int8 step = absmax/127), at 1 byte per parameter.
-        const deq = Float32Array.from(dequantizeRows(q));
-        cache.set(name, (t = quantizeRows(deq, q.k, q.n, { bits: 8, blockSize: scheme.blockSize, symmetric: true }, true)));
+        cache.set(name, (t = transposeQuantized(q, { bits: 8, blockSize: scheme.blockSize, symmetric: true })));
       }
       return t;
     },

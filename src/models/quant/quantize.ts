@@ -93,3 +93,34 @@ export function dequantizeRows(t: QuantizedTensor): Float64Array {
 
 /** Bytes held by a quantized tensor (packed weights + scales + zero points). */
 export const quantizedBytes = (t: QuantizedTensor): number => t.packed.byteLength + t.scales.byteLength + (t.zeroPoints?.byteLength ?? 0);
+
+/**
+ * Wᵀ of a quantized (n, k) tensor, re-quantized as (k, n) rows (blocks along n), straight from the packed values:
+ * one column of dequantized values at a time, never the whole float matrix (the embedding of a 128K vocabulary
+ * would be 1 GB as float32).
+ */
+export function transposeQuantized(t: QuantizedTensor, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>): QuantizedTensor {
+  const { n, k, bits, blockSize: bs } = t;
+  const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, zpb = zeroPointBytes(nb, bits), mid = 1 << (bits - 1);
+  const outNb = Math.ceil(n / s.blockSize), outBlob = (s.blockSize * s.bits) / 8, outZpb = zeroPointBytes(outNb, s.bits);
+  const packed = new Uint8Array(k * outNb * outBlob), scales = new Float32Array(k * outNb);
+  const zeroPoints = s.symmetric ? null : new Uint8Array(k * outZpb);
+  const col = new Float32Array(n);
+  for (let c = 0; c < k; c++) {
+    const j = Math.floor(c / bs), i = c % bs;
+    for (let r = 0; r < n; r++) {
+      let zp = mid;
+      if (t.zeroPoints) {
+        const z = t.zeroPoints[r * zpb + (bits === 4 ? j >> 1 : j)];
+        zp = bits === 8 ? z : j & 1 ? z >> 4 : z & 15;
+      }
+      const byte = t.packed[(r * nb + j) * blob + (bits === 8 ? i : i >> 1)];
+      col[r] = ((bits === 8 ? byte : i & 1 ? byte >> 4 : byte & 15) - zp) * t.scales[r * nb + j];
+    }
+    const row = quantizeRows(col, 1, n, s);
+    packed.set(row.packed, c * outNb * outBlob);
+    scales.set(row.scales, c * outNb);
+    if (zeroPoints && row.zeroPoints) zeroPoints.set(row.zeroPoints, c * outZpb);
+  }
+  return { n: k, k: n, bits: s.bits, blockSize: s.blockSize, packed, scales, zeroPoints };
+}
