@@ -69,7 +69,7 @@ export class CausalLM {
        * ≈ 25–30% faster at batch 8, for a second copy of the weights in memory. Off by default.
        */
       readonly bakeDecodeWeights?: boolean;
-      /** Quantized base tensors (not in `weights`): initializers that every graph shares zero-copy. */
+      /** Quantized base tensors (not in `weights`): initializers of every graph (each session copies and prepacks them). */
       readonly quant?: QuantizedBase;
       /** ORT's memory arena for this model's sessions (default on; the trainer turns it off, see CompileOptions). */
       readonly memArena?: boolean;

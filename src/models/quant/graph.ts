@@ -1,6 +1,7 @@
 // Quantized weights in a model graph: packed tensors become external initializers (ORT prepacks them; fed as
-// inputs MatMulNBits falls back to a path ~400× slower), shared zero-copy with every session through ORT's
-// in-memory external data. Linear layers and the LM head run MatMulNBits; embedding rows come from
+// inputs MatMulNBits falls back to a path ~270× slower), handed to each session as ORT in-memory external data.
+// ORT copies that data into the session (measured), so each session costs a copy plus its prepacked form: keep one
+// session per graph kind. Linear layers and the LM head run MatMulNBits; embedding rows come from
 // GatherBlockQuantized over the same bytes.
 import { type Graph, MS_DOMAIN, type NBitsOperands, type Sym, matMulNBits } from '../../engine/index.js';
 import type { QuantizedBase } from './base.js';
