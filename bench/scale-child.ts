@@ -72,7 +72,7 @@ if (mode === 'decode') {
   });
 }
 if (mode === 'train') {
-  const lm = new CausalLM(ck.config, ck.weights, ck.shapes, { threads, quant: ck.quant, memArena: false });
+  const lm = new CausalLM(ck.config, ck.weights, ck.shapes, { threads, quant: ck.quant, memPattern: false });
   const cfg = parseLoraConfig({ r: 16, lora_alpha: 32, target_modules: ['q_proj', 'v_proj'] }, 'bench', ['q_proj', 'v_proj']);
   const sites = resolveSites(cfg, linearModules(ck.config));
   const tensors = initLoraTensors(sites, true, 0);

@@ -71,8 +71,8 @@ export class CausalLM {
       readonly bakeDecodeWeights?: boolean;
       /** Quantized base tensors (not in `weights`): initializers of every graph (each session copies and prepacks them). */
       readonly quant?: QuantizedBase;
-      /** ORT's memory arena for this model's sessions (default on; the trainer turns it off, see CompileOptions). */
-      readonly memArena?: boolean;
+      /** ORT's memory-pattern planning for this model's sessions (default on; the trainer turns it off, see CompileOptions). */
+      readonly memPattern?: boolean;
     } = {},
   ) {}
 
@@ -86,7 +86,7 @@ export class CausalLM {
         for (const [k, t] of adapter?.tensors ?? []) shapes.set(k, t.dims);
         const constants = o.mode === 'decode' && this.options.bakeDecodeWeights ? this.weights : undefined;
         const built = buildCausalLMGraph(this.config, { ...o, shapes, wrapLinear: adapter?.wrapLinear, constants, quant: this.options.quant });
-        const session = await compile(built.graph, { threads: this.options.threads, memArena: this.options.memArena });
+        const session = await compile(built.graph, { threads: this.options.threads, memPattern: this.options.memPattern });
         return { session, weightInputs: built.weightInputs };
       })();
       this.graphs.set(key, hit);

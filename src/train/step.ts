@@ -34,9 +34,9 @@ export class TrainStep {
       return s;
     });
     grad(built.lossSum!, params, { checkpoint: o.checkpointing }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
-    // No arena: the step's activations go back to the OS after each run instead of staying in ORT's arena next to the
-    // memory-pattern block of the following run (measured: 3.6 → 2.7 GB peak on a 2-layer Llama-3.2-1B shape, 2 × 256).
-    const session = await compile(g, { threads: o.threads, memArena: false });
+    // No memory pattern: ORT's arena then reuses the first run's chunks instead of adding a planned block beside them
+    // (see CompileOptions.memPattern for the figures).
+    const session = await compile(g, { threads: o.threads, memPattern: false });
     return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);
   }
 

@@ -188,8 +188,8 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
   const adam = createAdamWState(params);
   const adapter = bindAdapter({ config: lora, sites, tensors }); // evaluation: no dropout
   const trainBinding = bindAdapter({ config: lora, sites, tensors }, { training: true });
-  // No ORT arena: evaluation sessions give their logits back to the OS instead of holding them beside the step's peak.
-  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined, quant: base.quant, memArena: false });
+  // No memory pattern for the evaluation sessions either (see CompileOptions.memPattern).
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: cfg.threads ?? undefined, quant: base.quant, memPattern: false });
   const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
 
   const batchesPerEpoch = epochBatches(train, cfg, 0).length;

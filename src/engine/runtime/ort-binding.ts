@@ -13,8 +13,8 @@ export interface NativeSessionOptions {
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** ORT graph optimizers to skip, by name (session config 'optimization.disable_specified_optimizers'). */
   readonly disabledOptimizers?: readonly string[];
-  /** ORT's CPU memory arena (default on); see CompileOptions.memArena. */
-  readonly memArena?: boolean;
+  /** ORT's memory-pattern planning (default on; the CPU arena is always on); see CompileOptions.memPattern. */
+  readonly memPattern?: boolean;
 }
 
 export interface NativeSession {
@@ -45,8 +45,8 @@ export async function createNativeSession(model: Uint8Array, o: NativeSessionOpt
       interOpNumThreads: o.interOpThreads,
       graphOptimizationLevel: o.optimization,
       executionMode: 'sequential',
-      enableCpuMemArena: o.memArena ?? true,
-      enableMemPattern: true,
+      enableCpuMemArena: true,
+      enableMemPattern: o.memPattern ?? true,
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],
       ...(externalData.length ? { externalData: externalData.map((f) => ({ path: f.path, data: f.data })) } : {}),
