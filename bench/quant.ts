@@ -4,7 +4,7 @@
 // a frozen quantized weight: a second packing of Wᵀ (int8) against dequantize-then-MatMul in the graph.
 // Every figure is the median of interleaved rounds (all variants take turns within a round).
 import { Graph, type CompiledGraph, compile, defaultThreads, dequantizeNBits, matMulNBits, matmul, transposeLast2 } from '../src/engine/index.js';
-import { dequantizeRows, quantizeRows, type QuantizedTensor } from '../src/models/quant/quantize.js';
+import { quantizeRows, type QuantizedTensor, transposeQuantized } from '../src/models/quant/quantize.js';
 import { Rng } from '../src/util/rng.js';
 import { interleave, median, rounds } from './stats.js';
 import type { BenchArea, BenchCell } from './types.js';
@@ -67,7 +67,7 @@ export const bench: BenchArea = async () => {
   const inputTimes = [await timeAll([asInput], 1), await timeAll([asInput], 512)];
 
   // Backward: dX (M, K) = dY (M, N) · W (N, K) through the int4 weights' dequantized values.
-  const wt = quantizeRows(Float32Array.from(dequantizeRows(int4)), K, N, { bits: 8, blockSize: BLOCK, symmetric: true }, true);
+  const wt = transposeQuantized(int4, { bits: 8, blockSize: BLOCK, symmetric: true }); // what training uses
   const gT = new Graph('bwd_packT');
   const dy = gT.input('x', 'float32', ['M', N]);
   const pT = packed(gT, wt, 'wt', false);
