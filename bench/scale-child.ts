@@ -3,8 +3,8 @@
 // load: loadCheckpoint time, RSS and CPU time. stream: one pass of streamFloat32 {reuse} over every tensor (what a
 // quantizer that converts and drops each f32 tensor pays for reading; no model held). decode: greedy batch-1 decode
 // with KV cache, `tokens` new tokens after an 8-token prompt of random ids. train: LoRA r 16 on q,v, batch × seq random
-// ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest). Prints one JSON line. Random token
-// ids: no tokenizer is needed.
+// ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest); qlora=low-memory picks that
+// QLoRA mode, checkpointing=1 gradient checkpointing. Prints one JSON line. Random token ids: no tokenizer is needed.
 import { bindAdapter } from '../src/lora/adapter.js';
 import { parseLoraConfig } from '../src/lora/config.js';
 import { initLoraTensors } from '../src/lora/init.js';
@@ -81,7 +81,8 @@ if (mode === 'train') {
   const grads = params.map((p) => new Float32Array(p.length));
   const adam = createAdamWState(params);
   const adapter = bindAdapter({ config: cfg, sites, tensors });
-  const step = await TrainStep.create(lm, adapter, names, { packed: false, threads });
+  const qloraMode = kv.qlora === 'low-memory' ? 'low-memory' : 'fast';
+  const step = await TrainStep.create(lm, adapter, names, { packed: false, threads, qloraMode, checkpointing: kv.checkpointing === '1' });
   const B = arg('batch', 2), T = arg('seq', 256), steps = Math.max(2, arg('steps', 3));
   const rows = Array.from({ length: B }, () => ({ ids: Array.from({ length: T }, randomId), target: new Array<boolean>(T).fill(true) }));
   const batch = makeTrainBatch(rows, 0, false);
@@ -93,6 +94,8 @@ if (mode === 'train') {
     times.push(performance.now() - t0);
   }
   const mean = times.slice(1).reduce((a, b) => a + b, 0) / (times.length - 1);
-  Object.assign(out, { train_tok_s: (B * T) / (mean / 1000), step_s: mean / 1000, first_step_s: times[0] / 1000, peak_rss_mb: peakMb() });
+  Object.assign(out, {
+    qlora_mode: ck.quant ? qloraMode : 'n/a', train_tok_s: (B * T) / (mean / 1000), step_s: mean / 1000, first_step_s: times[0] / 1000, peak_rss_mb: peakMb(),
+  });
 }
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -12,6 +12,7 @@ import { floatDtypes, openSafetensors, type SafetensorsDtype } from './safetenso
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { type QuantizedBase, makeQuantizedBase, quantizeTensor, quantizedTensorNames } from './quant/base.js';
 import type { QuantizedTensor } from './quant/quantize.js';
+import { PackedStore } from './quant/store.js';
 import { type QuantOptions, quantLabel, resolveQuantScheme } from './quant/scheme.js';
 
 export interface LoadCheckpointOptions {
@@ -24,6 +25,11 @@ export interface LoadCheckpointOptions {
    * the full options); norms and biases stay float32.
    */
   readonly quantize?: QuantOptions['quantize'] | QuantOptions;
+  /**
+   * Where quantized tensors live: 'files' (default) spills them to a per-process temp folder that ORT maps, so no JS
+   * copy stays beside the sessions' prepacked ones (see quant/store.ts); 'memory' keeps them in JS arrays.
+   */
+  readonly quantizedIn?: 'files' | 'memory';
 }
 
 export interface Checkpoint {
@@ -67,6 +73,7 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
   const tokenizer = wantTokenizer ? await loadTokenizer(dir) : undefined;
   const scheme = resolveQuantScheme(typeof opts.quantize === 'string' ? { quantize: opts.quantize } : opts.quantize ?? {});
   const set = openSafetensors(dir);
+  const store = scheme && opts.quantizedIn !== 'memory' ? PackedStore.temp() : undefined;
   try {
     const expected = expectedWeights(config);
     const problems: string[] = [];
@@ -107,7 +114,10 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     for await (const { info, data } of set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: scheme !== null })) {
       for (const name of namesOf.get(info.name)!) {
         const q = toQuantize.get(name);
-        if (q && scheme) quantized.set(name, quantizeTensor(name, data, info.shape, scheme, q.transposedOnDisk));
+        if (q && scheme) {
+          const t = quantizeTensor(name, data, info.shape, scheme, q.transposedOnDisk);
+          quantized.set(name, store ? store.spill(t) : t);
+        }
         else loaded.set(name, scheme ? data.slice() : data);
         parameters += data.length;
         dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + data.length;
@@ -124,7 +134,7 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     const dtypeOnDisk = (Object.entries(dtypes) as [SafetensorsDtype, number][]).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
     return {
       dir, config, weights, shapes, dtypeOnDisk, dtypesOnDisk: dtypes, ignored, parameters, generationConfig,
-      quantization: quantLabel(scheme), ...(scheme ? { quant: makeQuantizedBase(scheme, quantized) } : {}),
+      quantization: quantLabel(scheme), ...(scheme ? { quant: makeQuantizedBase(scheme, quantized, store) } : {}),
       ...(tokenizer ? { tokenizer } : {}),
       loadMs: performance.now() - t0, rssBytes: process.memoryUsage().rss, peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };

@@ -40,6 +40,12 @@ export interface GraphOptions {
   readonly constants?: ReadonlyMap<string, Float32Array>;
   /** Quantized base tensors (initializers run by MatMulNBits); the rest stay float inputs. */
   readonly quant?: QuantizedBase;
+  /**
+   * How decoder-layer weights of a quantized base run: 'packed' (MatMulNBits, prepacked per session: fastest) or
+   * 'dequantize' (blockwise dequantize then MatMul: only the packed bytes stay resident; for training with
+   * checkpointing). The LM head always runs packed.
+   */
+  readonly quantKernels?: 'packed' | 'dequantize';
   readonly name?: string;
 }
 
@@ -70,12 +76,13 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
     }
     return s;
   };
-  const quant = o.quant ? quantGraph(g, o.quant) : undefined;
+  const head = fam.lmHead(cfg);
+  const quant = o.quant ? quantGraph(g, o.quant, o.quantKernels === 'dequantize' ? { dequantize: (name) => name !== head } : {}) : undefined;
   const base = baseLinear(weight, quant);
   const ctx: ModelContext = { weight, linear: o.wrapLinear ? o.wrapLinear(base, weight) : base, embed: baseEmbed(weight, quant) };
   // The output head is a plain frozen linear (LoRA never adapts it, as in PEFT's all-linear).
   const lmHead = (x: Sym): Sym => {
-    const path = fam.lmHead(cfg).replace(/\.weight$/, '');
+    const path = head.replace(/\.weight$/, '');
     return base({ path, inFeatures: cfg.hiddenSize, outFeatures: cfg.vocabSize, bias: false, conv1d: false }, x);
   };
   const inputIds = g.input('input_ids', 'int64', [B, T]);

@@ -8,6 +8,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { LorakitError, isLorakitError } from '../errors.js';
 import type { Checkpoint } from '../models/checkpoint.js';
 import { defaultLoraTargets, linearModules } from '../models/modules.js';
+import { precisionMismatch } from '../models/quant/scheme.js';
 import { type BaseCheck, checkBaseBinding } from '../lora/binding.js';
 import { parseLoraConfig } from '../lora/config.js';
 import { loadAdapterFor } from '../lora/load.js';
@@ -90,8 +91,11 @@ export class AdapterManager {
     }
     // Recorded fingerprint, else base_model_name_or_path against the base's names (src/lora/binding.ts).
     const baseNames = await this.baseNames();
-    const baseCheck = await checkBaseBinding(this.base.dir, dir, raw, readLorakitMeta(dir), this.o.baseFingerprint, { baseNames });
+    const meta = readLorakitMeta(dir);
+    const baseCheck = await checkBaseBinding(this.base.dir, dir, raw, meta, this.o.baseFingerprint, { baseNames });
     if (!baseCheck.verified) this.warn(`adapter '${dir}': ${baseCheck.message}`);
+    const precision = precisionMismatch(meta?.base_quantization, this.base.quantization);
+    if (precision) this.warn(`adapter '${dir}': ${precision} (measure the drift with lorakit eval --suite, which runs the parity paths)`);
     return { rank, sites, baseCheck };
   }
 

@@ -223,7 +223,7 @@ export async function trainAdapter(cfg: TrainConfig, hooks: TrainHooks = {}, opt
     truncated: data.truncated, totalSteps, resumedFromStep: resumedFrom, resume, runDir, baseFingerprint: fp, datasetFingerprint: data.fingerprint, lora,
   });
 
-  const stepOpts = { packed: cfg.packing, threads: cfg.threads ?? undefined, checkpointing: cfg.gradientCheckpointing };
+  const stepOpts = { packed: cfg.packing, threads: cfg.threads ?? undefined, checkpointing: cfg.gradientCheckpointing, qloraMode: cfg.qloraMode };
   const step = await TrainStep.create(lm, trainBinding, names, stepOpts);
   const grads = params.map((p) => new Float32Array(p.length));
   const acc = params.map((p) => new Float32Array(p.length));

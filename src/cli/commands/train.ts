@@ -57,6 +57,7 @@ const flags: Flags<TrainFlags> = {
   quantBlock: quantFlags.quantBlock,
   quantZeroPoint: quantFlags.quantZeroPoint,
   quantAccuracy: quantFlags.quantAccuracy,
+  qloraMode: { arg: '<mode>', help: h('qloraMode'), parse: oneOf(['fast', 'low-memory'] as const) },
   trainOnInputs: { help: h('trainOnInputs') },
   truncate: { help: h('truncate') },
   skipInvalid: { help: h('skipInvalid') },

@@ -92,7 +92,14 @@ export function dequantizeRows(t: QuantizedTensor): Float64Array {
 }
 
 /** Bytes held by a quantized tensor (packed weights + scales + zero points). */
-export const quantizedBytes = (t: QuantizedTensor): number => t.packed.byteLength + t.scales.byteLength + (t.zeroPoints?.byteLength ?? 0);
+export function quantizedBytes(t: QuantizedTensor): number {
+  // A spilled tensor (store.ts) is measured by its files, not by reading them back.
+  if ('files' in t) {
+    const f = (t as { files: Record<string, { byteLength: number } | null> }).files;
+    return Object.values(f).reduce((a, x) => a + (x?.byteLength ?? 0), 0);
+  }
+  return t.packed.byteLength + t.scales.byteLength + (t.zeroPoints?.byteLength ?? 0);
+}
 
 /**
  * Wᵀ of a quantized (n, k) tensor, re-quantized as (k, n) rows (blocks along n), straight from the packed values:
