@@ -5,7 +5,7 @@ import type { Sym } from '../graph/graph.js';
 import { add, and, bitwiseAnd, bitwiseXor, cast, div, equal, erf, less, mul, neg, not, pow, reciprocal, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { logSoftmax, reduceMean, reduceSum, softmax } from './reduce.js';
-import { concat, gather, reshape, slice, transpose, transposeLast2, unsqueeze } from './shape.js';
+import { concat, dimOf, gather, reshape, shapeOf, slice, transpose, transposeLast2, unsqueeze } from './shape.js';
 
 export const silu = (x: Sym): Sym => mul(x, sigmoid(x));
 
@@ -77,7 +77,7 @@ export function mergeHeads(x: Sym): Sym {
 export function attentionBias(opts: { queryLen: Dim; keyLen: Dim; past: Sym; keyMask: Sym; segments?: Sym; slidingWindow?: number; dtype?: 'float32' | 'float64' }): Sym {
   const g = opts.keyMask.graph;
   const one = g.scalar(1, 'int64');
-  const kLen = g.node('Gather', [g.node('Shape', [opts.keyMask], {}, [{ dtype: 'int64', shape: [2] }])[0], g.scalar(1, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const kLen = dimOf(opts.keyMask, 1);
   const qLen = sub(kLen, opts.past);
   const qIdx = add(g.node('Range', [g.scalar(0, 'int64'), qLen, one], {}, [{ dtype: 'int64', shape: [opts.queryLen] }])[0], opts.past); // (T)
   const kIdx = g.node('Range', [g.scalar(0, 'int64'), kLen, one], {}, [{ dtype: 'int64', shape: [opts.keyLen] }])[0]; // (S)
@@ -120,7 +120,7 @@ export function crossEntropy(logits: Sym, labels: Sym, ignoreIndex = -100): { lo
   const lp = logSoftmax(logits, -1); // (N, V)
   const valid = not(equal(labels, g.scalar(ignoreIndex, 'int64'))); // (N)
   const safe = where(valid, labels, g.scalar(0, 'int64'));
-  const n = g.node('Gather', [g.node('Shape', [labels], {}, [{ dtype: 'int64', shape: [1] }])[0], g.scalar(0, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const n = dimOf(labels, 0);
   const rows = g.node('Range', [g.scalar(0, 'int64'), n, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: labels.shape }])[0]; // (N)
   const picked = gather(reshape(lp, [-1]), add(mul(rows, vocab), safe), 0); // (N): log p(label)
   const validF = cast(valid, logits.dtype);
@@ -142,8 +142,8 @@ export const embedding = (table: Sym, ids: Sym): Sym => gather(table, ids, 0);
 export function hashDropout(x: Sym, p: number, seed: Sym, salt: number): Sym {
   if (p <= 0) return x;
   const g = x.graph;
-  const shape = g.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.rank] }])[0];
-  const dim = (k: number): Sym => g.node('Gather', [shape, g.scalar(k, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const shape = shapeOf(x);
+  const dim = (k: number): Sym => dimOf(x, k, shape);
   // Flat element index built by broadcasting one Range per axis: ((i0·d1 + i1)·d2 + i2)…
   let idx: Sym | null = null;
   for (let k = 0; k < x.rank; k++) {
