@@ -15,9 +15,14 @@ export const geluErf = (x: Sym): Sym => mul(mul(x, 0.5), add(erf(mul(x, Math.SQR
 /** GELU, tanh form (GPT-2's gelu_new / gelu_pytorch_tanh): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
 export const geluTanh = (x: Sym): Sym => mul(mul(x, 0.5), add(tanh(mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1));
 
+const activations = { silu, swish: silu, gelu: geluErf, gelu_new: geluTanh, gelu_pytorch_tanh: geluTanh, gelu_fast: geluTanh } as const;
+/** HF activation names the engine builds (config parsing refuses any other, so graph builds never meet one). */
+export type ActivationName = keyof typeof activations;
+export const activationNames = Object.keys(activations) as readonly ActivationName[];
+
 /** HF's activation names → builder. */
-export function activation(name: string): ((x: Sym) => Sym) | undefined {
-  return ({ silu, swish: silu, gelu: geluErf, gelu_new: geluTanh, gelu_pytorch_tanh: geluTanh, gelu_fast: geluTanh } as Record<string, (x: Sym) => Sym>)[name];
+export function activation(name: ActivationName): (x: Sym) => Sym {
+  return activations[name];
 }
 
 /** RMSNorm (Llama): x · rsqrt(mean(x²) + eps) · w, over the last dim. */
