@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { expectedWeights, loadConfig, type ModelConfig } from './config.js';
+import { checkpointNames } from './modules.js';
 import { loadGenerationConfig, type GenerationConfig } from './generation-config.js';
 import { floatDtypes, openSafetensors, type SafetensorsDtype } from './safetensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
@@ -58,11 +59,9 @@ export interface Checkpoint {
   readonly peakRssBytes: number;
 }
 
-/** Where `name` lives in the file: as is, or (gpt2 checkpoints saved from GPT2Model) without 'transformer.'. */
+/** Where `name` lives in the file: as is, or without a prefix the family lets checkpoints omit. */
 function sourceName(name: string, cfg: ModelConfig, has: (n: string) => boolean): string | undefined {
-  if (has(name)) return name;
-  if (cfg.modelType === 'gpt2' && name.startsWith('transformer.') && has(name.slice('transformer.'.length))) return name.slice('transformer.'.length);
-  return undefined;
+  return checkpointNames(cfg, name).find(has);
 }
 
 export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = {}): Promise<Checkpoint> {

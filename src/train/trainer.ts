@@ -12,7 +12,7 @@ import { type LoraSite, resolveSites } from '../lora/targets.js';
 import { CausalLM, type LinearAdapter } from '../models/causal-lm.js';
 import { type Checkpoint, loadCheckpoint } from '../models/checkpoint.js';
 import { fingerprintModelDir } from '../models/fingerprint.js';
-import { defaultLoraTargets, linearModules } from '../models/modules.js';
+import { defaultLoraTargets, fanInFanOut, linearModules } from '../models/modules.js';
 import { sha256, sha256File, stableStringify } from '../util/hash.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { appendJsonl } from '../util/jsonl.js';
@@ -131,7 +131,7 @@ export function loraConfigFromTrain(cfg: TrainConfig, base: Checkpoint): LoraCon
     r: cfg.rank, lora_alpha: cfg.alpha, lora_dropout: cfg.dropout,
     target_modules: cfg.targetModules.length === 1 && cfg.targetModules[0] === 'all-linear' ? 'all-linear' : cfg.targetModules.length ? cfg.targetModules : undefined,
     use_rslora: cfg.rslora, layers_to_transform: cfg.layersToTransform, rank_pattern: cfg.rankPattern, alpha_pattern: cfg.alphaPattern,
-    init_lora_weights: cfg.init === 'gaussian' ? 'gaussian' : true, fan_in_fan_out: base.config.modelType === 'gpt2',
+    init_lora_weights: cfg.init === 'gaussian' ? 'gaussian' : true, fan_in_fan_out: fanInFanOut(base.config),
     base_model_name_or_path: resolve(cfg.model),
   }, 'training flags', defaultLoraTargets(base.config));
 }

@@ -3,7 +3,7 @@
 // blockwise dequantize-then-MatMul per layer, measured). Which tensors are quantized is decided here, once.
 import { LorakitError } from '../../errors.js';
 import type { ModelConfig } from '../config.js';
-import { linearModules } from '../modules.js';
+import { embeddingName, linearModules } from '../modules.js';
 import { type QuantizedTensor, quantizeRows, transposeQuantized } from './quantize.js';
 import type { QuantScheme } from './scheme.js';
 import type { PackedStore } from './store.js';
@@ -20,7 +20,7 @@ export interface QuantizedBase {
 export function quantizedTensorNames(cfg: ModelConfig): Map<string, { transposedOnDisk: boolean }> {
   const out = new Map<string, { transposedOnDisk: boolean }>();
   for (const m of linearModules(cfg)) out.set(`${m.path}.weight`, { transposedOnDisk: m.conv1d });
-  const embed = cfg.modelType === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+  const embed = embeddingName(cfg);
   out.set(embed, { transposedOnDisk: false });
   if (!cfg.tieWordEmbeddings) out.set('lm_head.weight', { transposedOnDisk: false });
   return out;
