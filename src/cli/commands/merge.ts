@@ -44,7 +44,7 @@ export const mergeCmd = defineCommand<MergeFlags>({
       const { mergeDrift } = await import('../../eval/precision.js');
       const drift = trainedOn === 'none' ? null : await mergeDrift(f.base, adapter, trainedOn, r.dir);
       if (drift) {
-        io.stderr.write(`warning: adapter '${f.adapter}' was trained on a ${trainedOn} base; merged into full-precision weights its `
+        io.stderr.write(`warning: adapter '${f.adapter}' was trained on an ${trainedOn} base; merged into full-precision weights its `
           + `last-position logits differ by up to ${(100 * drift.maxRelLogitDiff).toFixed(2)}% (relative, ${drift.probes} probes)\n`);
       }
       const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck), trained_on: trainedOn, qlora_drift: drift };
