@@ -1,6 +1,6 @@
 // lorakit's public library surface: explicit named re-exports only (the CLI is a thin layer over these).
 
-export { LorakitError, isLorakitError, errorCodes } from './errors.js';
+export { LorakitError, isLorakitError, errorCodes, httpStatus } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 // Engine: graphs, ops, autodiff, runtime.
