@@ -1,7 +1,8 @@
 // Adapter management for the server: a name → adapter table with three tiers: registered (checked, not read),
 // loaded (prepared in host memory, scaling folded into B) and resident (written into one of --max-loras slots).
-// Refusals happen when an adapter is registered or loaded, before it serves traffic: rank above --max-lora-rank,
-// target modules the base lacks, another base fingerprint. Slots are pinned while a sequence uses them and evicted
+// An adapter is checked once, when it is registered (src/lora/load.ts, plus rank above --max-lora-rank): another
+// base, target modules the base lacks, a missing or misshapen tensor. Loading then reads only its tensor data
+// (a non-finite weight is refused then), before it serves traffic. Slots are pinned while a sequence uses them and evicted
 // least-recently-used otherwise. Registry references (name, name@v3, name@alias) resolve and export on first use.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
