@@ -10,7 +10,7 @@ import { type Adapter, bindAdapter } from './adapter.js';
 import { type BaseCheck, type BaseCheckOptions, checkBaseBinding } from './binding.js';
 import type { LinearAdapter } from '../models/causal-lm.js';
 import {
-  type LorakitAdapterMeta, adapterWeightsFile, inspectAdapter, readAdapterConfigJson, readAdapterTensors, readLorakitMeta,
+  type LorakitAdapterMeta, inspectAdapter, readAdapterConfigJson, readAdapterTensors, readLorakitMeta,
 } from './peft-io.js';
 
 /** What the check established about an adapter folder, without reading its tensor data. */
@@ -30,7 +30,6 @@ export interface CheckAdapterOptions extends BaseCheckOptions {
 
 /** Throws LK_ADAPTER (files, tensors), LK_LORA_CONFIG (config fields) or LK_BASE_MISMATCH. */
 export async function checkAdapterFor(base: Checkpoint, dir: string, opts: CheckAdapterOptions = {}): Promise<AdapterCheck> {
-  adapterWeightsFile(dir);
   const raw = readAdapterConfigJson(dir);
   const meta = readLorakitMeta(dir);
   const fingerprint = opts.fingerprint ?? (async () => (await fingerprintModelDir(base.dir)).fingerprint);
