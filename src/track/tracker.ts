@@ -1,4 +1,4 @@
-// The experiment tracker: every train/eval run is a row in LORAKIT_HOME/tracking.db (SQLite, WAL), with its
+// The experiment tracker: every train, pretrain, eval, merge and export run is a row in LORAKIT_HOME/tracking.db (SQLite, WAL), with its
 // step metrics and artifacts. Metrics are buffered in memory and written in batches so that logging every
 // step costs microseconds. A run left 'running' by a process that no longer exists on this host is marked
 // 'killed' the next time a Tracker opens (the crash leaves no other trace).
@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { LorakitError } from '../errors.js';
 import { readLines } from '../util/jsonl.js';
 import { currentHost, lorakitHome } from './home.js';
-import type { ArtifactRecord, Lineage, MetricPoint, RunEnvironment, RunHandle, RunRecord, RunStatus, StartRunOptions } from './types.js';
+import { type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunKind, type RunRecord, type RunStatus, type StartRunOptions, RUN_KINDS } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -38,7 +38,7 @@ interface RunRow {
 
 function fromRow(r: RunRow): RunRecord {
   return {
-    id: r.id, kind: r.kind, name: r.name, status: r.status as RunStatus, config: JSON.parse(r.config), params: JSON.parse(r.params),
+    id: r.id, kind: r.kind as RunKind, name: r.name, status: r.status as RunStatus, config: JSON.parse(r.config), params: JSON.parse(r.params),
     env: JSON.parse(r.env), lineage: JSON.parse(r.lineage), summary: JSON.parse(r.summary), pid: r.pid, host: r.host,
     startedAt: r.started_at, endedAt: r.ended_at, runDir: r.run_dir,
   };
@@ -150,7 +150,7 @@ export class Tracker {
   }
 
   startRun(opts: StartRunOptions): RunHandle {
-    if (!opts.kind) throw new LorakitError('LK_ARG', "startRun: 'kind' is required (train, eval, ...)");
+    if (!RUN_KINDS.includes(opts.kind)) throw new LorakitError('LK_ARG', `startRun: 'kind' must be one of ${RUN_KINDS.join(', ')}; got ${JSON.stringify(opts.kind)}`);
     const id = newRunId();
     this.db.prepare(`INSERT INTO runs (id, kind, name, status, config, env, lineage, pid, proc_start, host, started_at, run_dir)
       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, opts.kind, opts.name ?? null, JSON.stringify(opts.config ?? {}),

@@ -15,6 +15,7 @@ import { loadTokenizer } from '../../src/models/tokenizer.js';
 import { openSafetensors } from '../../src/models/safetensors.js';
 import { isLorakitError } from '../../src/errors.js';
 import { readSotu } from '../../src/data/corpora/sotu.js';
+import { CLI } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-train-'));
 const model = writeTinyModel(join(tmp, 'model'), { hidden: 48, seed: 5 });
@@ -59,7 +60,7 @@ function writeText(file: string, n: number): void {
 
 function runCli(args: string[], killAtStep?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; lastStep: number; tail: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/lorakit.js', 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LORAKIT_THREADS: '1' } });
+    const child = spawn(process.execPath, [...CLI, 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LORAKIT_THREADS: '1' } });
     let buf = '', lastStep = 0, tail = '';
     child.stderr.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
