@@ -49,7 +49,8 @@ export class TrainStep {
     grad(built.lossSum!, params, { checkpoint: o.checkpointing || lowMemory }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
     // No memory pattern: ORT's arena then reuses the first run's chunks instead of adding a planned block beside them
     // (see CompileOptions.memPattern for the figures).
-    const session = await compile(g, { threads: o.threads, memPattern: false });
+    const checkpointed = o.checkpointing || lowMemory;
+    const session = await compile(g, { threads: o.threads, memPattern: false, disabledOptimizers: checkpointed ? ['CommonSubexpressionElimination'] : [] });
     return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);
   }
 

@@ -20,7 +20,7 @@ export interface EmitResult {
   readonly externalData: readonly { readonly path: string; readonly data: Uint8Array }[];
   /** The folder of file-backed initializers (FileConst), which ORT reads itself; all of a model's share one. */
   readonly externalFolder?: string;
-  /** The files of file-backed initializers, relative to externalFolder (they identify the weights: cache key). */
+  /** The files of file-backed initializers, relative to externalFolder (named in `bytes` too). */
   readonly externalFiles: readonly string[];
 }
 

@@ -28,6 +28,12 @@ export interface CompileOptions {
   readonly memPattern?: boolean;
   /** Skip the session cache (a fresh session; the caller must dispose it). */
   readonly noCache?: boolean;
+  /**
+   * ORT graph optimizers to skip, by name. Training with gradient checkpointing skips CommonSubexpressionElimination:
+   * a recomputed node whose inputs are all constants (a dequantized weight) equals its forward twin, and merging
+   * the two would keep every such value alive from the forward to the backward pass, which checkpointing exists to avoid.
+   */
+  readonly disabledOptimizers?: readonly string[];
 }
 
 interface IOSpec { readonly name: string; readonly dtype: DType; readonly shape: Shape }
@@ -145,7 +151,8 @@ function bufferId(b: ArrayBufferLike): number {
 export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
   const { bytes, externalData, externalFolder, externalFiles } = emitModel(g);
   const threads = opts.threads ?? defaultThreads();
-  const h = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}|${opts.memPattern ?? true}`);
+  const h = createHash('sha256').update(bytes)
+    .update(`|${threads}|${opts.optimization ?? 'all'}|${opts.memPattern ?? true}|${(opts.disabledOptimizers ?? []).join(';')}`);
   // External initializers are not in `bytes`: the same graph over other packed weights is another session.
   for (const f of externalData) h.update(`|${f.path}:${bufferId(f.data.buffer)}+${f.data.byteOffset}`);
   if (externalFolder) h.update(`|${externalFolder}`);
@@ -158,7 +165,7 @@ export async function compile(g: Graph, opts: CompileOptions = {}): Promise<Comp
     // Constant folding would dequantize packed weights into float initializers at load (every dequantize chain
     // over them has only constant inputs): the memory quantization saves, spent again. Graphs with external
     // initializers keep those chains as runtime work.
-    const disabledOptimizers = externalData.length || externalFiles.length ? ['ConstantFolding'] : [];
+    const disabledOptimizers = [...(externalData.length || externalFiles.length ? ['ConstantFolding'] : []), ...(opts.disabledOptimizers ?? [])];
     const nativeOpts = {
       intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers, memPattern: opts.memPattern, externalFolder,
     };
