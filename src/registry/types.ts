@@ -1,6 +1,6 @@
-// The registry's data model and its two storage interfaces. The embedded implementations are SQLite
-// (sqlite-store.ts) and files on disk (blob-store.ts); a server database or an object store can replace
-// either by implementing the interface. Types only.
+// The registry's data model and its two storage interfaces. Metadata: SQLite (embedded, sqlite-store.ts) or
+// PostgreSQL (shared, pg-store.ts), both through sql-store.ts; blobs: files under a root (blob-store.ts), which
+// an object store can replace by implementing BlobStore. Types only.
 import type { ModelFingerprint } from '../models/fingerprint.js';
 
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
@@ -79,7 +79,8 @@ export type AliasGuard = (reports: readonly EvalReportRecord[], version: Adapter
 
 /**
  * Metadata: bases, adapter versions, files, aliases, tags, stages, history, eval reports. Every method that
- * changes state is atomic (one transaction, serialized against other writers: BEGIN IMMEDIATE on SQLite) and
+ * changes state is atomic (one transaction, serialized against other writers of the same name: BEGIN IMMEDIATE
+ * on SQLite, an advisory lock on PostgreSQL) and
  * writes its history row in the same transaction. Async so that a server database can implement it.
  */
 export interface MetadataStore {
@@ -119,6 +120,10 @@ export interface MetadataStore {
 
   addEvalReport(id: number, report: EvalReport, actor: Actor): Promise<EvalReportRecord>;
   evalReports(id: number): Promise<EvalReportRecord[]>;
+
+  /** Cross-row invariants (file rows without a version, versions without files or a 'register' row, aliases
+   *  pointing nowhere, a version counter behind its versions); one line per problem, [] when consistent. */
+  integrity(): Promise<string[]>;
 }
 
 export type FileOwner = { readonly kind: 'base'; readonly fingerprint: string } | { readonly kind: 'version'; readonly id: number };
