@@ -3,6 +3,7 @@
 // processes registering under one name get distinct versions and neither is lost. better-sqlite3 is
 // synchronous; an in-process mutex keeps one async transaction on the connection at a time.
 import Database from 'better-sqlite3';
+import { resolve } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { migrate, Mutex, type Migration, type SqlDriver, type SqlQuery } from './sql.js';
 import { SqlMetadataStore } from './sql-store.js';
@@ -33,12 +34,19 @@ CREATE TABLE IF NOT EXISTS eval_reports (
 CREATE INDEX IF NOT EXISTS eval_version ON eval_reports(version_id, suite);
 ` }];
 
+// One mutex per database file in this process: two stores on one file must not interleave their async
+// transactions (the second BEGIN IMMEDIATE would block the event loop that the first needs to finish).
+const mutexes = new Map<string, Mutex>();
+
 class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
-  private readonly mutex = new Mutex();
+  private readonly mutex: Mutex;
   private readonly q: SqlQuery;
 
   constructor(readonly db: Database.Database, readonly location: string) {
+    const key = resolve(location);
+    this.mutex = mutexes.get(key) ?? new Mutex();
+    mutexes.set(key, this.mutex);
     const args = (a: unknown[]): unknown[] => a.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x));
     this.q = {
       all: async <T>(sql: string, ...a: unknown[]) => db.prepare(sql).all(...args(a)) as T[],

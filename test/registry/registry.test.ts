@@ -4,14 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from '../../src/registry/index.js';
+import type { Registry } from '../../src/registry/index.js';
 import { fingerprintAdapterDir } from '../../src/models/fingerprint.js';
 import { Tracker } from '../../src/track/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { openRegistry } from './store.js';
 
 async function setup(): Promise<{ root: string; reg: Registry; baseA: string; baseB: string }> {
   const root = tmp();
-  const reg = Registry.open(join(root, 'home'));
+  const reg = openRegistry(join(root, 'home'));
   const a = await reg.addBase(makeBase(join(root, 'base-a'), { seed: 1 }), { name: 'tiny-a', by: 'alice' });
   const b = await reg.addBase(makeBase(join(root, 'base-b'), { seed: 2 }), { name: 'tiny-b' });
   return { root, reg, baseA: a.fingerprint, baseB: b.fingerprint };

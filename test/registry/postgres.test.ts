@@ -1,0 +1,33 @@
+// The registry test suite again, on PostgreSQL: a throwaway server (initdb/pg_ctl on a loopback port), then
+// registry.test.ts and processes.test.ts re-run with LORAKIT_TEST_PG set, so every test opens a fresh schema
+// on it instead of a SQLite file. Fails, never skips, when PostgreSQL is not installed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { startPostgres } from '../helpers/postgres.js';
+
+/** The parent runner's NODE_TEST_CONTEXT would make the child refuse to run files. */
+function withoutTestContext(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+test('the registry suite passes on PostgreSQL', { timeout: 300_000 }, async (t) => {
+  const pg = await startPostgres();
+  try {
+    const files = ['registry.test.ts', 'processes.test.ts'].map((f) => join(import.meta.dirname, f));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files],
+      { env: { ...withoutTestContext(), LORAKIT_TEST_PG: pg.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    for (const l of out.split('\n').filter((x) => /^# (tests|pass|fail)|^not ok|^ok /.test(x.trim()))) t.diagnostic(l.trim());
+    assert.equal(code, 0, `registry suite on PostgreSQL failed:\n${out.slice(-6000)}`);
+    assert.match(out, /# fail 0/);
+  } finally {
+    pg.stop();
+  }
+});
