@@ -24,6 +24,7 @@ export const commands: Readonly<Record<string, { summary: string; load: () => Pr
   'registry delete': { summary: 'Delete an adapter version (refused while an alias points at it)', load: async () => (await import('./registry-delete.js')).registryDelete },
   'registry export': { summary: 'Export an adapter version to a PEFT folder', load: async () => (await import('./registry-export.js')).registryExport },
   'registry verify': { summary: 'Re-hash every stored blob and report corruption', load: async () => (await import('./registry-verify.js')).registryVerify },
+  'registry migrate': { summary: 'Copy a whole registry to another store (e.g. SQLite to PostgreSQL), verifying every blob hash', load: async () => (await import('./registry-migrate.js')).registryMigrate },
   'registry gc': { summary: 'Delete unreferenced blobs', load: async () => (await import('./registry-gc.js')).registryGc },
   'registry add-eval': { summary: 'Attach an evaluation report to an adapter version', load: async () => (await import('./registry-add-eval.js')).registryAddEval },
   'registry check': { summary: 'Check that an adapter was trained on a given base', load: async () => (await import('./registry-check.js')).registryCheck },

@@ -11,7 +11,7 @@ function nonNegativeNumber(raw: string, flag: string): number {
 }
 
 export interface ServeFlags extends QuantFlags {
-  model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; aliasTtl: number; port: number; host: string;
+  model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; store: string | undefined; aliasTtl: number; port: number; host: string;
   maxLoras: number; maxLoraRank: number; maxBatch: number; maxQueue: number; maxTokensLimit: number | undefined; maxPromptTokens: number | undefined;
   maxBodyBytes: number | undefined; metricsKey: string | undefined;
   requestTimeoutS: number; apiKeys: string | undefined; merged: string | undefined; servedModelName: string | undefined; preload: boolean;
@@ -40,6 +40,7 @@ export const serveCmd = defineCommand<ServeFlags>({
       arg: '<s>', help: "re-check a served 'name@alias' in the registry after this many seconds (a moved alias is served within it)",
       default: 5, parse: nonNegativeNumber,
     },
+    store: { arg: '<url>', help: 'registry store, implies --registry: sqlite:PATH or postgres://user@host/db (default: $LORAKIT_STORE, else SQLite under the home)' },
     port: { arg: '<n>', help: 'TCP port (0 = any free port)', default: 8000, parse: (r, f) => (r === '0' ? 0 : positiveInt(r, f)) },
     host: { arg: '<addr>', help: 'address to listen on', default: '127.0.0.1' },
     maxLoras: { arg: '<n>', help: 'adapters resident in batch slots at once (LRU beyond that)', default: 8, parse: positiveInt },
@@ -71,7 +72,7 @@ export const serveCmd = defineCommand<ServeFlags>({
       if (adapters[name]) throw new LorakitError('LK_ARG', `serve: --adapter '${name}' is given twice`);
       adapters[name] = dir;
     }
-    const registry = f.registry || f.registryHome ? (await import('../../registry/index.js')).Registry.open(f.registryHome) : undefined;
+    const registry = f.registry || f.registryHome || f.store ? (await import('../../registry/index.js')).Registry.open(f.registryHome, { store: f.store }) : undefined;
     const t0 = performance.now();
     const app = await createServer({
       quantize: quantOptions(f),
