@@ -17,6 +17,7 @@ import { MultiLoraSlots } from '../lora/multi.js';
 import type { Registry } from '../registry/index.js';
 import { AdapterManager, type AdapterEntry } from './adapters.js';
 import { Auth, type Tenant, loadApiKeys } from './auth.js';
+import { Lifecycle } from './lifecycle.js';
 import { BatchEngine, type Sequence, type SequenceResult } from './engine.js';
 import { ServeMetrics } from './metrics.js';
 import {
@@ -69,6 +70,11 @@ export interface ServerState {
   readonly metrics: ServeMetrics;
   readonly baseName: string;
   readonly checkpoint: Checkpoint;
+  /** starting / ready / draining, and the generation requests in flight (see GET /ready and drain()). */
+  readonly life: Lifecycle;
+  /** Graceful stop: /ready turns 503, new work is refused with 503, in-flight requests finish (up to
+   *  `timeoutMs`), then the server closes. Resolves whether everything in flight finished in time. */
+  drain(timeoutMs: number): Promise<boolean>;
 }
 
 export type LorakitServer = FastifyInstance & { readonly lorakit: ServerState };
@@ -132,8 +138,15 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   metrics.runningBatch.set(() => engine.batchSize);
 
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit });
-  const state: ServerState = { engine, adapters, metrics, baseName, checkpoint: ckpt };
+  const life = new Lifecycle();
+  const drain = async (timeoutMs: number): Promise<boolean> => {
+    const finished = await life.drain(timeoutMs);
+    await app.close();
+    return finished;
+  };
+  const state: ServerState = { engine, adapters, metrics, baseName, checkpoint: ckpt, life, drain };
   app.decorate('lorakit', state);
+  app.addHook('onReady', async () => { if (life.phase === 'starting') life.phase = 'ready'; });
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof ApiError) return reply.code(err.status).headers(err.headers).send(err.body());
@@ -186,6 +199,8 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     return e;
   };
 
+  // readiness for load balancers (HAProxy option httpchk, a Kubernetes readinessProbe); /health stays liveness
+  app.get('/ready', async (_req, reply) => reply.code(life.ready ? 200 : 503).send({ ready: life.ready, phase: life.phase, in_flight: life.inFlight }));
   app.get('/health', async () => ({ status: 'ok', model: baseName, running: engine.batchSize, waiting: engine.queueDepth }));
   // /metrics names every adapter and its token counts: with API keys on it needs an admin key or the metrics key;
   // with keys off it is open unless a metrics key is set (then only that key). /health stays open for probes.
@@ -241,7 +256,14 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     return { status: 'ok', message: `Success: LoRA adapter '${b.lora_name}' removed successfully.` };
   });
 
-  const generateRoute = (chat: boolean) => async (req: Req, reply: FastifyReply): Promise<unknown> => {
+  // counts the request in flight for drain(); refused with 503 (retried elsewhere by HAProxy) once draining
+  const tracked = (h: (req: Req, reply: FastifyReply) => Promise<unknown>) => async (req: Req, reply: FastifyReply): Promise<unknown> => {
+    if (!life.ready) throw new ApiError(503, `this replica is ${life.phase}; retry on another replica`, null, 'server_error', { 'retry-after': '1' });
+    life.enter();
+    try { return await h(req, reply); } finally { life.leave(); }
+  };
+
+  const generateRoute = (chat: boolean) => tracked(async (req: Req, reply: FastifyReply): Promise<unknown> => {
     const t0 = performance.now();
     const p = parseCommon(req.body, { maxN: Math.max(1, maxQueue) });
     const body = req.body as Record<string, unknown>;
@@ -327,7 +349,7 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
     if (timedOut) throw new ApiError(408, `request timed out after ${timeoutMs / 1000} s (--request-timeout-s)`, null, 'timeout');
     const choices: Choice[] = results.map((r, i) => ({ index: i, text: r.text, finishReason: r.finishReason, ...(p.returnTokenIds ? { tokenIds: r.tokens, promptTokenIds: [...prompts[Math.floor(i / p.n)]] } : {}) }));
     return chat ? chatBody(id, created, p.model, choices, u) : completionBody(id, created, p.model, choices, u);
-  };
+  });
 
   app.post('/v1/completions', { preHandler: authenticate }, generateRoute(false));
   app.post('/v1/chat/completions', { preHandler: authenticate }, generateRoute(true));
