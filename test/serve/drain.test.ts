@@ -15,7 +15,12 @@ async function streamAll(url: string, body: unknown, onFirst: () => void): Promi
   let text = '', first = true;
   const dec = new TextDecoder();
   const reader = r.body!.getReader();
-  for (let c = await reader.read(); !c.done; c = await reader.read()) { text += dec.decode(c.value); if (first) { first = false; onFirst(); } }
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+    if (first) { first = false; onFirst(); }
+  }
   return text;
 }
 
