@@ -15,7 +15,7 @@ export interface HaproxyOptions {
   readonly bind?: string;
   /** hash-balance-factor: no replica gets more than this % of the average load (default 150). */
   readonly balanceFactor?: number;
-  /** Health-check interval in ms (default 1000); a replica is down after 2 failed checks, up after 2 good ones. */
+  /** Health-check interval in ms (default 1000); a replica is down after 3 failed checks, up after 2 good ones. */
   readonly checkIntervalMs?: number;
   /** Longest a request may take, streams included (default 600 s). */
   readonly timeoutS?: number;
@@ -51,6 +51,8 @@ defaults
     timeout server ${timeout}s
     timeout http-request 30s
     timeout queue 30s
+    # a replica busy in a long decode step answers its check late, not never
+    timeout check 5s
     # failover: a request that met a dead or draining replica (refused connection, empty reply, 503)
     # goes to another one; the buffered body makes POST retries possible
     retries 3
@@ -76,7 +78,7 @@ backend lorakit
     option httpchk GET /ready
     http-check expect status 200
     http-response set-header X-Lorakit-Replica %[srv_name]
-    default-server check inter ${inter}ms fall 2 rise 2
+    default-server check inter ${inter}ms fall 3 rise 2
 ${o.replicas.map((r, i) => `    server r${i + 1} ${r.host}:${r.port}`).join('\n')}
 `;
 }

@@ -14,7 +14,7 @@ export const deployHaproxy = defineCommand<DeployHaproxyFlags>({
     out: { arg: '<file>', help: 'write the config here (default: stdout)' },
     bind: { arg: '<addr:port>', help: 'where HAProxy listens', default: '0.0.0.0:8000' },
     balanceFactor: { arg: '<pct>', help: 'hash-balance-factor: no replica takes more than this % of the average load', default: 150, parse: positiveInt },
-    checkIntervalMs: { arg: '<ms>', help: 'health-check interval (GET /ready); down after 2 failures', default: 1000, parse: positiveInt },
+    checkIntervalMs: { arg: '<ms>', help: 'health-check interval (GET /ready); down after 3 failures', default: 1000, parse: positiveInt },
     timeoutS: { arg: '<s>', help: 'longest request, streams included', default: 600, parse: positiveInt },
     check: { help: "validate the written file with 'haproxy -c' (needs --out and haproxy on PATH)", default: false },
     json: { help: 'JSON output', default: false },

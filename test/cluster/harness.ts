@@ -1,0 +1,43 @@
+// Processes for the cluster test: `lorakit serve` replicas on loopback ports and an HAProxy with the config
+// `lorakit deploy haproxy` writes. Each start returns a handle that stops what it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { haproxyConfig } from '../../src/serve/haproxy.js';
+import { freePort } from '../helpers/postgres.js';
+
+export interface Proc { readonly child: ChildProcess; readonly port: number; readonly log: () => string; readonly exited: Promise<number | null> }
+
+function track(child: ChildProcess, port: number): Proc {
+  let log = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => { log += d; });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d; });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  process.once('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  return { child, port, log: () => log, exited };
+}
+
+export async function startReplica(o: { model: string; store: string; home: string; blobRoot: string; maxLoras: number }): Promise<Proc> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', o.model, '--store', o.store, '--port', String(port),
+    '--host', '127.0.0.1', '--max-loras', String(o.maxLoras), '--threads', '1', '--json'],
+  { env: { ...process.env, LORAKIT_HOME: o.home, LORAKIT_BLOB_ROOT: o.blobRoot }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return track(child, port);
+}
+
+export async function waitReady(url: string, timeoutMs: number, what: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try { if ((await fetch(url)).status === 200) return; } catch { /* not listening yet */ }
+    if (Date.now() > end) throw new Error(`${url} not ready after ${timeoutMs} ms:\n${what()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function startHaproxy(dir: string, replicaPorts: readonly number[], opts: { balanceFactor: number }): Promise<Proc & { cfg: string }> {
+  const port = await freePort();
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, haproxyConfig({ replicas: replicaPorts.map((p) => ({ host: '127.0.0.1', port: p })), bind: `127.0.0.1:${port}`, checkIntervalMs: 1000, balanceFactor: opts.balanceFactor }));
+  const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return { ...track(child, port), cfg };
+}
