@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
 import { fingerprintModelDir } from '../../src/models/fingerprint.js';
 import { Registry } from '../../src/registry/index.js';
+import { clusterStatus } from '../../src/serve/cluster.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { tmp } from '../registry/helpers.js';
 import { startHaproxy, startReplica, waitReady, type Proc } from './harness.js';
@@ -116,8 +117,11 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     const servedBy = new Map<string, Set<string>>();
     for (const o of a) servedBy.set(o.ref, new Set([...(servedBy.get(o.ref) ?? []), o.replica ?? '?']));
     for (const [ref, s] of servedBy) assert.equal(s.size, 1, `${ref} always went to one replica (${[...s].join(', ')})`);
+    const status = await clusterStatus(procs.slice(0, 3).map((p) => ({ host: '127.0.0.1', port: p.port })));
+    assert.deepEqual(status.duplicated, [], 'cluster status: no adapter resident twice');
+    assert.equal(status.adapters, 24);
     const perReplica = [0, 1, 2].map((i) => [...where.values()].filter((on) => on[0] === i).length);
-    t.diagnostic(`phase A: 150 ok at ${Date.now() - t0} ms; adapters per replica ${perReplica.join('/')}`);
+    t.diagnostic(`phase A: 150 ok at ${Date.now() - t0} ms; adapters per replica ${perReplica.join('/')}; cluster hit rate ${status.hitRate?.toFixed(3)}`);
 
     // phase B: 150 more; replica r2 (index 1) is SIGKILLed after 30 of them
     const victim = procs[1];

@@ -33,6 +33,7 @@ export const commands: Readonly<Record<string, { summary: string; load: () => Pr
   'runs compare': { summary: 'Compare runs side by side, differences marked', load: async () => (await import('./runs-compare.js')).runsCompare },
   eval: { summary: 'Evaluate an adapter against its base: domain gain, forgetting, parity, promotion gate', load: async () => (await import('./eval.js')).evalCmd },
   serve: { summary: 'OpenAI-compatible server: one base, many LoRA adapters per request, batched together', load: async () => (await import('./serve.js')).serveCmd },
+  'cluster status': { summary: 'Readiness, resident adapters and cache hit rates across serve replicas', load: async () => (await import('./cluster-status.js')).clusterStatusCmd },
   'deploy haproxy': { summary: 'Write an HAProxy 2.6 config with adapter-affinity routing over lorakit serve replicas', load: async () => (await import('./deploy-haproxy.js')).deployHaproxy },
   'ui': { summary: 'Serve the dashboard (runs, curves, adapters, lineage)', load: async () => (await import('./ui.js')).ui },
 };
