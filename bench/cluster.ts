@@ -11,7 +11,7 @@ import type { BenchArea, BenchTable } from './types.js';
 
 function routingTable(): BenchTable {
   const trace = zipfTrace(64, 50_000, 1.0, 7);
-  const rows = ([['round-robin', undefined], ['affinity (consistent hash)', undefined], ['affinity + hash-balance-factor 150', 150], ['affinity + hash-balance-factor 125', 125]] as const)
+  const rows = ([['round-robin', undefined], ['affinity (consistent hash)', undefined], ['affinity + hash-balance-factor 150', 150], ['affinity + hash-balance-factor 200', 200]] as const)
     .map(([label, factor]) => {
       const r = simulate(trace, { replicas: 4, maxLoras: 8, policy: label === 'round-robin' ? 'round-robin' : 'affinity', balanceFactor: factor, inFlight: 8 });
       return { routing: label, 'hit rate': Number(r.hitRate.toFixed(3)), 'adapter loads / 1k req': Number(r.loadsPer1k.toFixed(1)),
