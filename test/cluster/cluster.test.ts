@@ -55,7 +55,13 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     const reg = Registry.open(join(root, 'admin'), { store, blobRoot });
     const base = await reg.addBase(MODEL, { name: 'brown-llama' });
     assert.equal(base.fingerprint, (await fingerprintModelDir(MODEL)).fingerprint);
-    const writers = await Promise.all([0, 1].map((k) => register([store, blobRoot, join(root, `writer-${k}`), MODEL, base.fingerprint, join(root, 'work'), String(1000 * (k + 1)), NAMES.join(',')])));
+    // the replicas start while the two writers register (they need no adapter to start)
+    const writing = Promise.all([0, 1].map((k) => register([store, blobRoot, join(root, `writer-${k}`), MODEL, base.fingerprint, join(root, 'work'), String(1000 * (k + 1)), NAMES.join(',')])));
+    for (let i = 0; i < 3; i++) {
+      mkdirSync(join(root, `replica-${i}`), { recursive: true });
+      procs.push(await startReplica({ model: MODEL, store, home: join(root, `replica-${i}`), blobRoot, maxLoras: 16 }));
+    }
+    const writers = await writing;
     for (const w of writers) assert.equal(w.code, 0, w.err);
     const refs = writers.flatMap((w) => w.refs);
     assert.equal(refs.length, 24);
@@ -66,10 +72,6 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     t.diagnostic(`registered 24 adapters from 2 processes in ${Date.now() - t0} ms (incl. PostgreSQL start)`);
 
     // 2. three replicas and HAProxy
-    for (let i = 0; i < 3; i++) {
-      mkdirSync(join(root, `replica-${i}`), { recursive: true });
-      procs.push(await startReplica({ model: MODEL, store, home: join(root, `replica-${i}`), blobRoot, maxLoras: 16 }));
-    }
     await Promise.all(procs.map((p) => waitReady(`http://127.0.0.1:${p.port}/ready`, 120_000, p.log)));
     // bounded load at 300%: with 3 requests in flight at most, no replica ever exceeds it, so affinity is exact
     const hx = await startHaproxy(root, procs.map((p) => p.port), { balanceFactor: 300 });
