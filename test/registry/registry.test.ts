@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Registry } from '../../src/registry/index.js';
+import type { Registry, SqlMetadataStore } from '../../src/registry/index.js';
 import { fingerprintAdapterDir } from '../../src/models/fingerprint.js';
 import { Tracker } from '../../src/track/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
@@ -226,5 +226,18 @@ test('add-adapter from a tracked run links the run to the version', async () => 
   assert.equal(r.version.datasetFingerprint, 'e'.repeat(64));
   assert.equal(tracker.getRun(run.id).lineage.adapterVersion, 'from-run@v1');
   tracker.close();
+  await reg.close();
+});
+
+test('verify reports metadata problems: file rows without a version, a version counter behind its versions', async () => {
+  const { root, reg, baseA } = await setup();
+  await reg.addAdapter(makeAdapter(join(root, 'ad1'), { seed: 1, baseFingerprint: baseA }), { name: 'support' });
+  assert.deepEqual((await reg.verify()).problems, []);
+  const sql = (reg.meta as SqlMetadataStore).driver;
+  await sql.run("INSERT INTO files (owner, name, sha256, bytes) VALUES ('version:999', 'x', ?, 1)", 'a'.repeat(64));
+  await sql.run('UPDATE adapter_names SET next_version = 1');
+  const r = await reg.verify({ throwOnCorrupt: false });
+  assert.equal(r.problems.length, 2, r.problems.join('; '));
+  await assert.rejects(reg.verify(), { code: 'LK_CORRUPT' });
   await reg.close();
 });
