@@ -24,7 +24,8 @@ test('registry migrate copies SQLite to PostgreSQL verbatim and verifies every b
     const base = await src.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
     for (let i = 1; i <= 4; i++) await src.addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'support' });
     await src.deleteVersion('support@v2');
-    await src.addEvalReport('support@v3', { suite: 'smoke', passed: true });
+    const v3 = await src.resolve('support@v3');
+    await src.addEvalReport('support@v3', { suite: 'smoke', passed: true, adapter: { fingerprint: v3.fingerprint }, model: { fingerprint: base.fingerprint } });
     await src.setAlias('support@v3', 'production', { requireSuite: 'smoke', reason: 'first' });
     await src.setAlias('support@v4', 'production', { requireSuite: 'smoke', force: true, reason: 'hotfix' });
     await src.tag('support@v1', 'baseline');
