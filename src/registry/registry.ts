@@ -13,6 +13,7 @@ import { currentUser, lorakitHome } from '../track/home.js';
 import type { Tracker } from '../track/tracker.js';
 import { FsBlobStore } from './blob-store.js';
 import { checkLabel, checkName, isFingerprint, parseRef, shortFp } from './refs.js';
+import { storeSetting } from '../db/url.js';
 import { blobRootFor, openMetadataStore, parseStoreUrl, type StoreOptions } from './open.js';
 import {
   STAGES, type Actor, type AdapterVersion, type AliasGuard, type BaseRecord, type BlobCheck, type BlobStore, type EvalReport, type EvalReportRecord,
@@ -68,7 +69,7 @@ export class Registry {
    *  names another store (postgres://…); blobs under `blobRoot`, $LORAKIT_BLOB_ROOT or <home>/blobs. */
   static open(home?: string, opts: StoreOptions = {}): Registry {
     const h = lorakitHome(home);
-    const meta = openMetadataStore(parseStoreUrl(opts.store ?? process.env.LORAKIT_STORE, h));
+    const meta = openMetadataStore(parseStoreUrl(storeSetting(opts.store), h));
     return new Registry(meta, new FsBlobStore(blobRootFor(h, opts.blobRoot)), h);
   }
 
@@ -152,15 +153,15 @@ export class Registry {
 
   /** Registers the adapter a tracked run produced (its 'adapter' artifact, else <runDir>/adapter) and links the run to it. */
   async addAdapterFromRun(tracker: Tracker, runId: string, opts: Omit<AddAdapterOptions, 'runId'>): Promise<RegisterResult> {
-    const run = tracker.getRun(runId);
-    const art = tracker.artifacts(run.id).filter((a) => a.kind === 'adapter').pop();
+    const run = await tracker.getRun(runId);
+    const art = (await tracker.artifacts(run.id)).filter((a) => a.kind === 'adapter').pop();
     const dir = art?.path ?? (run.runDir ? join(run.runDir, 'adapter') : undefined);
     if (!dir || !existsSync(dir)) throw new LorakitError('LK_NOT_FOUND', `run ${run.id} has no adapter folder (no 'adapter' artifact${run.runDir ? ` and no ${join(run.runDir, 'adapter')}` : ''})`);
     const r = await this.addAdapter(dir, {
       ...opts, runId: run.id, datasetFingerprint: opts.datasetFingerprint ?? run.lineage.datasetFingerprint,
       base: opts.base ?? (existsSync(join(dir, 'lorakit.json')) ? undefined : run.lineage.baseFingerprint),
     });
-    tracker.updateLineage(run.id, { adapterVersion: r.version.ref });
+    await tracker.updateLineage(run.id, { adapterVersion: r.version.ref });
     return r;
   }
 
@@ -296,7 +297,8 @@ export class Registry {
     const files = await this.meta.files({ kind: 'version', id: v.id });
     // The --out rule of util/out-dir.ts: a user's folder only with overwrite, never the registry's own store.
     const inputs = [
-      { flag: 'the registry blob store', path: join(this.home, 'blobs') }, { flag: 'the registry database', path: join(this.home, 'registry.db') },
+      ...(this.blobs.root ? [{ flag: 'the registry blob store', path: this.blobs.root }] : []),
+      ...(this.meta.file ? [{ flag: 'the registry database', path: this.meta.file }] : []),
     ];
     const w = beginOutDir(outDir, { verb: 'registry export', overwrite: opts.overwrite, inputs });
     const out = w.target;

@@ -8,7 +8,7 @@
 // from adapter_names.next_version, bumped in the same transaction, so concurrent writers on several machines
 // get distinct numbers with no gap (a rolled-back registration also rolls back its bump).
 import { LorakitError } from '../errors.js';
-import type { SqlDriver, SqlQuery } from './sql.js';
+import type { SqlDriver, SqlQuery } from '../db/sql.js';
 import type {
   Actor, AdapterVersion, AliasGuard, BaseRecord, EvalReport, EvalReportRecord, FileOwner, FileRecord, HistoryEvent, HistoryKind, MetadataStore, NewVersion, Stage, VersionFilter,
 } from './types.js';

@@ -84,6 +84,8 @@ export type AliasGuard = (reports: readonly EvalReportRecord[], version: Adapter
  * writes its history row in the same transaction. Async so that a server database can implement it.
  */
 export interface MetadataStore {
+  /** The local database file, when the store has one (SQLite), so that no verb writes over it. */
+  readonly file?: string;
   close(): Promise<void>;
 
   getBase(fingerprint: string): Promise<BaseRecord | undefined>;
@@ -139,6 +141,8 @@ export interface BlobCheck { readonly sha256: string; readonly ok: boolean; read
 /** Content-addressed bytes keyed by sha256 hex. Writes are all-or-nothing (a reader never sees a partial blob).
  *  Async so that an object store can implement it. */
 export interface BlobStore {
+  /** The local folder holding the blobs, when there is one, so that no verb writes over it. */
+  readonly root?: string;
   /** Copies a file in, hashing on the way. With `expected`, an existing blob is reused without reading;
    *  a file whose bytes no longer hash to `expected` (changed since it was fingerprinted) is refused. */
   putFile(src: string, expected?: string): Promise<BlobPut>;
