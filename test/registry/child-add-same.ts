@@ -2,7 +2,7 @@
 // (so that every child starts at the same moment), registers `dir` under `name` and prints the result as JSON.
 // argv: home dir name
 import { createInterface } from 'node:readline';
-import { openRegistry } from './store.js';
+import { openRegistry } from '../helpers/store.js';
 
 const [home, dir, name] = process.argv.slice(2);
 const reg = openRegistry(home);

@@ -3,7 +3,7 @@
 // argv: home workDir name count seedOffset baseFingerprint bigFloats
 import { join } from 'node:path';
 import { makeAdapter } from './helpers.js';
-import { openRegistry } from './store.js';
+import { openRegistry } from '../helpers/store.js';
 
 const [home, work, name, count, seed0, baseFp, big] = process.argv.slice(2);
 const reg = openRegistry(home);

@@ -9,6 +9,7 @@ import { commands } from '../../src/cli/commands/index.js';
 import { helpText, parseArgs } from '../../src/cli/parse.js';
 import { fingerprintModelDir } from '../../src/models/fingerprint.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { openRegistry, openTracker, storeEnv } from '../helpers/store.js';
 
 const MINE = Object.keys(commands).filter((k) => k.startsWith('registry ') || k.startsWith('runs ') || k === 'ui');
 
@@ -28,7 +29,7 @@ test('every registry/runs/ui verb loads, has --json and help text', async () => 
 });
 
 function cli(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--json'], { env: { ...process.env, LORAKIT_HOME: home, USER: 'tester' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--json'], { env: { ...process.env, ...storeEnv(home), USER: 'tester' }, encoding: 'utf8' });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* asserted by the caller */ }
   return { code: r.status, json, stderr: r.stderr };
@@ -54,7 +55,7 @@ test('CLI end to end: add-base, add-adapter, gate, alias with force, list, verif
   const list = cli(home, 'registry', 'list');
   assert.deepEqual((list.json.versions as { ref: string; aliases: string[] }[]).map((v) => [v.ref, v.aliases]), [['support@v1', ['production']]]);
   assert.equal(cli(home, 'registry', 'verify').code, 0);
-  const reg = (await import('../../src/registry/index.js')).Registry.open(home);
+  const reg = openRegistry(home);
   const w = (await reg.show('support@v1')).files.find((f) => f.name === 'adapter_model.safetensors')!;
   writeFileSync(reg.blobs.locate(w.sha256), 'bit rot');
   await reg.close();
@@ -91,20 +92,20 @@ test('CLI: registry add-eval refuses a hand-written passing report and one about
 
 test('CLI: runs list, show and compare', async () => {
   const home = join(tmp(), 'home');
-  const { Tracker } = await import('../../src/track/index.js');
-  const t = Tracker.open(home);
-  const ids = [1e-3, 2e-4].map((lr) => {
-    const r = t.startRun({ kind: 'train', config: { lr, lora: { r: 8 } } });
+  const t = await openTracker(home);
+  const ids: string[] = [];
+  for (const lr of [1e-3, 2e-4]) {
+    const r = await t.startRun({ kind: 'train', config: { lr, lora: { r: 8 } } });
     r.logMetrics(10, { loss: lr * 1000 });
-    r.finish('finished');
-    return r.id;
-  });
-  t.close();
+    await r.finish('finished');
+    ids.push(r.id);
+  }
+  await t.close();
   assert.equal((cli(home, 'runs', 'list').json.runs as unknown[]).length, 2);
   assert.equal((cli(home, 'runs', 'show', ids[0]).json.final as { loss: number }).loss, 1);
   const cmp = cli(home, 'runs', 'compare', ...ids).json as { rows: { key: string; differs: boolean }[] };
   assert.deepEqual(cmp.rows.filter((r) => r.differs).map((r) => r.key).sort(), ['loss', 'lr']);
-  const plain = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'runs', 'compare', ...ids], { env: { ...process.env, LORAKIT_HOME: home }, encoding: 'utf8' });
+  const plain = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'runs', 'compare', ...ids], { env: { ...process.env, ...storeEnv(home) }, encoding: 'utf8' });
   assert.match(plain.stdout, /^\* +lr +0\.001 +0\.0002$/m);
   assert.equal(cli(home, 'runs', 'compare', ids[0]).code, 1, 'one id is not a comparison');
 });

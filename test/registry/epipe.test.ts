@@ -5,13 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Registry } from '../../src/registry/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { openRegistry, storeEnv } from '../helpers/store.js';
 
 test('registry list into a pipe closed early exits quietly (no EPIPE stack trace)', async () => {
   const root = tmp();
   const home = join(root, 'home');
-  const reg = Registry.open(home);
+  const reg = openRegistry(home);
   const base = await reg.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
   for (let i = 1; i <= 3; i++) {
     await reg.addAdapter(makeAdapter(join(root, `a${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'pipe' });
@@ -19,7 +19,7 @@ test('registry list into a pipe closed early exits quietly (no EPIPE stack trace
   await reg.close();
   for (const extra of [[], ['--json']]) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'registry', 'list', ...extra], {
-      env: { ...process.env, LORAKIT_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...storeEnv(home) }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.destroy(); // like `head` that has already exited
     let stderr = '';

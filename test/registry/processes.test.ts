@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from '../../src/registry/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
-import { openRegistry, testBackend } from './store.js';
+import { openRegistry, testBackend } from '../helpers/store.js';
 
 const CHILD = join(import.meta.dirname, 'child-register.ts');
 

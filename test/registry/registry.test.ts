@@ -6,9 +6,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, utimesSync }
 import { join } from 'node:path';
 import type { Registry, SqlMetadataStore } from '../../src/registry/index.js';
 import { fingerprintAdapterDir } from '../../src/models/fingerprint.js';
-import { Tracker } from '../../src/track/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
-import { openRegistry } from './store.js';
+import { openRegistry, openTracker } from '../helpers/store.js';
 
 async function setup(): Promise<{ root: string; reg: Registry; baseA: string; baseB: string }> {
   const root = tmp();
@@ -216,16 +215,16 @@ test('export writes a PEFT folder with the same fingerprint; verify finds a corr
 
 test('add-adapter from a tracked run links the run to the version', async () => {
   const { root, reg, baseA } = await setup();
-  const tracker = Tracker.open(join(root, 'home'));
-  const run = tracker.startRun({ kind: 'train', config: { lr: 1e-3 }, lineage: { baseFingerprint: baseA, datasetFingerprint: 'e'.repeat(64) }, runDir: join(root, 'run') });
+  const tracker = await openTracker(join(root, 'home'));
+  const run = await tracker.startRun({ kind: 'train', config: { lr: 1e-3 }, lineage: { baseFingerprint: baseA, datasetFingerprint: 'e'.repeat(64) }, runDir: join(root, 'run') });
   makeAdapter(join(root, 'run', 'adapter'), { seed: 9 });
-  run.finish('finished');
+  await run.finish('finished');
   const r = await reg.addAdapterFromRun(tracker, run.id, { name: 'from-run' });
   assert.equal(r.version.runId, run.id);
   assert.equal(r.version.baseFingerprint, baseA);
   assert.equal(r.version.datasetFingerprint, 'e'.repeat(64));
-  assert.equal(tracker.getRun(run.id).lineage.adapterVersion, 'from-run@v1');
-  tracker.close();
+  assert.equal((await tracker.getRun(run.id)).lineage.adapterVersion, 'from-run@v1');
+  await tracker.close();
   await reg.close();
 });
 

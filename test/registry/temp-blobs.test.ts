@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from '../../src/registry/index.js';
 import { makeBase, tmp } from './helpers.js';
+import { openRegistry, storeEnv } from '../helpers/store.js';
 
 function cliJson(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stdout: string } {
-  const env = { ...process.env, LORAKIT_HOME: home };
+  const env = { ...process.env, ...storeEnv(home) };
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, encoding: 'utf8' });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* human output */ }
@@ -20,7 +20,7 @@ function cliJson(home: string, ...args: string[]): { code: number | null; json: 
 test('verify reports temp blobs with their age; gc removes abandoned ones and keeps an in-flight one', async () => {
   const root = tmp();
   const home = join(root, 'home');
-  const reg = Registry.open(home);
+  const reg = openRegistry(home);
   await reg.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
   const tmpDir = join(home, 'blobs', 'tmp');
   const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!; // exited and reaped: nobody has this pid now

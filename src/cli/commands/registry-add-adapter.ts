@@ -36,8 +36,8 @@ export const registryAddAdapter = defineCommand<RegistryAddAdapterFlags>({
       let r;
       if (flags.run) {
         const { Tracker } = await import('../../track/index.js');
-        const tracker = Tracker.open();
-        try { r = await reg.addAdapterFromRun(tracker, flags.run, opts); } finally { tracker.close(); }
+        const tracker = await Tracker.open(undefined, { store: flags.store });
+        try { r = await reg.addAdapterFromRun(tracker, flags.run, opts); } finally { await tracker.close(); }
       } else r = await reg.addAdapter(dir, opts);
       const v = r.version;
       io.done({ ...v, created: r.created }, `${r.created ? 'registered' : 'already registered (identical content)'} ${v.ref}  base ${await reg.describeBase(v.baseFingerprint)}  r=${String(v.loraConfig.r ?? '?')}${Object.keys(v.metrics).length ? '  ' + fmtMetrics(v.metrics) : ''}`);

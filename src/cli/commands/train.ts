@@ -93,7 +93,7 @@ export const train = defineCommand<TrainFlags>({
     const suite = ev ? ev.loadSuite(evalSuite!) : null;
     const { loadCheckpoint } = await import('../../models/checkpoint.js');
     const base = suite ? await loadCheckpoint(cfg.model, { tokenizer: true }) : undefined;
-    const run = noTrack ? null : startTracking('train', cfg as unknown as Record<string, unknown>, cfg.out);
+    const run = noTrack ? null : await startTracking('train', cfg as unknown as Record<string, unknown>, cfg.out);
     let bar: ReturnType<typeof io.progress> | null = null;
     let result: Awaited<ReturnType<typeof trainAdapter>>;
     try {
@@ -119,16 +119,16 @@ export const train = defineCommand<TrainFlags>({
         },
       }, { resume, overwrite, base });
       if (result.resume === 'already-complete') {
-        run?.finish('finished', { steps: result.steps, already_complete: 1 });
+        await run?.finish('finished', { steps: result.steps, already_complete: 1 });
         const note = `run already complete (${result.steps} steps); nothing to train. The adapter in ${result.adapterDir} is unchanged`;
         io.done({ ...result, runId: run?.id ?? null }, note);
         return;
       }
       (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
       run?.logArtifact('adapter', result.adapterDir, 'adapter');
-      run?.finish('finished', { train_loss: result.trainLoss, eval_loss: result.evalLoss, base_eval_loss: result.baseEvalLoss, steps: result.steps, tokens_per_s: result.tokensPerSecond });
+      await run?.finish('finished', { train_loss: result.trainLoss, eval_loss: result.evalLoss, base_eval_loss: result.baseEvalLoss, steps: result.steps, tokens_per_s: result.tokensPerSecond });
     } catch (e) {
-      run?.finish('failed', { error: (e as Error).message });
+      await run?.finish('failed', { error: (e as Error).message });
       throw e;
     }
     const baseLoss = result.baseEvalLoss !== null ? `${result.baseEvalLoss.toFixed(3)} → ` : '';

@@ -63,14 +63,14 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
 
   // 2. Fine-tune.
   section(2, 'Fine-tune a LoRA adapter');
-  const tracker = Tracker.open();
+  const tracker = await Tracker.open();
   const trainCfg = resolveTrainConfig({
     model: o.model, data: join(out, 'data', 'train.jsonl'), evalData: join(out, 'data', 'eval.jsonl'), out: join(out, 'adapter'), runDir: join(out, 'run'),
     rank: 16, alpha: 32, targetModules: ['all-linear'], lr: 2e-3, warmupSteps: 5, schedule: 'cosine', batchSize: 8, maxLength: 256, truncate: true,
     packing: true, maxSteps: o.steps ?? (o.fast ? 6 : 120), evalEvery: o.fast ? 3 : 40, seed: o.seed, skipInvalid: true,
     ...(q ? { quantize: q.bits === 4 ? 'int4' : 'int8', quantBlock: q.blockSize, quantZeroPoint: !q.symmetric, quantAccuracy: q.accuracy } as const : {}),
   });
-  const run = tracker.startRun({ kind: 'train', name: 'quickstart-sotu', config: trainCfg as unknown as Record<string, unknown>, runDir: join(out, 'run') });
+  const run = await tracker.startRun({ kind: 'train', name: 'quickstart-sotu', config: trainCfg as unknown as Record<string, unknown>, runDir: join(out, 'run') });
   let bar: ReturnType<CommandIO['progress']> | null = null;
   const trained = await trainAdapter(trainCfg, {
     onStart(i) {
@@ -85,7 +85,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   }, { base });
   (bar as ReturnType<CommandIO['progress']> | null)?.finish({ loss: trained.trainLoss });
   run.logArtifact('adapter', trained.adapterDir, 'adapter');
-  run.finish('finished', { train_loss: trained.trainLoss, eval_loss: trained.evalLoss, base_eval_loss: trained.baseEvalLoss, steps: trained.steps, tokens_per_s: trained.tokensPerSecond });
+  await run.finish('finished', { train_loss: trained.trainLoss, eval_loss: trained.evalLoss, base_eval_loss: trained.baseEvalLoss, steps: trained.steps, tokens_per_s: trained.tokensPerSecond });
   io.log(`${trained.steps} steps in ${trained.seconds.toFixed(0)} s (${Math.round(trained.tokensPerSecond)} tok/s); held-out loss ${trained.baseEvalLoss?.toFixed(3)} → ${trained.evalLoss?.toFixed(3)}`);
 
   // 3. Evaluate + gate.
@@ -123,7 +123,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
     const reg = await registry.addAdapter(trained.adapterDir, { name: 'sotu', base: b.fingerprint, runId: run.id, datasetFingerprint: trained.datasetFingerprint, metrics: { eval_loss: trained.evalLoss ?? NaN, base_eval_loss: trained.baseEvalLoss ?? NaN } });
     ref = reg.version.ref;
     await registry.addEvalReport(ref, evaluated.report as never);
-    run.setLineage({ adapterVersion: ref });
+    await tracker.updateLineage(run.id, { adapterVersion: ref });
     if (gate.passed) {
       await registry.setAlias(ref, 'production', { requireSuite: suite.name, reason: 'quickstart: gate passed' });
       alias = 'production';
@@ -132,7 +132,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
     io.log(`lineage: ${trained.datasetFingerprint.slice(0, 12)} (data) → run ${run.id.slice(0, 8)} → ${ref} → eval '${suite.name}' ${gate.passed ? 'passed' : 'failed'}${alias ? ` → ${alias}` : ''}`);
   } finally {
     await registry.close();
-    tracker.close();
+    await tracker.close();
   }
 
   // 5. Side by side.
