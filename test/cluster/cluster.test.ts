@@ -4,9 +4,11 @@
 //      all distinct, every blob verifies;
 //   2. 150 completions (some streamed, through the official openai client) over the 24 adapter versions: 0
 //      failures, and each adapter is loaded on exactly one replica (read from each replica's /v1/models);
-//   3. 150 more while one replica is SIGKILLed: only requests in flight on it may fail; after the health check
+//   3. a long stream through HAProxy delivers its first token while the replica is still generating (responses
+//      are not buffered);
+//   4. 150 more while one replica is SIGKILLed: only requests in flight on it may fail; after the health check
 //      its adapters are served by the others;
-//   4. `registry verify` passes on the store afterwards.
+//   5. `registry verify` passes on the store afterwards.
 // Fails, never skips, when PostgreSQL or HAProxy is missing (.ci/run installs both).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,6 +127,19 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     const perReplica = [0, 1, 2].map((i) => [...where.values()].filter((on) => on[0] === i).length);
     t.diagnostic(`phase A: 150 ok at ${Date.now() - t0} ms; adapters per replica ${perReplica.join('/')}; cluster hit rate ${status.hitRate?.toFixed(3)}`);
 
+    // streaming passes through unbuffered: the first token reaches the client while its replica still generates
+    const ac = new AbortController();
+    const { data: long, response: longRes } = await client.completions.create({ model: refList[0], prompt: 'The jury said', max_tokens: 400, temperature: 0, stream: true },
+      { signal: ac.signal }).withResponse();
+    const longReplica = Number(/^r(\d+)$/.exec(longRes.headers.get('x-lorakit-replica') ?? '')?.[1]) - 1;
+    for await (const c of long) {
+      assert.ok((c.choices[0]?.text ?? '').length >= 0);
+      const ready = await (await fetch(`http://127.0.0.1:${procs[longReplica].port}/ready`)).json() as { in_flight: number };
+      assert.equal(ready.in_flight, 1, 'the first SSE event arrived before the replica finished the request');
+      break;
+    }
+    ac.abort();
+
     // phase B: 150 more; replica r2 (index 1) is SIGKILLed after 30 of them
     const victim = procs[1];
     let killedAt = Infinity;
@@ -132,9 +147,10 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     await victim.exited;
     const failed = b.filter((o) => !o.ok);
     // only requests already in flight when r2 died may fail (HAProxy retries the ones that found it dead)
-    for (const f of failed) assert.ok(f.startedAt <= killedAt, `a request started after the kill failed: ${f.ref}: ${f.error}`);
-    assert.ok(failed.length <= 3, `at most the 3 requests in flight failed, got ${failed.length}`);
     const victimRefs = [...where].filter(([, on]) => on[0] === 1).map(([ref]) => ref);
+    for (const f of failed) assert.ok(f.startedAt <= killedAt, `a request started after the kill failed: ${f.ref}: ${f.error}`);
+    for (const f of failed) assert.ok(victimRefs.includes(f.ref), `a request for ${f.ref}, not an adapter of the dead replica, failed: ${f.error}`);
+    assert.ok(failed.length <= 3, `at most the 3 requests in flight failed, got ${failed.length}`);
     const late = b.filter((o) => o.ok && o.startedAt > killedAt + 2000);
     assert.equal(late.some((o) => o.replica === 'r2'), false, 'nothing is served by the dead replica after the health check');
     const moved = late.filter((o) => victimRefs.includes(o.ref));
@@ -143,7 +159,7 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     for (const ref of new Set(moved.map((o) => o.ref))) assert.ok(after.has(ref), `${ref} now loaded on a surviving replica`);
     t.diagnostic(`phase B: ${b.length - failed.length}/${b.length} ok, ${failed.length} in-flight failures; ${victimRefs.length} adapters moved; total ${Date.now() - t0} ms`);
 
-    // 4. the registry is still consistent
+    // 5. the registry is still consistent
     const report = await reg.verify();
     assert.deepEqual(report.problems, []);
     assert.equal(report.bad.length, 0);

@@ -1,6 +1,6 @@
 // Processes for the cluster test: `lorakit serve` replicas on loopback ports and an HAProxy with the config
 // `lorakit deploy haproxy` writes. Each start returns a handle that stops what it started.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyConfig } from '../../src/serve/haproxy.js';
@@ -35,6 +35,8 @@ export async function waitReady(url: string, timeoutMs: number, what: () => stri
 }
 
 export async function startHaproxy(dir: string, replicaPorts: readonly number[], opts: { balanceFactor: number }): Promise<Proc & { cfg: string }> {
+  // a missing haproxy fails the test with the fix, never skips it
+  if (spawnSync('haproxy', ['-v']).error) throw new Error('haproxy not found: install HAProxy 2.6+ (Debian: apt-get install haproxy; .ci/run does this)');
   const port = await freePort();
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(cfg, haproxyConfig({ replicas: replicaPorts.map((p) => ({ host: '127.0.0.1', port: p })), bind: `127.0.0.1:${port}`, checkIntervalMs: 1000, balanceFactor: opts.balanceFactor }));

@@ -1,6 +1,7 @@
-// The registry test suite again, on PostgreSQL: a throwaway server (initdb/pg_ctl on a loopback port), then
-// registry.test.ts and processes.test.ts re-run with LORAKIT_TEST_PG set, so every test opens a fresh schema
-// on it instead of a SQLite file. Fails, never skips, when PostgreSQL is not installed.
+// The registry and tracking test suites again, on PostgreSQL: a throwaway server (initdb/pg_ctl on a loopback
+// port), then the files below re-run with LORAKIT_TEST_PG set, so every test (and every CLI child, through
+// LORAKIT_STORE) opens a fresh schema on it instead of SQLite files. Fails, never skips, when PostgreSQL is not
+// installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,10 +15,14 @@ function withoutTestContext(): NodeJS.ProcessEnv {
   return env;
 }
 
-test('the registry suite passes on PostgreSQL', { timeout: 300_000 }, async (t) => {
+/** Every registry and tracking test that is not about one backend (migrate, store URLs, this file). */
+const SUITE = ['registry/registry.test.ts', 'registry/processes.test.ts', 'registry/cli.test.ts', 'registry/temp-blobs.test.ts', 'registry/epipe.test.ts',
+  'track/tracker.test.ts'];
+
+test('the registry and tracking suites pass on PostgreSQL', { timeout: 480_000 }, async (t) => {
   const pg = await startPostgres();
   try {
-    const files = ['registry.test.ts', 'processes.test.ts'].map((f) => join(import.meta.dirname, f));
+    const files = SUITE.map((f) => join(import.meta.dirname, '..', f));
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files],
       { env: { ...withoutTestContext(), LORAKIT_TEST_PG: pg.url }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -25,7 +30,7 @@ test('the registry suite passes on PostgreSQL', { timeout: 300_000 }, async (t) 
     child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     for (const l of out.split('\n').filter((x) => /^# (tests|pass|fail)|^not ok|^ok /.test(x.trim()))) t.diagnostic(l.trim());
-    assert.equal(code, 0, `registry suite on PostgreSQL failed:\n${out.slice(-6000)}`);
+    assert.equal(code, 0, `registry/tracking suite on PostgreSQL failed:\n${out.slice(-6000)}`);
     assert.match(out, /# fail 0/);
   } finally {
     pg.stop();
