@@ -131,8 +131,8 @@ export interface MetadataStore {
 export type FileOwner = { readonly kind: 'base'; readonly fingerprint: string } | { readonly kind: 'version'; readonly id: number };
 
 export interface BlobPut { readonly sha256: string; readonly bytes: number; readonly added: boolean }
-/** A temp file in the blob store: its writer's pid (from the name), whether that process still runs on this host
- *  (null: unknown), its size and how long since it was last written. */
+/** A temp file in the blob store: its writer's pid (from the name), whether that process still runs (null: unknown,
+ *  e.g. written by another machine of a shared blob mount), its size and how long since it was last written. */
 export interface TempBlob {
   readonly path: string; readonly bytes: number; readonly ageMs: number; readonly pid: number | null; readonly writerAlive: boolean | null;
 }
