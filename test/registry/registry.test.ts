@@ -213,6 +213,17 @@ test('export writes a PEFT folder with the same fingerprint; verify finds a corr
   await reg.close();
 });
 
+test('export never writes into the blob root, wherever it is (a shared mount outside the home)', async () => {
+  const root = tmp();
+  const reg = openRegistry(join(root, 'home'), { blobRoot: join(root, 'shared-blobs') });
+  const base = await reg.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
+  await reg.addAdapter(makeAdapter(join(root, 'ad'), { baseFingerprint: base.fingerprint }), { name: 'support' });
+  await assert.rejects(reg.export('support@v1', join(root, 'shared-blobs'), { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
+  await assert.rejects(reg.export('support@v1', join(root, 'shared-blobs', 'x'), { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
+  await reg.verify();
+  await reg.close();
+});
+
 test('add-adapter from a tracked run links the run to the version', async () => {
   const { root, reg, baseA } = await setup();
   const tracker = await openTracker(join(root, 'home'));
