@@ -12,8 +12,9 @@ function track(child: ChildProcess, port: number): Proc {
   let log = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { log += d; });
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d; });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  process.once('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const killer = (): void => { if (child.exitCode === null) child.kill('SIGKILL'); };
+  process.once('exit', killer); // never leave a replica or HAProxy behind the test process
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => { process.off('exit', killer); r(code); }));
   return { child, port, log: () => log, exited };
 }
 
@@ -34,12 +35,14 @@ export async function waitReady(url: string, timeoutMs: number, what: () => stri
   }
 }
 
-export async function startHaproxy(dir: string, replicaPorts: readonly number[], opts: { balanceFactor: number }): Promise<Proc & { cfg: string }> {
+/** HAProxy with the generated config (`transform` may rewrite it: the cluster bench's round-robin baseline). */
+export async function startHaproxy(dir: string, replicaPorts: readonly number[], opts: { balanceFactor: number; transform?: (cfg: string) => string }): Promise<Proc & { cfg: string }> {
   // a missing haproxy fails the test with the fix, never skips it
   if (spawnSync('haproxy', ['-v']).error) throw new Error('haproxy not found: install HAProxy 2.6+ (Debian: apt-get install haproxy; .ci/run does this)');
   const port = await freePort();
   const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, haproxyConfig({ replicas: replicaPorts.map((p) => ({ host: '127.0.0.1', port: p })), bind: `127.0.0.1:${port}`, checkIntervalMs: 1000, balanceFactor: opts.balanceFactor }));
+  const text = haproxyConfig({ replicas: replicaPorts.map((p) => ({ host: '127.0.0.1', port: p })), bind: `127.0.0.1:${port}`, checkIntervalMs: 1000, balanceFactor: opts.balanceFactor });
+  writeFileSync(cfg, opts.transform ? opts.transform(text) : text);
   const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
   return { ...track(child, port), cfg };
 }
