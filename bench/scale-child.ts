@@ -3,8 +3,9 @@
 // load: loadCheckpoint time, RSS and CPU time. stream: one pass of streamFloat32 {reuse} over every tensor (what a
 // quantizer that converts and drops each f32 tensor pays for reading; no model held). decode: greedy batch-1 decode
 // with KV cache, `tokens` new tokens after an 8-token prompt of random ids. train: LoRA r 16 on q,v, batch × seq random
-// ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest). Prints one JSON line. Random token
-// ids: no tokenizer is needed.
+// ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest); qlora=low-memory picks that
+// QLoRA mode, checkpointing=1 gradient checkpointing. Prints one JSON line. Random token ids: no tokenizer is needed.
+import { Graph, compile, reduceSum } from '../src/engine/index.js';
 import { bindAdapter } from '../src/lora/adapter.js';
 import { parseLoraConfig } from '../src/lora/config.js';
 import { initLoraTensors } from '../src/lora/init.js';
@@ -13,13 +14,13 @@ import { CausalLM } from '../src/models/causal-lm.js';
 import { loadCheckpoint, type LoadCheckpointOptions } from '../src/models/checkpoint.js';
 import { generate } from '../src/models/generate.js';
 import { openSafetensors } from '../src/models/safetensors.js';
-import { linearModules } from '../src/models/modules.js';
+import { embeddingName, linearModules } from '../src/models/modules.js';
 import { quantizedBytes } from '../src/models/quant/quantize.js';
 import { adamwStep, createAdamWState, defaultAdamW } from '../src/train/adamw.js';
 import { makeTrainBatch } from '../src/train/batches.js';
 import { TrainStep } from '../src/train/step.js';
 
-export type ScaleMode = 'load' | 'stream' | 'decode' | 'train';
+export type ScaleMode = 'load' | 'stream' | 'decode' | 'train' | 'bandwidth';
 export type ScalePrecision = 'float32' | 'int8' | 'int4';
 
 const [mode, dir, precision, ...rest] = process.argv.slice(2) as [ScaleMode, string, ScalePrecision, ...string[]];
@@ -33,6 +34,23 @@ const peakMb = (): number => Math.round((process.resourceUsage().maxRSS * 1024) 
 const loadOpts: LoadCheckpointOptions = precision === 'float32' ? { tokenizer: false }
   : { tokenizer: false, quantize: { quantize: precision === 'int8' ? 'int8' : 'int4', block: 32, accuracy: 'int8' } };
 
+if (mode === 'bandwidth') {
+  // Read bandwidth as ORT sees it with these threads: ReduceSum over 1 GiB of float32 (fed zero-copy), median of 5.
+  const n = 1 << 28, g = new Graph('bandwidth');
+  g.output('s', reduceSum(g.input('x', 'float32', [n]), [0], false));
+  const session = await compile(g, { threads });
+  const x = new Float32Array(n).fill(1);
+  await session.run({ x: { data: x, dims: [n] } });
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await session.run({ x: { data: x, dims: [n] } });
+    times.push(performance.now() - t0);
+  }
+  const med = times.sort((a, b) => a - b)[2] / 1000;
+  process.stdout.write(JSON.stringify({ mode, read_gb_s: (4 * n) / 1e9 / med }) + '\n');
+  process.exit(0);
+}
 if (mode === 'stream') {
   const c0 = process.cpuUsage(), t0 = performance.now();
   const set = openSafetensors(dir);
@@ -64,8 +82,10 @@ if (mode === 'decode') {
   const prompt = [Array.from({ length: 8 }, randomId)];
   await generate(lm, prompt, { maxNewTokens: 2, eosTokenIds: [] }); // compiles the sessions
   const r = await generate(lm, prompt, { maxNewTokens: arg('tokens', 32), eosTokenIds: [] });
-  const weightBytes = [...ck.weights.values()].reduce((a, w) => a + w.byteLength, 0)
-    + [...(ck.quant?.tensors.values() ?? [])].reduce((a, t) => a + quantizedBytes(t), 0);
+  // Bytes read per token: every weight, except an untied input embedding (one row per token).
+  const embed = ck.config.tieWordEmbeddings ? '' : embeddingName(ck.config);
+  const weightBytes = [...ck.weights].reduce((a, [n, w]) => a + (n === embed ? 0 : w.byteLength), 0)
+    + [...(ck.quant?.tensors ?? [])].reduce((a, [n, t]) => a + (n === embed ? 0 : quantizedBytes(t)), 0);
   Object.assign(out, {
     decode_tok_s: r.decodeSteps / (r.decodeMs / 1000), prefill_ms: r.prefillMs, weight_gb_per_token: weightBytes / 1e9,
     rss_mb: mb(process.memoryUsage().rss), peak_rss_mb: peakMb(),
@@ -81,7 +101,8 @@ if (mode === 'train') {
   const grads = params.map((p) => new Float32Array(p.length));
   const adam = createAdamWState(params);
   const adapter = bindAdapter({ config: cfg, sites, tensors });
-  const step = await TrainStep.create(lm, adapter, names, { packed: false, threads });
+  const qloraMode = kv.qlora === 'low-memory' ? 'low-memory' : 'fast';
+  const step = await TrainStep.create(lm, adapter, names, { packed: false, threads, qloraMode, checkpointing: kv.checkpointing === '1' });
   const B = arg('batch', 2), T = arg('seq', 256), steps = Math.max(2, arg('steps', 3));
   const rows = Array.from({ length: B }, () => ({ ids: Array.from({ length: T }, randomId), target: new Array<boolean>(T).fill(true) }));
   const batch = makeTrainBatch(rows, 0, false);
@@ -93,6 +114,8 @@ if (mode === 'train') {
     times.push(performance.now() - t0);
   }
   const mean = times.slice(1).reduce((a, b) => a + b, 0) / (times.length - 1);
-  Object.assign(out, { train_tok_s: (B * T) / (mean / 1000), step_s: mean / 1000, first_step_s: times[0] / 1000, peak_rss_mb: peakMb() });
+  Object.assign(out, {
+    qlora_mode: ck.quant ? qloraMode : 'n/a', train_tok_s: (B * T) / (mean / 1000), step_s: mean / 1000, first_step_s: times[0] / 1000, peak_rss_mb: peakMb(),
+  });
 }
 process.stdout.write(JSON.stringify(out) + '\n');

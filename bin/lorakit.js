@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `lorakit` bin: runs the compiled CLI when `npm run build` has produced dist/, else the TypeScript
 // sources through tsx (a runtime dependency), so a fresh `npm ci` checkout works without a build step.
+// A dist/ older than the sources runs old code: tests therefore never spawn this bin (test/helpers/cli.ts).
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';

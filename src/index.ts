@@ -1,6 +1,6 @@
 // lorakit's public library surface: explicit named re-exports only (the CLI is a thin layer over these).
 
-export { LorakitError, isLorakitError, errorCodes } from './errors.js';
+export { LorakitError, isLorakitError, errorCodes, httpStatus } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 // Engine: graphs, ops, autodiff, runtime.
@@ -32,7 +32,8 @@ export { initLoraTensors } from './lora/init.js';
 export { bindAdapter, trainableParameterCount } from './lora/adapter.js';
 export type { Adapter } from './lora/adapter.js';
 export { readAdapter, writeAdapter } from './lora/peft-io.js';
-export { loadAdapterFor } from './lora/load.js';
+export { checkAdapterFor, loadAdapterFor } from './lora/load.js';
+export type { AdapterCheck, LoadedAdapter } from './lora/load.js';
 export { mergeAdapterWeights } from './lora/merge.js';
 export { writeMergedModel } from './lora/merge-folder.js';
 
@@ -57,4 +58,5 @@ export { createServer } from './serve/server.js';
 
 // Registry and tracking.
 export { Registry } from './registry/index.js';
-export { Tracker } from './track/index.js';
+export { Tracker, RUN_KINDS } from './track/index.js';
+export type { RunKind } from './track/index.js';

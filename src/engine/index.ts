@@ -1,6 +1,6 @@
 // The engine's public surface: graph builder, ops, autodiff, runtime.
 export { Graph, Sym, MS_DOMAIN } from './graph/graph.js';
-export type { GraphNode, ConstTensor, AttrValue, Segment } from './graph/graph.js';
+export type { GraphNode, ConstTensor, AttrValue, Segment, ExternalFile } from './graph/graph.js';
 export type { DType, AnyTypedArray, DataTypeMap } from './graph/dtype.js';
 export type { Dim, Shape } from './graph/dim.js';
 export * from './ops/elementwise.js';

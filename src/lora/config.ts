@@ -23,7 +23,7 @@ export interface LoraConfig {
   readonly alpha_pattern: Readonly<Record<string, number>>;
   /** Only 'none' is supported (biases stay frozen). */
   readonly bias: 'none';
-  /** true: A Kaiming-uniform, B zero (step 0 = base); 'gaussian': A ~ N(0, 1/r), B zero. */
+  /** true: A Kaiming-uniform, B zero (step 0 = base); 'gaussian': A normal with std 1/r (as PEFT), B zero. */
   readonly init_lora_weights: boolean | 'gaussian';
   /** True for GPT-2's Conv1D (weights stored (in, out)); set from the base architecture. */
   readonly fan_in_fan_out: boolean;

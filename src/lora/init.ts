@@ -1,5 +1,6 @@
 // PEFT's initialisation: A Kaiming-uniform with a = √5 (torch.nn.Linear's default: bound = 1/√in), B zeros, so
-// the adapted model equals the base at step 0; 'gaussian': A ~ N(0, 1/r); false: B random too (tests only).
+// the adapted model equals the base at step 0; 'gaussian': A normal with standard deviation 1/r (variance 1/r²),
+// as PEFT's nn.init.normal_(std=1/r); false: B uniform in ±1/√r (nn.Linear's default for fan_in r; tests only).
 import { Rng } from '../util/rng.js';
 import type { LoraConfig } from './config.js';
 import type { LoraSite } from './targets.js';

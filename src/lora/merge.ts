@@ -1,7 +1,9 @@
-// Merging: W' = W + scaling·B·A for each adapted Linear ((out, in)); for GPT-2's Conv1D ((in, out)) the delta is
-// transposed (PEFT's fan_in_fan_out). The products run on the engine (one small graph per shape), not in JS loops.
-import { type CompiledGraph, Graph, add, compile, matmul, mul, transposeLast2 } from '../engine/index.js';
+// Merging: W' = W + ΔW for each adapted module (ΔW: loraWeightDelta in linear.ts, in the layout the base stores W).
+// The products run on the engine (one small graph per shape), not in JS loops.
+import { type CompiledGraph, Graph, add, compile } from '../engine/index.js';
+import { storedShape } from '../models/architecture.js';
 import type { Adapter } from './adapter.js';
+import { loraWeightDelta } from './linear.js';
 
 const graphs = new Map<string, Promise<CompiledGraph>>();
 
@@ -10,11 +12,9 @@ function mergeGraph(out: number, inn: number, r: number, conv1d: boolean): Promi
   let p = graphs.get(key);
   if (!p) {
     const g = new Graph(`merge_${key}`);
-    const w = g.input('w', 'float32', conv1d ? [inn, out] : [out, inn]);
+    const w = g.input('w', 'float32', storedShape({ inFeatures: inn, outFeatures: out, conv1d }));
     const a = g.input('a', 'float32', [r, inn]), b = g.input('b', 'float32', [out, r]);
-    const s = g.input('scaling', 'float32', []);
-    const delta = mul(matmul(b, a), s); // (out, in)
-    g.output('merged', add(w, conv1d ? transposeLast2(delta) : delta));
+    g.output('merged', add(w, loraWeightDelta(a, b, g.input('scaling', 'float32', []), conv1d)));
     p = compile(g);
     graphs.set(key, p);
   }
@@ -30,7 +30,7 @@ export async function mergeAdapterWeights(weights: ReadonlyMap<string, Float32Ar
     const { inFeatures: inn, outFeatures: out } = s.spec;
     const g = await mergeGraph(out, inn, s.r, s.spec.conv1d);
     const r = await g.run({
-      w: { data: w, dims: s.spec.conv1d ? [inn, out] : [out, inn] },
+      w: { data: w, dims: storedShape(s.spec) },
       a: adapter.tensors.get(s.keyA)!, b: adapter.tensors.get(s.keyB)!,
       scaling: { data: new Float32Array([s.scaling]), dims: [] },
     });

@@ -4,11 +4,12 @@
 // Slot 0 stays all zeros (= the base model). Each adapter's scaling is folded into its B slot once, when it is
 // prepared; ranks below R are zero-padded, which adds exact zeros. Writing an adapter into a slot is memcpy
 // (TypedArray.set), never arithmetic. Not a scheduler: src/serve decides which adapter lives in which slot.
-import { type Graph, type Sym, add, gather, matmul, transposeLast2 } from '../engine/index.js';
+import { type Graph, type Sym, add, gather } from '../engine/index.js';
 import { LorakitError } from '../errors.js';
 import type { LinearFn, LinearSpec } from '../models/architecture.js';
 import type { TensorF32 } from '../models/causal-lm.js';
 import type { Adapter } from './adapter.js';
+import { loraDelta, scaleB } from './linear.js';
 
 export const ADAPTER_SLOT_INPUT = 'adapter_slot';
 export const slotKeyA = (path: string): string => `multi_lora.${path}.A`;
@@ -31,8 +32,7 @@ export function multiLoraWrap(targets: ReadonlyMap<string, LinearSpec>, slots: n
     const g = x.graph, slot = slotInput(g);
     const a = gather(g.input(slotKeyA(spec.path), 'float32', [slots, 'R', spec.inFeatures]), slot, 0); // (B, R, in)
     const b = gather(g.input(slotKeyB(spec.path), 'float32', [slots, spec.outFeatures, 'R']), slot, 0); // (B, out, R)
-    const xa = matmul(x, transposeLast2(a)); // (B, T, in) @ (B, in, R) → (B, T, R)
-    return add(y, matmul(xa, transposeLast2(b))); // (B, T, R) @ (B, R, out) → (B, T, out)
+    return add(y, loraDelta(x, a, b)); // (B, T, in) → (B, T, R) → (B, T, out); the scale is folded into B
   };
 }
 
@@ -50,8 +50,7 @@ export function prepareAdapter(a: Pick<Adapter, 'sites' | 'tensors'>): PreparedA
   for (const s of a.sites) {
     const A = a.tensors.get(s.keyA), B = a.tensors.get(s.keyB);
     if (!A || !B) throw new LorakitError('LK_ADAPTER', `prepareAdapter: missing '${!A ? s.keyA : s.keyB}'`);
-    const b = new Float32Array(B.data.length);
-    for (let i = 0; i < b.length; i++) b[i] = B.data[i] * s.scaling;
+    const b = scaleB(B.data, s.scaling);
     modules.set(s.spec.path, { r: s.r, a: A.data, b, spec: s.spec });
     rank = Math.max(rank, s.r);
     bytes += (A.data.length + b.length) * 4;

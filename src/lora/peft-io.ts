@@ -3,16 +3,17 @@
 // never sees half an adapter; the pickle adapter_model.bin is refused.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LorakitError } from '../errors.js';
+import { LorakitError, isLorakitError } from '../errors.js';
 import type { LinearSpec } from '../models/architecture.js';
 import type { LorakitAdapterMeta } from '../models/fingerprint.js';
-import { openSafetensors } from '../models/safetensors.js';
+import { openSafetensors, readSafetensorsHeader } from '../models/safetensors.js';
 import { writeSafetensors } from '../models/safetensors-write.js';
 import { beginOutDir, type OutDirOptions } from '../util/out-dir.js';
 
 export type { LorakitAdapterMeta };
 import { type Adapter, normalizePeftKey, validateAdapterTensors } from './adapter.js';
 import { type LoraConfig, parseLoraConfig, toPeftJson } from './config.js';
+import type { LoraSite } from './targets.js';
 
 export function readAdapterConfigJson(dir: string): Record<string, unknown> {
   const file = join(dir, 'adapter_config.json');
@@ -36,28 +37,70 @@ export function readLorakitMeta(dir: string): LorakitAdapterMeta | undefined {
   }
 }
 
-/** Reads a PEFT adapter and checks it against the base model's linear modules. */
-export function readAdapter(dir: string, modules: readonly LinearSpec[], defaultTargets: readonly string[]): Adapter & { meta?: LorakitAdapterMeta } {
+/** The weights file of an adapter folder; the pickle adapter_model.bin is refused. */
+export function adapterWeightsFile(dir: string): string {
   const weights = join(dir, 'adapter_model.safetensors');
-  if (!existsSync(weights)) {
-    const pickle = existsSync(join(dir, 'adapter_model.bin'));
-    throw new LorakitError('LK_ADAPTER', pickle ? `'${dir}' holds only adapter_model.bin (a pickle, which can run code when loaded); lorakit reads adapter_model.safetensors only` : `'${dir}' has no adapter_model.safetensors`, {
-      hint: pickle ? "convert it with PEFT: model.save_pretrained(dir, safe_serialization=True)" : undefined,
-    });
-  }
-  const config = parseLoraConfig(readAdapterConfigJson(dir), join(dir, 'adapter_config.json'), defaultTargets);
-  const st = openSafetensors(weights);
-  const tensors = new Map<string, { data: Float32Array; dims: number[] }>();
+  if (existsSync(weights)) return weights;
+  const pickle = existsSync(join(dir, 'adapter_model.bin'));
+  throw new LorakitError('LK_ADAPTER', pickle ? `'${dir}' holds only adapter_model.bin (a pickle, which can run code when loaded); lorakit reads adapter_model.safetensors only` : `'${dir}' has no adapter_model.safetensors`, {
+    hint: pickle ? "convert it with PEFT: model.save_pretrained(dir, safe_serialization=True)" : undefined,
+  });
+}
+
+/**
+ * Config and sites of an adapter folder, checked against the base model's linear modules from the safetensors
+ * header alone: every expected tensor present with its shape, nothing unexpected. No tensor data is read.
+ * `raw` is adapter_config.json when the caller has already read it.
+ */
+export function inspectAdapter(dir: string, modules: readonly LinearSpec[], defaultTargets: readonly string[],
+  raw: Readonly<Record<string, unknown>> = readAdapterConfigJson(dir)): Pick<Adapter, 'config' | 'sites'> {
+  const weights = adapterWeightsFile(dir);
+  const config = parseLoraConfig(raw, join(dir, 'adapter_config.json'), defaultTargets);
+  const dims = new Map<string, { dims: number[] }>();
+  for (const [k, t] of adapterFile(weights, readSafetensorsHeader).tensors) dims.set(normalizePeftKey(k), { dims: [...t.shape] });
+  return { config, sites: validateAdapterTensors(weights, config, modules, dims) };
+}
+
+/**
+ * The tensor data of the sites `inspectAdapter` returned, refused when non-finite. The header is read again for
+ * the offsets; a tensor whose shape no longer matches its site means the file changed after the check.
+ */
+export function readAdapterTensors(dir: string, sites: readonly LoraSite[]): Adapter['tensors'] {
+  const weights = adapterWeightsFile(dir);
+  const st = adapterFile(weights, openSafetensors);
+  const tensors: Adapter['tensors'] = new Map();
   try {
-    // Validate shapes from the header before reading any data.
-    const dims = new Map<string, { dims: number[] }>();
-    for (const [k, t] of st.tensors) dims.set(normalizePeftKey(k), { dims: [...t.shape] });
-    const sites = validateAdapterTensors(weights, config, modules, dims);
-    for (const k of st.tensors.keys()) tensors.set(normalizePeftKey(k), { data: st.readFloat32(k), dims: [...st.tensors.get(k)!.shape] });
-    assertFinite(weights, tensors);
-    return { config, sites, tensors, meta: readLorakitMeta(dir) };
+    const byKey = new Map([...st.tensors.keys()].map((k) => [normalizePeftKey(k), k]));
+    for (const s of sites) {
+      for (const [key, want] of [[s.keyA, [s.r, s.spec.inFeatures]], [s.keyB, [s.spec.outFeatures, s.r]]] as const) {
+        const name = byKey.get(key);
+        const dims = name === undefined ? undefined : [...st.tensors.get(name)!.shape];
+        if (!dims || dims.join() !== want.join()) {
+          throw new LorakitError('LK_ADAPTER', `${weights}: tensor '${key}' changed after the adapter was checked (now ${dims ? `[${dims.join(', ')}]` : 'missing'}, checked [${want.join(', ')}])`);
+        }
+        tensors.set(key, { data: adapterFile(weights, () => st.readFloat32(name!)), dims });
+      }
+    }
   } finally {
     st.close();
+  }
+  assertFinite(weights, tensors);
+  return tensors;
+}
+
+/** Reads a PEFT adapter and checks it against the base model's linear modules (no base binding check: see load.ts). */
+export function readAdapter(dir: string, modules: readonly LinearSpec[], defaultTargets: readonly string[]): Adapter & { meta?: LorakitAdapterMeta } {
+  const { config, sites } = inspectAdapter(dir, modules, defaultTargets);
+  return { config, sites, tensors: readAdapterTensors(dir, sites), meta: readLorakitMeta(dir) };
+}
+
+/** A truncated or corrupt adapter file is the adapter's fault (LK_ADAPTER, a 400 in the server), not a base model's. */
+function adapterFile<T>(weights: string, read: (file: string) => T): T {
+  try {
+    return read(weights);
+  } catch (e) {
+    if (!isLorakitError(e, 'LK_SAFETENSORS')) throw e;
+    throw new LorakitError('LK_ADAPTER', `adapter file '${weights}' cannot be read: ${e.message}`, { cause: e, details: e.details });
   }
 }
 

@@ -3,6 +3,7 @@
 import { LorakitError } from '../errors.js';
 import type { LinearSpec } from '../models/architecture.js';
 import type { LoraConfig } from './config.js';
+import { loraScaling } from './linear.js';
 
 export interface LoraSite {
   readonly spec: LinearSpec;
@@ -58,6 +59,6 @@ export function resolveSites(cfg: LoraConfig, modules: readonly LinearSpec[], ou
   return matched.map((spec) => {
     const r = patternValue(cfg.rank_pattern, spec.path) ?? cfg.r;
     const alpha = patternValue(cfg.alpha_pattern, spec.path) ?? cfg.lora_alpha;
-    return { spec, r, alpha, scaling: cfg.use_rslora ? alpha / Math.sqrt(r) : alpha / r, keyA: peftKey(spec.path, 'A'), keyB: peftKey(spec.path, 'B') };
+    return { spec, r, alpha, scaling: loraScaling(alpha, r, cfg.use_rslora), keyA: peftKey(spec.path, 'A'), keyB: peftKey(spec.path, 'B') };
   });
 }

@@ -16,10 +16,16 @@ export interface LinearSpec {
 
 export type LinearFn = (spec: LinearSpec, x: Sym) => Sym;
 
+/** W as the checkpoint stores it: (out, in) for Linear, (in, out) for Conv1D. */
+export function storedShape(spec: Pick<LinearSpec, 'inFeatures' | 'outFeatures' | 'conv1d'>): [number, number] {
+  return spec.conv1d ? [spec.inFeatures, spec.outFeatures] : [spec.outFeatures, spec.inFeatures];
+}
+
 export interface ModelContext {
   /** The graph input holding the HF tensor `name` (created on first use). */
   weight(name: string): Sym;
-  readonly linear: LinearFn;
+  /** The linear module at HF `path` applied to x; its shape, bias and storage come from the family spec. */
+  linear(path: string, x: Sym): Sym;
   /** Rows of the embedding table `name` for integer ids: (…) → (…, hidden). */
   embed(name: string, ids: Sym): Sym;
 }

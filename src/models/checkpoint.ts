@@ -7,11 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { expectedWeights, loadConfig, type ModelConfig } from './config.js';
+import { checkpointNames } from './modules.js';
 import { loadGenerationConfig, type GenerationConfig } from './generation-config.js';
 import { floatDtypes, openSafetensors, type SafetensorsDtype } from './safetensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { type QuantizedBase, makeQuantizedBase, quantizeTensor, quantizedTensorNames } from './quant/base.js';
 import type { QuantizedTensor } from './quant/quantize.js';
+import { PackedStore } from './quant/store.js';
 import { type QuantOptions, quantLabel, resolveQuantScheme } from './quant/scheme.js';
 
 export interface LoadCheckpointOptions {
@@ -24,6 +26,11 @@ export interface LoadCheckpointOptions {
    * the full options); norms and biases stay float32.
    */
   readonly quantize?: QuantOptions['quantize'] | QuantOptions;
+  /**
+   * Where quantized tensors live: 'files' (default) spills them to a per-process temp folder that ORT maps, so no JS
+   * copy stays beside the sessions' prepacked ones (see quant/store.ts); 'memory' keeps them in JS arrays.
+   */
+  readonly quantizedIn?: 'files' | 'memory';
 }
 
 export interface Checkpoint {
@@ -52,11 +59,9 @@ export interface Checkpoint {
   readonly peakRssBytes: number;
 }
 
-/** Where `name` lives in the file: as is, or (gpt2 checkpoints saved from GPT2Model) without 'transformer.'. */
+/** Where `name` lives in the file: as is, or without a prefix the family lets checkpoints omit. */
 function sourceName(name: string, cfg: ModelConfig, has: (n: string) => boolean): string | undefined {
-  if (has(name)) return name;
-  if (cfg.modelType === 'gpt2' && name.startsWith('transformer.') && has(name.slice('transformer.'.length))) return name.slice('transformer.'.length);
-  return undefined;
+  return checkpointNames(cfg, name).find(has);
 }
 
 export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = {}): Promise<Checkpoint> {
@@ -67,6 +72,7 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
   const tokenizer = wantTokenizer ? await loadTokenizer(dir) : undefined;
   const scheme = resolveQuantScheme(typeof opts.quantize === 'string' ? { quantize: opts.quantize } : opts.quantize ?? {});
   const set = openSafetensors(dir);
+  const store = scheme && opts.quantizedIn !== 'memory' ? PackedStore.temp() : undefined;
   try {
     const expected = expectedWeights(config);
     const problems: string[] = [];
@@ -107,7 +113,10 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     for await (const { info, data } of set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: scheme !== null })) {
       for (const name of namesOf.get(info.name)!) {
         const q = toQuantize.get(name);
-        if (q && scheme) quantized.set(name, quantizeTensor(name, data, info.shape, scheme, q.transposedOnDisk));
+        if (q && scheme) {
+          const t = quantizeTensor(name, data, info.shape, scheme, q.transposedOnDisk);
+          quantized.set(name, store ? store.spill(t) : t);
+        }
         else loaded.set(name, scheme ? data.slice() : data);
         parameters += data.length;
         dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + data.length;
@@ -124,7 +133,7 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     const dtypeOnDisk = (Object.entries(dtypes) as [SafetensorsDtype, number][]).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
     return {
       dir, config, weights, shapes, dtypeOnDisk, dtypesOnDisk: dtypes, ignored, parameters, generationConfig,
-      quantization: quantLabel(scheme), ...(scheme ? { quant: makeQuantizedBase(scheme, quantized) } : {}),
+      quantization: quantLabel(scheme), ...(scheme ? { quant: makeQuantizedBase(scheme, quantized, store) } : {}),
       ...(tokenizer ? { tokenizer } : {}),
       loadMs: performance.now() - t0, rssBytes: process.memoryUsage().rss, peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };

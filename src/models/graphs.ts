@@ -3,21 +3,12 @@
 // their HF tensor names: one copy in memory, shared by every graph (see README "weights as inputs").
 import { type Dim, Graph, type Sym, crossEntropy, reshape, reshapeLike, slice, squeeze } from '../engine/index.js';
 import { LorakitError } from '../errors.js';
-import { type CausalLMInputs, type CausalLMOutputs, type LinearFn, type ModelContext, baseEmbed, baseLinear } from './architecture.js';
+import { type LinearFn, type ModelContext, baseEmbed, baseLinear } from './architecture.js';
 import type { ModelConfig } from './config.js';
-import { gpt2Forward, gpt2LmHead } from './gpt2.js';
-import { llamaForward, llamaLmHead } from './llama.js';
+import { familyOf } from './families/index.js';
+import { lmHeadName, linearModules } from './modules.js';
 import type { QuantizedBase } from './quant/base.js';
 import { quantGraph } from './quant/graph.js';
-
-type Forward = (cfg: ModelConfig, ctx: ModelContext, io: CausalLMInputs) => CausalLMOutputs;
-
-const families: Readonly<Record<ModelConfig['modelType'], { forward: Forward; lmHead: (cfg: ModelConfig) => string }>> = {
-  llama: { forward: llamaForward, lmHead: llamaLmHead },
-  mistral: { forward: llamaForward, lmHead: llamaLmHead },
-  qwen2: { forward: llamaForward, lmHead: llamaLmHead },
-  gpt2: { forward: gpt2Forward, lmHead: gpt2LmHead },
-};
 
 export interface GraphOptions {
   /** 'score': logits/log-probs/loss over a full sequence; 'decode': KV cache in and out, last-position logits. */
@@ -40,6 +31,12 @@ export interface GraphOptions {
   readonly constants?: ReadonlyMap<string, Float32Array>;
   /** Quantized base tensors (initializers run by MatMulNBits); the rest stay float inputs. */
   readonly quant?: QuantizedBase;
+  /**
+   * How decoder-layer weights of a quantized base run: 'packed' (MatMulNBits, prepacked per session: fastest) or
+   * 'dequantize' (blockwise dequantize then MatMul: only the packed bytes stay resident; for training with
+   * checkpointing). The LM head always runs packed.
+   */
+  readonly quantKernels?: 'packed' | 'dequantize';
   readonly name?: string;
 }
 
@@ -52,8 +49,7 @@ export interface BuiltGraph {
 }
 
 export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGraph {
-  const fam = families[cfg.modelType];
-  if (!fam) throw new LorakitError('LK_CONFIG', `model_type '${cfg.modelType}' has no graph builder`);
+  const fam = familyOf(cfg);
   const g = new Graph(o.name ?? `${cfg.modelType}_${o.mode}`);
   const B = o.batch ?? 'B', T = o.seq ?? 'T';
   const weightInputs: string[] = [];
@@ -70,12 +66,20 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
     }
     return s;
   };
-  const quant = o.quant ? quantGraph(g, o.quant) : undefined;
+  const head = lmHeadName(cfg);
+  const quant = o.quant ? quantGraph(g, o.quant, o.quantKernels === 'dequantize' ? { dequantize: (name) => name !== head } : {}) : undefined;
   const base = baseLinear(weight, quant);
-  const ctx: ModelContext = { weight, linear: o.wrapLinear ? o.wrapLinear(base, weight) : base, embed: baseEmbed(weight, quant) };
+  const wrapped = o.wrapLinear ? o.wrapLinear(base, weight) : base;
+  const modules = new Map(linearModules(cfg).map((m) => [m.path, m]));
+  const linear = (path: string, x: Sym): Sym => {
+    const m = modules.get(path);
+    if (!m) throw new LorakitError('LK_INTERNAL', `the ${cfg.modelType} forward uses linear module '${path}', which its family spec does not list`);
+    return wrapped(m, x);
+  };
+  const ctx: ModelContext = { weight, linear, embed: baseEmbed(weight, quant) };
   // The output head is a plain frozen linear (LoRA never adapts it, as in PEFT's all-linear).
   const lmHead = (x: Sym): Sym => {
-    const path = fam.lmHead(cfg).replace(/\.weight$/, '');
+    const path = head.replace(/\.weight$/, '');
     return base({ path, inFeatures: cfg.hiddenSize, outFeatures: cfg.vocabSize, bias: false, conv1d: false }, x);
   };
   const inputIds = g.input('input_ids', 'int64', [B, T]);

@@ -1,19 +1,17 @@
 // Adapter management for the server: a name → adapter table with three tiers: registered (checked, not read),
 // loaded (prepared in host memory, scaling folded into B) and resident (written into one of --max-loras slots).
-// Refusals happen when an adapter is registered or loaded, before it serves traffic: rank above --max-lora-rank,
-// target modules the base lacks, another base fingerprint. Slots are pinned while a sequence uses them and evicted
+// An adapter is checked once, when it is registered (src/lora/load.ts, plus rank above --max-lora-rank): another
+// base, target modules the base lacks, a missing or misshapen tensor. Loading then reads only its tensor data
+// (a non-finite weight is refused then), before it serves traffic. Slots are pinned while a sequence uses them and evicted
 // least-recently-used otherwise. Registry references (name, name@v3, name@alias) resolve and export on first use.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { LorakitError, isLorakitError } from '../errors.js';
+import { LorakitError } from '../errors.js';
 import type { Checkpoint } from '../models/checkpoint.js';
-import { defaultLoraTargets, linearModules } from '../models/modules.js';
-import { type BaseCheck, checkBaseBinding } from '../lora/binding.js';
-import { parseLoraConfig } from '../lora/config.js';
-import { loadAdapterFor } from '../lora/load.js';
+import { precisionMismatch } from '../models/quant/scheme.js';
+import { type AdapterCheck, checkAdapterFor } from '../lora/load.js';
 import { type MultiLoraSlots, type PreparedAdapter, prepareAdapter } from '../lora/multi.js';
-import { readAdapterConfigJson, readLorakitMeta } from '../lora/peft-io.js';
-import { type LoraSite, resolveSites } from '../lora/targets.js';
+import { readAdapterTensors } from '../lora/peft-io.js';
 import type { Registry } from '../registry/index.js';
 import { parseRef } from '../registry/refs.js';
 import type { SlotLease } from './engine.js';
@@ -29,8 +27,9 @@ export class AdapterEntry {
   loading?: Promise<void>;
   /** For a registry reference that can move (name, name@alias): the version served and when it was last checked. */
   registry?: { readonly version: string; checkedAt: number };
-  constructor(readonly name: string, readonly dir: string, readonly root: string, readonly rank: number, readonly sites: readonly LoraSite[],
-    readonly baseCheck?: BaseCheck) {}
+  constructor(readonly name: string, readonly root: string, readonly check: AdapterCheck) {}
+  get dir(): string { return this.check.dir; }
+  get rank(): number { return this.check.rank; }
   get loaded(): boolean { return this.prepared !== undefined; }
 }
 
@@ -73,26 +72,21 @@ export class AdapterManager {
   get(name: string): AdapterEntry | undefined { return this.entries.get(name); }
 
   /**
-   * Checks an adapter folder against the base without reading its weights: config, rank (rank_pattern included),
-   * target modules, base binding (recorded fingerprint or base name). Throws LK_ADAPTER / LK_LORA_CONFIG / LK_BASE_MISMATCH.
+   * Checks an adapter folder against the base without reading its weights (src/lora/load.ts: files, base binding,
+   * config, sites, tensor shapes from the header), then against this server's --max-lora-rank.
+   * Throws LK_ADAPTER / LK_LORA_CONFIG / LK_BASE_MISMATCH.
    */
-  async check(dir: string): Promise<{ rank: number; sites: LoraSite[]; baseCheck: BaseCheck }> {
-    const cfg = this.base.config;
-    if (!existsSync(join(dir, 'adapter_model.safetensors'))) throw new LorakitError('LK_ADAPTER', `'${dir}' has no adapter_model.safetensors`);
-    const raw = readAdapterConfigJson(dir);
-    const lc = parseLoraConfig(raw, join(dir, 'adapter_config.json'), defaultLoraTargets(cfg));
-    const sites = resolveSites(lc, linearModules(cfg)); // LK_LORA_CONFIG when a target names a module the base lacks
-    const rank = Math.max(...sites.map((s) => s.r));
-    if (rank > this.o.maxRank) {
-      throw new LorakitError('LK_ADAPTER', `adapter '${dir}' has rank ${rank}, above this server's --max-lora-rank ${this.o.maxRank}`, {
-        hint: `restart with --max-lora-rank ${rank} or more, or serve an adapter of rank <= ${this.o.maxRank}`, details: { rank, maxRank: this.o.maxRank },
+  async check(dir: string): Promise<AdapterCheck> {
+    const c = await checkAdapterFor(this.base, dir, { fingerprint: this.o.baseFingerprint, baseNames: await this.baseNames() });
+    if (c.rank > this.o.maxRank) {
+      throw new LorakitError('LK_ADAPTER', `adapter '${dir}' has rank ${c.rank}, above this server's --max-lora-rank ${this.o.maxRank}`, {
+        hint: `restart with --max-lora-rank ${c.rank} or more, or serve an adapter of rank <= ${this.o.maxRank}`, details: { rank: c.rank, maxRank: this.o.maxRank },
       });
     }
-    // Recorded fingerprint, else base_model_name_or_path against the base's names (src/lora/binding.ts).
-    const baseNames = await this.baseNames();
-    const baseCheck = await checkBaseBinding(this.base.dir, dir, raw, readLorakitMeta(dir), this.o.baseFingerprint, { baseNames });
-    if (!baseCheck.verified) this.warn(`adapter '${dir}': ${baseCheck.message}`);
-    return { rank, sites, baseCheck };
+    if (!c.baseCheck.verified) this.warn(`adapter '${dir}': ${c.baseCheck.message}`);
+    const precision = precisionMismatch(c.meta?.base_quantization, this.base.quantization);
+    if (precision) this.warn(`adapter '${dir}': ${precision} (measure the drift with lorakit eval --suite, which runs the parity paths)`);
+    return c;
   }
 
   /** The served name and, with a registry, the registered base's name. */
@@ -111,9 +105,9 @@ export class AdapterManager {
   async register(name: string, dir: string, opts: { preload?: boolean; root?: string } = {}): Promise<AdapterEntry> {
     if (this.entries.has(name)) throw new LorakitError('LK_CONFLICT', `an adapter named '${name}' is already loaded`, { hint: 'unload it first (POST /v1/unload_lora_adapter)' });
     const abs = resolvePath(dir);
-    const { rank, sites, baseCheck } = await this.check(abs);
-    const e = new AdapterEntry(name, abs, opts.root ?? abs, rank, sites, baseCheck);
-    this.slots.addTargets(sites.map((s) => s.spec));
+    const check = await this.check(abs);
+    const e = new AdapterEntry(name, opts.root ?? abs, check);
+    this.slots.addTargets(check.sites.map((s) => s.spec));
     this.entries.set(name, e);
     this.o.metrics.adapterResident.set(() => (e.slot !== null ? 1 : 0), { adapter: name });
     if (opts.preload) {
@@ -174,16 +168,8 @@ export class AdapterManager {
     if (e.prepared) return;
     e.loading ??= (async () => {
       const t0 = performance.now();
-      // The base binding was checked at register time, so loadAdapterFor need not check (or re-hash) the base.
-      // A truncated or corrupt file is the adapter's fault, not the server's: LK_ADAPTER (a 400), not a 500.
-      const a = await loadAdapterFor(this.base, e.dir, { baseCheck: e.baseCheck }).catch((err: unknown) => {
-        if (!isLorakitError(err, 'LK_SAFETENSORS')) throw err;
-        throw new LorakitError('LK_ADAPTER', `adapter '${e.name}' (${e.dir}) cannot be read: ${err.message}`, { cause: err, details: err.details });
-      });
-      const rank = Math.max(...a.sites.map((s) => s.r));
-      if (rank > this.o.maxRank) throw new LorakitError('LK_ADAPTER', `adapter '${e.dir}' has rank ${rank}, above this server's --max-lora-rank ${this.o.maxRank}`);
-      this.slots.addTargets(a.sites.map((s) => s.spec));
-      e.prepared = prepareAdapter(a);
+      // check() ran at registration; only the tensor data is read now.
+      e.prepared = prepareAdapter({ sites: e.check.sites, tensors: readAdapterTensors(e.dir, e.check.sites) });
       e.loadMs = performance.now() - t0;
       this.o.metrics.adapterLoads.inc();
       this.o.metrics.adapterLoadSeconds.observe(e.loadMs / 1000);

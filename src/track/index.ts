@@ -6,4 +6,4 @@ export { compareRuns, formatCompare, flatten } from './compare.js';
 export type { CompareRow, CompareTable } from './compare.js';
 export { lorakitHome, currentUser } from './home.js';
 export type { ArtifactRecord, Lineage, MetricPoint, RunEnvironment, RunHandle, RunKind, RunRecord, RunStatus, StartRunOptions } from './types.js';
-export { RUN_STATUSES } from './types.js';
+export { RUN_KINDS, RUN_STATUSES } from './types.js';

@@ -4,7 +4,7 @@
 // transaction, so both databases give the same result. Metrics are upserted in multi-row batches.
 import { LorakitError } from '../errors.js';
 import type { Migration, SqlDriver } from '../db/sql.js';
-import type { ArtifactRecord, RunRecord, RunStatus } from './types.js';
+import type { ArtifactRecord, RunKind, RunRecord, RunStatus } from './types.js';
 
 export const TRACKING_SQLITE_MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'tracking schema', sql: `
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,14 +42,14 @@ interface RunRow {
   summary: string; pid: number; proc_start: string | null; host: string; started_at: string; ended_at: string | null; run_dir: string | null;
 }
 const fromRow = (r: RunRow): RunRecord => ({
-  id: r.id, kind: r.kind, name: r.name, status: r.status as RunStatus, config: JSON.parse(r.config), params: JSON.parse(r.params),
+  id: r.id, kind: r.kind as RunKind, name: r.name, status: r.status as RunStatus, config: JSON.parse(r.config), params: JSON.parse(r.params),
   env: JSON.parse(r.env), lineage: JSON.parse(r.lineage), summary: JSON.parse(r.summary), pid: Number(r.pid), host: r.host,
   startedAt: r.started_at, endedAt: r.ended_at, runDir: r.run_dir,
 });
 
 /** A new run's row. */
 export interface RunInsert {
-  readonly id: string; readonly kind: string; readonly name: string | null; readonly config: Record<string, unknown>; readonly env: object;
+  readonly id: string; readonly kind: RunKind; readonly name: string | null; readonly config: Record<string, unknown>; readonly env: object;
   readonly lineage: object; readonly pid: number; readonly procStart: string | null; readonly host: string; readonly startedAt: string; readonly runDir: string | null;
 }
 /** What a change to a run sets: JSON patches are merged into the stored objects (RFC 7396: null removes a key). */

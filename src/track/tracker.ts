@@ -1,4 +1,4 @@
-// The experiment tracker: every train/eval run is a row with its step metrics and artifacts, in
+// The experiment tracker: every train, pretrain, eval, merge and export run is a row with its step metrics and artifacts, in
 // LORAKIT_HOME/tracking.db (SQLite, WAL) or, with LORAKIT_STORE=postgres://…, in the shared PostgreSQL beside the
 // registry (store.ts holds the SQL, the same for both). Metrics are buffered in memory and written in batches, so
 // logging every step costs microseconds. A run left 'running' by a process that no longer exists on this host is
@@ -15,7 +15,9 @@ import { LorakitError } from '../errors.js';
 import { readLines } from '../util/jsonl.js';
 import { currentHost, lorakitHome } from './home.js';
 import { TRACKING_PG_MIGRATIONS, TRACKING_SQLITE_MIGRATIONS, TrackingStore, type MetricRow } from './store.js';
-import type { ArtifactRecord, Lineage, MetricPoint, RunEnvironment, RunHandle, RunRecord, RunStatus, StartRunOptions } from './types.js';
+import {
+  type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunRecord, type RunStatus, type StartRunOptions, RUN_KINDS,
+} from './types.js';
 
 const FLUSH_ROWS = 512;
 const FLUSH_MS = 1000;
@@ -135,7 +137,7 @@ export class Tracker {
   }
 
   async startRun(opts: StartRunOptions): Promise<RunHandle> {
-    if (!opts.kind) throw new LorakitError('LK_ARG', "startRun: 'kind' is required (train, eval, ...)");
+    if (!RUN_KINDS.includes(opts.kind)) throw new LorakitError('LK_ARG', `startRun: 'kind' must be one of ${RUN_KINDS.join(', ')}; got ${JSON.stringify(opts.kind)}`);
     const id = newRunId();
     await this.store.insertRun({
       id, kind: opts.kind, name: opts.name ?? null, config: opts.config ?? {}, env: captureEnvironment(), lineage: opts.lineage ?? {},

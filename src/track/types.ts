@@ -1,7 +1,9 @@
 // The tracking data model: a run (train, eval, ...) with config, environment, status, step metrics, artifacts
-// and lineage. Types only; src/track/tracker.ts implements them over SQLite or PostgreSQL (store.ts).
+// and lineage. Types and the two value lists; src/track/tracker.ts implements them over SQLite or PostgreSQL (store.ts).
 
-export type RunKind = 'train' | 'eval' | 'pretrain' | 'merge' | 'export' | (string & { readonly __kind?: never });
+/** The verbs that record a run: train, pretrain, eval, merge and registry export (src/cli/tracking.ts). */
+export const RUN_KINDS = ['train', 'pretrain', 'eval', 'merge', 'export'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
 

@@ -29,6 +29,17 @@ export function globalNorm(grads: readonly Float32Array[]): number {
 }
 
 /**
+ * The gradient scale of one optimizer step from summed gradients: the mean over `targets` target tokens, lowered so the
+ * global norm stays within `maxNorm` (0: no clipping). `norm` is the norm before clipping, as reported per step.
+ */
+export function clippedScale(grads: readonly Float32Array[], targets: number, maxNorm: number): { scale: number; norm: number } {
+  let scale = targets > 0 ? 1 / targets : 0;
+  const norm = globalNorm(grads) * scale;
+  if (maxNorm > 0 && norm > maxNorm) scale *= maxNorm / (norm + 1e-6);
+  return { scale, norm };
+}
+
+/**
  * One AdamW step in place. `gradScale` multiplies every gradient first (e.g. 1/accumulation steps, or the clip factor).
  * Returns nothing; `state.step` is incremented.
  */

@@ -78,3 +78,21 @@ export function loadLatestCheckpoint(runDir: string, names: readonly string[]): 
     st.close();
   }
 }
+
+/**
+ * The run folder at the start of a run: with --resume, its newest checkpoint (null when it has none); without, the
+ * checkpoints of any earlier run are deleted, so that a later --resume never continues stale state.
+ */
+export function openRunDir(runDir: string, names: readonly string[], resume: boolean): CheckpointData | null {
+  const ck = resume ? loadLatestCheckpoint(runDir, names) : null;
+  if (!resume) rmSync(join(runDir, 'checkpoints'), { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  return ck;
+}
+
+/** Copies a checkpoint's tensors and AdamW moments into the live arrays, which follow the order of `names`. */
+export function restoreTensors(
+  ck: CheckpointData, names: readonly string[], params: readonly Float32Array[], m: readonly Float32Array[], v: readonly Float32Array[],
+): void {
+  names.forEach((n, i) => { params[i].set(ck.params.get(n)!); m[i].set(ck.m[i]); v[i].set(ck.v[i]); });
+}

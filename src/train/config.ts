@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { LorakitError } from '../errors.js';
+import type { QloraMode } from './step.js';
 
 export interface TrainConfig {
   model: string;
@@ -49,6 +50,7 @@ export interface TrainConfig {
   quantBlock: number;
   quantZeroPoint: boolean;
   quantAccuracy: 'float' | 'int8';
+  qloraMode: QloraMode;
 }
 
 export const trainDefaults: TrainConfig = {
@@ -57,7 +59,7 @@ export const trainDefaults: TrainConfig = {
   lr: 2e-4, weightDecay: 0, beta1: 0.9, beta2: 0.999, warmupSteps: 0, schedule: 'cosine', epochs: 1, maxSteps: null,
   batchSize: 4, gradAccum: 1, maxGradNorm: 1, maxLength: 512, packing: false, trainOnInputs: false, truncate: false, skipInvalid: false,
   seed: 0, evalEvery: 0, earlyStoppingPatience: 0, saveEvery: 0, threads: null, gradientCheckpointing: false,
-  quantize: 'none', quantBlock: 32, quantZeroPoint: false, quantAccuracy: 'int8',
+  quantize: 'none', quantBlock: 32, quantZeroPoint: false, quantAccuracy: 'int8', qloraMode: 'fast',
 };
 
 export const trainHelp: { readonly [K in keyof TrainConfig]: string } = {
@@ -102,6 +104,7 @@ export const trainHelp: { readonly [K in keyof TrainConfig]: string } = {
   quantBlock: 'weights per quantization block: 16, 32, 64 or 128',
   quantZeroPoint: 'asymmetric quantization with a zero point per block (default: symmetric)',
   quantAccuracy: "MatMulNBits compute: 'int8' (fast) or 'float' (exact w.r.t. the quantized weights)",
+  qloraMode: "quantized base: 'fast' (packed kernels, more memory) or 'low-memory' (dequantize per layer; implies --gradient-checkpointing)",
 };
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -149,6 +152,7 @@ export function resolveTrainConfig(...layers: Partial<TrainConfig>[]): TrainConf
   if (typeof c.gradientCheckpointing !== 'boolean') bad.push(`'gradient-checkpointing' must be true or false, got ${JSON.stringify(c.gradientCheckpointing)}`);
   if (!['none', 'int8', 'int4'].includes(c.quantize)) bad.push(`'quantize' must be none, int8 or int4, got ${JSON.stringify(c.quantize)}`);
   if (![16, 32, 64, 128].includes(c.quantBlock)) bad.push(`'quant-block' must be 16, 32, 64 or 128, got ${JSON.stringify(c.quantBlock)}`);
+  if (!['fast', 'low-memory'].includes(c.qloraMode)) bad.push(`'qlora-mode' must be fast or low-memory, got ${JSON.stringify(c.qloraMode)}`);
   if (!['float', 'int8'].includes(c.quantAccuracy)) bad.push(`'quant-accuracy' must be float or int8, got ${JSON.stringify(c.quantAccuracy)}`);
   if (bad.length) throw new LorakitError('LK_TRAIN_CONFIG', `invalid training config:\n  - ${bad.join('\n  - ')}`, { details: { problems: bad } });
   return c;

@@ -51,7 +51,7 @@ export function pretrainConfig(raw: Record<string, unknown>, file: string, vocab
   return cfg;
 }
 
-/** HF Llama init: N(0, 0.02) for every matrix (embedding included), ones for norm weights, zeros for biases. */
+/** HF Llama init: normal with std 0.02 (initializer_range) for every matrix (embedding included), ones for norm weights, zeros for biases. */
 export function initWeights(cfg: ModelConfig, seed: number): { names: string[]; weights: Map<string, Float32Array>; shapes: Map<string, number[]> } {
   const rng = new Rng(seed);
   const weights = new Map<string, Float32Array>(), shapes = new Map<string, number[]>();

@@ -7,6 +7,14 @@ import type { CausalLM, LinearAdapter } from '../models/causal-lm.js';
 import { buildCausalLMGraph } from '../models/graphs.js';
 import type { TrainBatch } from './batches.js';
 
+/**
+ * How training runs a quantized base: 'fast' keeps MatMulNBits (prepacked per session) and, with int8 compute, an
+ * int8 packing of each Wᵀ for the backward pass; 'low-memory' dequantizes decoder-layer weights blockwise where they
+ * are used, so only the packed bytes stay resident (slower; implies gradient checkpointing). README "Model sizes and
+ * memory" has the measured figures of both.
+ */
+export type QloraMode = 'fast' | 'low-memory';
+
 export interface StepResult { readonly lossSum: number; readonly tokens: number }
 
 export class TrainStep {
@@ -20,12 +28,17 @@ export class TrainStep {
 
   /** Builds the step for `adapter`'s tensors (the trainable parameters), in the given order. */
   static async create(
-    lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[], o: { packed: boolean; threads?: number; checkpointing?: boolean },
+    lm: CausalLM, adapter: LinearAdapter, paramNames: readonly string[],
+    o: { packed: boolean; threads?: number; checkpointing?: boolean; qloraMode?: QloraMode },
   ): Promise<TrainStep> {
+    // Low-memory QLoRA dequantizes each layer's weights inside its segment; without recomputation every dequantized
+    // weight would stay alive until the backward pass (a float copy of the model), so it implies checkpointing.
+    const lowMemory = o.qloraMode === 'low-memory' && lm.options.quant !== undefined;
     const shapes = new Map(lm.shapes);
     for (const [k, t] of adapter.tensors) shapes.set(k, t.dims);
     const built = buildCausalLMGraph(lm.config, {
       mode: 'score', packed: o.packed, shapes, wrapLinear: adapter.wrapLinear, quant: lm.options.quant, name: `${lm.config.modelType}_train`,
+      quantKernels: lowMemory ? 'dequantize' : 'packed',
     });
     const g = built.graph;
     const params = paramNames.map((n) => {
@@ -33,7 +46,7 @@ export class TrainStep {
       if (!s) throw new LorakitError('LK_INTERNAL', `train step: adapter tensor '${n}' is not used by the model graph`);
       return s;
     });
-    grad(built.lossSum!, params, { checkpoint: o.checkpointing }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
+    grad(built.lossSum!, params, { checkpoint: o.checkpointing || lowMemory }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
     // No memory pattern: ORT's arena then reuses the first run's chunks instead of adding a planned block beside them
     // (see CompileOptions.memPattern for the figures).
     const session = await compile(g, { threads: o.threads, memPattern: false });

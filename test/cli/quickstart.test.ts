@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { EvalReport } from '../../src/eval/index.js';
 import { Registry } from '../../src/registry/index.js';
+import { CLI } from '../helpers/cli.js';
 
 test('npm run quickstart -- --fast: every step runs and leaves its outputs in one folder; parity on four paths; the gate decides', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'lk-qs-')), 'qs');
-  const r = spawnSync(process.execPath, ['bin/lorakit.js', 'quickstart', '--fast', '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [...CLI, 'quickstart', '--fast', '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   const summary = JSON.parse(r.stdout) as { train: { steps: number }; eval: { tasks: { task: string }[] }; adapterRef: string; alias: string | null };
   assert.equal(summary.train.steps, 6);

@@ -14,6 +14,7 @@ import { isLorakitError } from '../../src/errors.js';
 import { Registry } from '../../src/registry/index.js';
 import { resolveTrainConfig } from '../../src/train/config.js';
 import { trainAdapter } from '../../src/train/trainer.js';
+import { CLI } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-eval-cli-'));
 const home = join(tmp, 'home');
@@ -21,7 +22,7 @@ const model = join(tmp, 'model'), adapter = join(tmp, 'adapter');
 const sentences = (n: number, from: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `The people of the united states, in congress number ${from + i}, shall make law for the union and its government.` })).join('\n');
 
 function cli(...args: string[]): { code: number | null; json: Record<string, unknown>; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/lorakit.js', 'eval', ...args], { env: { ...process.env, LORAKIT_HOME: home, USER: 'tester' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI, 'eval', ...args], { env: { ...process.env, LORAKIT_HOME: home, USER: 'tester' }, encoding: 'utf8' });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* text mode */ }
   return { code: r.status, json, stdout: r.stdout, stderr: r.stderr };

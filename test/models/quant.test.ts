@@ -1,16 +1,20 @@
 // Quantized frozen bases: the blockwise quantizer's error bound per block size, one MatMulNBits layer and a whole
 // quantized tiny model against references that use the same dequantized weights, finite-difference gradients of
-// LoRA through a quantized base, and loading that never keeps a float copy of a quantized tensor.
+// LoRA through a quantized base, loading that never keeps a float copy of a quantized tensor, and the packed files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { Graph, compile, matMulNBits } from '../../src/engine/index.js';
 import { quantizeRows, dequantizeRows, transposeQuantized } from '../../src/models/quant/quantize.js';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
+import { isSpilled } from '../../src/models/quant/store.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
+import { buildCausalLMGraph } from '../../src/models/graphs.js';
 import { linearModules } from '../../src/models/modules.js';
 import { parseLoraConfig } from '../../src/lora/config.js';
 import { resolveSites } from '../../src/lora/targets.js';
@@ -189,4 +193,58 @@ test('int8 compute: gradients through the Wᵀ packing stay within 5% of the exa
   exact.forEach((g, i) => g.forEach((v, j) => { diff += (v - fast[i][j]) ** 2; norm += v * v; }));
   const rel = Math.sqrt(diff / norm);
   assert.ok(norm > 0 && rel < 0.05, `relative gradient difference ${rel.toFixed(4)}`);
+});
+
+test('a loaded quantized base lives in files that ORT maps: same logits as in memory, no JS copy, folder gone at exit', async () => {
+  const ids = [[257, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100]];
+  const files = await loadCheckpoint(model, { quantize: 'int4', tokenizer: false });
+  const memory = await loadCheckpoint(model, { quantize: 'int4', tokenizer: false, quantizedIn: 'memory' });
+  const folders = new Set([...files.quant!.tensors.values()].map((t) => (isSpilled(t) ? t.files.packed.folder : 'in memory')));
+  assert.equal(folders.size, 1);
+  const folder = [...folders][0];
+  assert.ok(existsSync(folder), `spilled tensors live in ${folder}`);
+  assert.equal([...memory.quant!.tensors.values()].some(isSpilled), false);
+  const score = async (b: typeof files): Promise<Float32Array> => (await new CausalLM(b.config, b.weights, b.shapes, { quant: b.quant }).score(ids, { logits: true, padId: 258 })).logits!;
+  assert.deepEqual(await score(files), await score(memory));
+  // A process removes its folder when it exits, and sweeps folders of processes that died without doing so.
+  const root = mkdtempSync(join(tmpdir(), 'lk-packed-root-'));
+  const stale = join(root, 'lorakit-packed-2147483646-abc');
+  mkdirSync(stale);
+  const script = `import { loadCheckpoint } from ${JSON.stringify(pathToFileURL(resolve('src/models/checkpoint.ts')).href)};
+    const b = await loadCheckpoint(${JSON.stringify(model)}, { quantize: 'int4', tokenizer: false });
+    console.log([...b.quant.tensors.values()][0].files.packed.folder);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LORAKIT_PACKED_DIR: root }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const childFolder = r.stdout.trim();
+  assert.ok(childFolder.startsWith(root), childFolder);
+  assert.equal(existsSync(childFolder), false, 'the child removed its folder at exit');
+  assert.equal(existsSync(stale), false, 'the folder of a dead process was swept');
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("QLoRA low-memory mode: the gradients of the packed path, with no decoder-layer weight handed to MatMulNBits", async () => {
+  const base = await loadCheckpoint(model, { quantize: { quantize: 'int4', accuracy: 'float', block: 16 }, tokenizer: false });
+  const lm = new CausalLM(base.config, base.weights, base.shapes, { quant: base.quant });
+  const lora = parseLoraConfig({ r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, 'test', ['q_proj']);
+  const sites = resolveSites(lora, linearModules(base.config));
+  const tensors = initLoraTensors(sites, 'gaussian', 3);
+  const r = new Rng(5);
+  for (const t of tensors.values()) for (let i = 0; i < t.data.length; i++) if (t.data[i] === 0) t.data[i] = r.normal() * 0.05;
+  const names = [...tensors.keys()].sort();
+  const adapter = bindAdapter({ config: lora, sites, tensors });
+  const ids = [257, 84, 104, 101, 32, 106, 117, 114, 121, 32, 115, 97, 105, 100];
+  const batch = makeTrainBatch([{ ids, target: ids.map(() => true) }], 258, false);
+  const run = async (qloraMode: 'fast' | 'low-memory'): Promise<{ grads: Float32Array[]; loss: number }> => {
+    const step = await TrainStep.create(lm, adapter, names, { packed: false, qloraMode });
+    const grads = names.map((n) => new Float32Array(tensors.get(n)!.data.length));
+    return { grads, loss: (await step.run(batch, adapter, grads)).lossSum };
+  };
+  const fast = await run('fast'), low = await run('low-memory');
+  assert.ok(Math.abs(fast.loss - low.loss) <= 1e-4 * Math.abs(fast.loss), `loss ${fast.loss} vs ${low.loss}`);
+  let diff = 0, norm = 0;
+  fast.grads.forEach((g, i) => g.forEach((v, j) => { diff += (v - low.grads[i][j]) ** 2; norm += v * v; }));
+  assert.ok(norm > 0 && Math.sqrt(diff / norm) < 1e-4, `relative gradient difference ${Math.sqrt(diff / norm)}`);
+  const built = buildCausalLMGraph(base.config, { mode: 'score', shapes: lm.shapes, quant: base.quant, quantKernels: 'dequantize' });
+  const packedWeights = built.graph.nodes.filter((n) => n.op === 'MatMulNBits').map((n) => n.inputs[1]!.name);
+  assert.deepEqual(packedWeights, ['lm_head.weight.qweight']);
 });

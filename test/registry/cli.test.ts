@@ -10,6 +10,7 @@ import { helpText, parseArgs } from '../../src/cli/parse.js';
 import { fingerprintModelDir } from '../../src/models/fingerprint.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
 import { openRegistry, openTracker, storeEnv } from '../helpers/store.js';
+import { CLI } from '../helpers/cli.js';
 
 const MINE = Object.keys(commands).filter((k) => k.startsWith('registry ') || k.startsWith('runs ') || k === 'ui');
 
@@ -29,7 +30,7 @@ test('every registry/runs/ui verb loads, has --json and help text', async () => 
 });
 
 function cli(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--json'], { env: { ...process.env, ...storeEnv(home), USER: 'tester' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], { env: { ...process.env, ...storeEnv(home), USER: 'tester' }, encoding: 'utf8' });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* asserted by the caller */ }
   return { code: r.status, json, stderr: r.stderr };
@@ -105,7 +106,7 @@ test('CLI: runs list, show and compare', async () => {
   assert.equal((cli(home, 'runs', 'show', ids[0]).json.final as { loss: number }).loss, 1);
   const cmp = cli(home, 'runs', 'compare', ...ids).json as { rows: { key: string; differs: boolean }[] };
   assert.deepEqual(cmp.rows.filter((r) => r.differs).map((r) => r.key).sort(), ['loss', 'lr']);
-  const plain = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'runs', 'compare', ...ids], { env: { ...process.env, ...storeEnv(home) }, encoding: 'utf8' });
+  const plain = spawnSync(process.execPath, [...CLI, 'runs', 'compare', ...ids], { env: { ...process.env, ...storeEnv(home) }, encoding: 'utf8' });
   assert.match(plain.stdout, /^\* +lr +0\.001 +0\.0002$/m);
   assert.equal(cli(home, 'runs', 'compare', ids[0]).code, 1, 'one id is not a comparison');
 });

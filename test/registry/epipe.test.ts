@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
 import { openRegistry, storeEnv } from '../helpers/store.js';
+import { CLI } from '../helpers/cli.js';
 
 test('registry list into a pipe closed early exits quietly (no EPIPE stack trace)', async () => {
   const root = tmp();
@@ -18,7 +19,7 @@ test('registry list into a pipe closed early exits quietly (no EPIPE stack trace
   }
   await reg.close();
   for (const extra of [[], ['--json']]) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'registry', 'list', ...extra], {
+    const child = spawn(process.execPath, [...CLI, 'registry', 'list', ...extra], {
       env: { ...process.env, ...storeEnv(home) }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.destroy(); // like `head` that has already exited

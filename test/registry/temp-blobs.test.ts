@@ -9,10 +9,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { makeBase, tmp } from './helpers.js';
 import { openRegistry, storeEnv } from '../helpers/store.js';
+import { CLI } from '../helpers/cli.js';
 
 function cliJson(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stdout: string } {
   const env = { ...process.env, ...storeEnv(home) };
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI, ...args], { env, encoding: 'utf8' });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* human output */ }
   return { code: r.status, json, stdout: r.stdout };

@@ -21,7 +21,19 @@ async function complete(app: LorakitServer, model: string, prompt: string): Prom
 }
 
 test('int4 base: mixed-adapter batches equal each request alone and generate() on the same quantized base', async () => {
-  const app = await createServer({ model: fx.base, adapters: fx.adapters, servedModelName: 'tiny', quantize: { quantize: 'int4', block: 16 } });
+  // The fixture adapters were made on the float base: serving them on int4 warns about the precision change.
+  const warnings: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => { warnings.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  let app: LorakitServer;
+  try {
+    app = await createServer({ model: fx.base, adapters: fx.adapters, servedModelName: 'tiny', quantize: { quantize: 'int4', block: 16 } });
+  } finally {
+    process.stderr.write = write;
+  }
+  for (const name of ['a', 'b']) {
+    assert.ok(warnings.some((w) => w.includes(`${name}': trained on a full-precision base, running on an int4-b16-sym-acc8 base`)), `no precision warning for '${name}' in: ${warnings.join('')}`);
+  }
   const float = await createServer({ model: fx.base, adapters: fx.adapters, servedModelName: 'tiny' });
   try {
     assert.equal(app.lorakit.checkpoint.quantization, 'int4-b16-sym-acc8');

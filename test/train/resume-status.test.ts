@@ -59,4 +59,7 @@ test('--resume on a finished run says it is complete and trains nothing', async 
   const longer = await runTrain(out, '--resume', '--max-steps', '4');
   assert.equal(longer.result.resume, 'resumed');
   assert.equal(longer.result.steps, 4);
+  // it resumed from the checkpoint at step 2, so the finished run's row for step 3 was dropped, not repeated
+  const steps = readFileSync(join(`${out}.run`, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+  assert.deepEqual(steps, [1, 2, 3, 4]);
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import type { EvalReport } from '../../src/eval/index.js';
+import { CLI } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-train-eval-'));
 const sentences = (n: number, from: number): string => Array.from({ length: n }, (_, i) =>
@@ -18,7 +19,7 @@ interface TrainOutput { eval?: { report: EvalReport; files: { json: string }; ex
 
 function train(suite: string, out: string): { code: number | null; json: TrainOutput; stderr: string } {
   const model = join(tmp, 'model');
-  const args = ['bin/lorakit.js', 'train', '--model', model, '--data', join(tmp, 'train.jsonl'), '--out', out, '--max-length', '128', '--lr', '0.01',
+  const args = [...CLI, 'train', '--model', model, '--data', join(tmp, 'train.jsonl'), '--out', out, '--max-length', '128', '--lr', '0.01',
     '--max-steps', '12', '--batch-size', '8', '--eval-fraction', '0', '--threads', '1', '--no-track', '--eval-suite', suite, '--json'];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, LORAKIT_HOME: join(tmp, 'home') } });
   let json = {};

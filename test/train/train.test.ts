@@ -1,10 +1,10 @@
 // Training behaviour users rely on: bad rows reported with file:line (and the run stops unless --skip-invalid),
-// completions-only loss, a SIGKILLed run resumed from its checkpoint ends with the same adapter (1e-6), and the
-// held-out loss of a real fine-tune falls below the base's.
+// completions-only loss, a SIGKILLed run resumed from its checkpoint ends with the same adapter (1e-6) and a
+// metrics.jsonl that holds each step once, and the held-out loss of a real fine-tune falls below the base's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { writeTinyModel } from '../helpers/tiny-model.js';
@@ -15,6 +15,7 @@ import { loadTokenizer } from '../../src/models/tokenizer.js';
 import { openSafetensors } from '../../src/models/safetensors.js';
 import { isLorakitError } from '../../src/errors.js';
 import { readSotu } from '../../src/data/corpora/sotu.js';
+import { CLI } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-train-'));
 const model = writeTinyModel(join(tmp, 'model'), { hidden: 48, seed: 5 });
@@ -59,7 +60,7 @@ function writeText(file: string, n: number): void {
 
 function runCli(args: string[], killAtStep?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; lastStep: number; tail: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/lorakit.js', 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LORAKIT_THREADS: '1' } });
+    const child = spawn(process.execPath, [...CLI, 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LORAKIT_THREADS: '1' } });
     let buf = '', lastStep = 0, tail = '';
     child.stderr.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
@@ -78,6 +79,25 @@ function runCli(args: string[], killAtStep?: number): Promise<{ code: number | n
   });
 }
 
+interface MetricRow { readonly step: number; readonly loss?: number; readonly eval_loss?: number }
+const metricRows = (runDir: string): MetricRow[] =>
+  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricRow);
+const newestCheckpointStep = (runDir: string): number =>
+  Math.max(0, ...readdirSync(join(runDir, 'checkpoints')).map((n) => Number(/^step-(\d+)$/.exec(n)?.[1] ?? 0)));
+
+/**
+ * metrics.jsonl after a kill and --resume: every step exactly once, in order (step 0 is the base model's held-out
+ * loss), with the values of the uninterrupted run.
+ */
+function assertMetricsOnce(full: readonly MetricRow[], resumed: readonly MetricRow[]): void {
+  const steps = resumed.map((r) => r.step);
+  assert.deepEqual(steps, Array.from({ length: 61 }, (_, i) => i), `step column of the resumed run: ${steps.join(',')}`);
+  assert.deepEqual(resumed.map((r) => r.eval_loss !== undefined), full.map((r) => r.eval_loss !== undefined), 'evaluations at the same steps');
+  resumed.forEach((r, i) => {
+    assert.ok(Math.abs((r.loss ?? 0) - (full[i].loss ?? 0)) <= 1e-4, `step ${r.step}: loss ${r.loss} vs ${full[i].loss}`);
+  });
+}
+
 /** Trains to 60 steps uninterrupted, and again killed at step 10 then resumed; returns the largest difference. */
 async function killAndResume(tag: string, extra: readonly string[]): Promise<number> {
   const data = join(tmp, 'resume.jsonl');
@@ -89,8 +109,13 @@ async function killAndResume(tag: string, extra: readonly string[]): Promise<num
   const killed = await runCli([...common, '--out', join(tmp, `resumed-${tag}`)], 10);
   assert.equal(killed.signal, 'SIGKILL', 'the first run must really be killed');
   assert.ok(killed.lastStep < 60);
+  // The kill left rows past the newest checkpoint: the steps the resumed run does again (a repeat without the trim).
+  const runDir = join(tmp, `resumed-${tag}.run`);
+  const ckStep = newestCheckpointStep(runDir);
+  assert.ok(metricRows(runDir).some((r) => r.step > ckStep), `no metrics row after the checkpoint at step ${ckStep}`);
   const resumed = await runCli([...common, '--out', join(tmp, `resumed-${tag}`), '--resume']);
   assert.equal(resumed.code, 0, resumed.tail);
+  assertMetricsOnce(metricRows(join(tmp, `full-${tag}.run`)), metricRows(runDir));
   const a = openSafetensors(join(tmp, `full-${tag}`, 'adapter_model.safetensors')), b = openSafetensors(join(tmp, `resumed-${tag}`, 'adapter_model.safetensors'));
   let maxDiff = 0;
   for (const name of a.tensors.keys()) {

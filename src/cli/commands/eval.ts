@@ -8,7 +8,7 @@ import { type QuantFlags, quantFlags, quantOptions } from '../quant-flags.js';
 
 export interface EvalFlags extends QuantFlags {
   model: string; adapter: string | undefined; suite: string; out: string | undefined; seed: number | undefined;
-  register: string | undefined; threads: number | undefined; batchSize: number | undefined; json: boolean;
+  register: string | undefined; threads: number | undefined; batchSize: number | undefined; noTrack: boolean; json: boolean;
 }
 
 export const EXIT_GATE_FAILED = 3;
@@ -27,6 +27,7 @@ export const evalCmd = defineCommand<EvalFlags>({
     threads: { arg: '<n>', help: 'onnxruntime threads', parse: positiveInt },
     batchSize: { arg: '<n>', help: 'windows / prompts per run (choices: twice as many)', parse: positiveInt },
     ...quantFlags,
+    noTrack: { help: 'do not record the run in the experiment tracker (LORAKIT_HOME)', default: false },
     json: { help: 'print the result as JSON (progress as JSON lines on stderr)', default: false },
   },
   async run(f, io) {
@@ -36,6 +37,8 @@ export const evalCmd = defineCommand<EvalFlags>({
     let adapterDir: string | undefined, ref: string | null = null, adapterArg: import('../adapter-arg.js').AdapterArg | undefined;
     let registry: import('../../registry/index.js').Registry | undefined;
     const openRegistry = async (): Promise<import('../../registry/index.js').Registry> => (registry ??= (await import('../../registry/index.js')).Registry.open());
+    const { failRun, finishRun, startTracking } = await import('../tracking.js');
+    let run: import('../../track/index.js').RunHandle | null = null;
     try {
       if (f.adapter !== undefined) {
         // A folder, or a registry reference (refused on another base, exported to a temp folder): one helper for all verbs.
@@ -59,6 +62,8 @@ export const evalCmd = defineCommand<EvalFlags>({
         ref = v.ref;
       }
 
+      const { noTrack: _noTrack, json: _json, ...config } = f;
+      run = f.noTrack ? null : await startTracking('eval', { ...config, adapterDir: adapterDir ?? null, adapterRef: ref }, ref ?? f.adapter ?? f.model);
       let bar: ReturnType<typeof io.progress> | undefined, barKey = '';
       const t0 = performance.now();
       const { report, items } = await ev.evaluate({
@@ -73,6 +78,9 @@ export const evalCmd = defineCommand<EvalFlags>({
       bar?.finish();
       let files: ReturnType<typeof ev.writeEvalReport> | null = null;
       if (f.out) files = ev.writeEvalReport(f.out, report, items);
+      run?.setLineage({ baseFingerprint: report.model.fingerprint, ...(report.adapter ? { evaluated: ref ?? report.adapter.fingerprint } : {}) });
+      run?.logMetrics(0, evalRunMetrics(report));
+      if (files) for (const [name, path] of Object.entries(files)) run?.logArtifact(`report.${name}`, path, 'eval-report');
       let registered: string | null = null;
       if (ref) {
         await (await openRegistry()).addEvalReport(ref, report as unknown as import('../../registry/index.js').EvalReport, { reason: `lorakit eval --suite ${f.suite}` });
@@ -87,14 +95,28 @@ export const evalCmd = defineCommand<EvalFlags>({
         io.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       }
       if (code !== 0) io.stderr.write(`eval: the '${report.suite}' gate FAILED:\n${report.gate.reasons.map((r) => `  - ${r}`).join('\n')}\n`);
-      io.done({ report, files, registered, exit_code: code }, report.summary);
+      await finishRun(run, { suite: report.suite, passed: report.passed, gate_applied: report.gate.applied, summary: report.summary, registered });
+      io.done({ report, files, registered, exit_code: code, runId: run?.id ?? null }, report.summary);
       return code;
+    } catch (e) {
+      return await failRun(run)(e);
     } finally {
       adapterArg?.cleanup();
       await registry?.close();
     }
   },
 });
+
+/** An eval run's metrics (logged at step 0): each task's base and adapter scores and their change, and the gate. */
+export function evalRunMetrics(report: import('../../eval/index.js').EvalReport): Record<string, number> {
+  const m: Record<string, number> = { passed: report.passed ? 1 : 0 };
+  for (const t of report.tasks) {
+    m[`${t.name}.base`] = t.base.value;
+    if (t.adapter) m[`${t.name}.adapter`] = t.adapter.value;
+    if (t.delta) m[`${t.name}.delta`] = t.delta.value;
+  }
+  return m;
+}
 
 /**
  * The server parity path: `lorakit serve` built in-process (createServer, the adapter registered as

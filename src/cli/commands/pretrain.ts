@@ -7,7 +7,7 @@ import { pretrainDefaults } from '../../train/pretrain-defaults.js';
 
 type Sizes = 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'intermediate' | 'maxPositions';
 export type PretrainFlags = { [K in Exclude<keyof PretrainConfig, 'configFile' | 'commandLine' | 'corpus'>]: PretrainConfig[K] | undefined }
-  & { corpus: string[]; config: string | undefined; resume: boolean; overwrite: boolean; json: boolean };
+  & { corpus: string[]; config: string | undefined; resume: boolean; overwrite: boolean; noTrack: boolean; json: boolean };
 
 const d = pretrainDefaults;
 const sizeHelp: Record<Sizes, string> = {
@@ -47,6 +47,7 @@ const flags: Flags<PretrainFlags> = {
   samplePrompt: { arg: '<text>', help: 'prompt of the greedy sample in the model card', default: d.samplePrompt },
   resume: { help: 'continue from the newest checkpoint in the run folder (same flags)', default: false },
   overwrite: { help: 'replace a non-empty --out folder pretrain did not write (never --tokenizer, --config or a corpus file)', default: false },
+  noTrack: { help: 'do not record the run in the experiment tracker (LORAKIT_HOME)', default: false },
   json: { help: 'one JSON line per step on stderr and a JSON result on stdout', default: false },
 };
 
@@ -57,11 +58,13 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
   flags,
   async run(f, io) {
     const { pretrain } = await import('../../train/pretrain.js');
+    const { failRun, finishRun, startTracking } = await import('../tracking.js');
     const { formatDuration } = await import('../../util/progress.js');
-    const { config, resume, overwrite, json: _json, corpus, ...rest } = f;
+    const { config, resume, overwrite, noTrack, json: _json, corpus, ...rest } = f;
     const commandLine = ['lorakit', 'pretrain', ...process.argv.slice(process.argv.indexOf('pretrain') + 1).filter((a) => a !== '--resume')]
       .map((a) => (/^[\w./=:,@+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
     const cfg = { ...rest, corpus: corpus.length ? corpus : ['brown'], configFile: config, commandLine } as PretrainConfig;
+    const run = noTrack ? null : await startTracking('pretrain', cfg as unknown as Record<string, unknown>, cfg.out);
     let bar: ReturnType<typeof io.progress> | null = null;
     const result = await pretrain(cfg, {
       onStart(i) {
@@ -72,11 +75,17 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
         if (i.resumedFromStep) bar.tick(i.resumedFromStep);
       },
       onStep(m) {
+        run?.logMetrics(m.step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens_per_s: m.tokens_per_s, ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}) });
         bar?.tick(m.step, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
       },
       onPhase(what) { io.stderr.write(`${what}\n`); },
-    }, { resume, overwrite });
+    }, { resume, overwrite }).catch(failRun(run));
     (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
-    io.done(result, `model written to ${result.out}: ${result.parameters.toLocaleString('en-US')} parameters, ${result.steps} steps in ${formatDuration(result.trainSeconds)} (${Math.round(result.tokensPerSecond)} tok/s), train loss ${result.trainLoss.toFixed(3)}, held-out perplexity ${result.heldOutPerplexity.toFixed(2)}\n  sample: ${result.sample.prompt}${result.sample.text}`);
+    run?.logArtifact('model', result.out, 'model');
+    await finishRun(run, {
+      train_loss: result.trainLoss, eval_loss: result.evalLoss, held_out_perplexity: result.heldOutPerplexity, steps: result.steps,
+      parameters: result.parameters, tokens_per_s: result.tokensPerSecond,
+    });
+    io.done({ ...result, runId: run?.id ?? null }, `model written to ${result.out}: ${result.parameters.toLocaleString('en-US')} parameters, ${result.steps} steps in ${formatDuration(result.trainSeconds)} (${Math.round(result.tokensPerSecond)} tok/s), train loss ${result.trainLoss.toFixed(3)}, held-out perplexity ${result.heldOutPerplexity.toFixed(2)}\n  sample: ${result.sample.prompt}${result.sample.text}`);
   },
 });

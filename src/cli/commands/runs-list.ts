@@ -2,15 +2,16 @@
 import { defineCommand } from '../command.js';
 import { oneOf, positiveInt } from '../parse.js';
 import { fmtTime, storeFlag, table } from './registry-common.js';
+import { RUN_KINDS, type RunKind } from '../../track/types.js';
 
 type StatusFlag = 'running' | 'finished' | 'failed' | 'killed';
-export interface RunsListFlags { kind: string | undefined; status: StatusFlag | undefined; limit: number; store: string | undefined; json: boolean }
+export interface RunsListFlags { kind: RunKind | undefined; status: StatusFlag | undefined; limit: number; store: string | undefined; json: boolean }
 export const runsList = defineCommand<RunsListFlags>({
   name: 'runs list',
-  summary: 'List tracked runs (train, eval, ...) newest first',
+  summary: 'List tracked runs (train, pretrain, eval, merge, export) newest first',
   example: 'lorakit runs list --kind train --limit 20',
   flags: {
-    kind: { arg: '<kind>', help: 'Only runs of this kind (train, eval, ...)' },
+    kind: { arg: '<kind>', help: `Only runs of this kind (${RUN_KINDS.join(', ')})`, parse: oneOf(RUN_KINDS) },
     status: { arg: '<status>', help: 'Only runs with this status', parse: oneOf<StatusFlag>(['running', 'finished', 'failed', 'killed']) },
     limit: { arg: '<n>', help: 'At most this many runs', default: 50, parse: positiveInt },
     store: storeFlag, json: { help: 'JSON output', default: false },

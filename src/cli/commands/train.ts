@@ -57,6 +57,7 @@ const flags: Flags<TrainFlags> = {
   quantBlock: quantFlags.quantBlock,
   quantZeroPoint: quantFlags.quantZeroPoint,
   quantAccuracy: quantFlags.quantAccuracy,
+  qloraMode: { arg: '<mode>', help: h('qloraMode'), parse: oneOf(['fast', 'low-memory'] as const) },
   trainOnInputs: { help: h('trainOnInputs') },
   truncate: { help: h('truncate') },
   skipInvalid: { help: h('skipInvalid') },
@@ -81,12 +82,12 @@ export const train = defineCommand<TrainFlags>({
   flags,
   async run(f, io) {
     const { readTrainConfigFile, resolveTrainConfig } = await import('../../train/config.js');
-    const { trainAdapter, formatCount } = await import('../../train/trainer.js');
+    const { formatCount, trainOutRule } = await import('../../train/trainer.js');
+    const { trainTracked } = await import('../tracked-train.js');
     const { startTracking } = await import('../tracking.js');
     const { checkOutDir } = await import('../../util/out-dir.js');
     const { config: file, resume, overwrite, json: _json, noTrack, evalSuite, ...rest } = f;
     const cfg = resolveTrainConfig(file ? readTrainConfigFile(file) : {}, rest as Partial<TrainConfig>);
-    const { trainOutRule } = await import('../../train/trainer.js');
     checkOutDir(cfg.out, trainOutRule(cfg, overwrite)); // before a tracked run is started
     // A bad suite is refused before any training time is spent; the base is loaded once for both.
     const ev = evalSuite === undefined ? null : await import('../../eval/index.js');
@@ -94,42 +95,26 @@ export const train = defineCommand<TrainFlags>({
     const { loadCheckpoint } = await import('../../models/checkpoint.js');
     const base = suite ? await loadCheckpoint(cfg.model, { tokenizer: true }) : undefined;
     const run = noTrack ? null : await startTracking('train', cfg as unknown as Record<string, unknown>, cfg.out);
-    let bar: ReturnType<typeof io.progress> | null = null;
-    let result: Awaited<ReturnType<typeof trainAdapter>>;
-    try {
-      result = await trainAdapter(cfg, {
-        onStart(i) {
-          const share = ((100 * i.trainable) / i.total).toFixed(2);
-          io.log(`trainable parameters: ${formatCount(i.trainable)} of ${formatCount(i.total)} (${share}%), r=${i.lora.r}, alpha=${i.lora.lora_alpha}`);
-          io.log(`adapted modules (${i.modules.length}): ${i.modules.slice(0, 6).join(', ')}${i.modules.length > 6 ? ', …' : ''}`);
-          io.log(`data: ${i.trainSamples} train / ${i.evalSamples} held-out samples${i.invalid.length ? `, ${i.invalid.length} invalid rows skipped` : ''}${i.truncated ? `, ${i.truncated} truncated` : ''}`);
-          for (const bad of i.invalid.slice(0, 5)) io.stderr.write(`  skipped ${bad.source}: ${bad.reason}\n`);
-          if (i.resumedFromStep !== null) io.log(`resuming from step ${i.resumedFromStep}`);
-          if (i.resume === 'no-checkpoint') {
-            const note = `--resume: no checkpoint in '${i.runDir}'; starting a fresh run from step 0`;
-            if (io.json) io.stderr.write(JSON.stringify({ event: 'resume', status: 'no-checkpoint', runDir: i.runDir, message: note }) + '\n');
-            else io.stderr.write(`note: ${note}\n`);
-          }
-          run?.setLineage({ baseFingerprint: i.baseFingerprint, datasetFingerprint: i.datasetFingerprint });
-          bar = io.progress({ total: i.totalSteps, label: 'train', unit: 'step' });
-        },
-        onStep(m) {
-          run?.logMetrics(m.step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens_per_s: m.tokens_per_s, ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}) });
-          bar?.tick(m.step, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
-        },
-      }, { resume, overwrite, base });
-      if (result.resume === 'already-complete') {
-        await run?.finish('finished', { steps: result.steps, already_complete: 1 });
-        const note = `run already complete (${result.steps} steps); nothing to train. The adapter in ${result.adapterDir} is unchanged`;
-        io.done({ ...result, runId: run?.id ?? null }, note);
-        return;
-      }
-      (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
-      run?.logArtifact('adapter', result.adapterDir, 'adapter');
-      await run?.finish('finished', { train_loss: result.trainLoss, eval_loss: result.evalLoss, base_eval_loss: result.baseEvalLoss, steps: result.steps, tokens_per_s: result.tokensPerSecond });
-    } catch (e) {
-      await run?.finish('failed', { error: (e as Error).message });
-      throw e;
+    const result = await trainTracked(cfg, io, run, {
+      resume, overwrite, base, showLr: true,
+      describe(i) {
+        const share = ((100 * i.trainable) / i.total).toFixed(2);
+        io.log(`trainable parameters: ${formatCount(i.trainable)} of ${formatCount(i.total)} (${share}%), r=${i.lora.r}, alpha=${i.lora.lora_alpha}`);
+        io.log(`adapted modules (${i.modules.length}): ${i.modules.slice(0, 6).join(', ')}${i.modules.length > 6 ? ', …' : ''}`);
+        io.log(`data: ${i.trainSamples} train / ${i.evalSamples} held-out samples${i.invalid.length ? `, ${i.invalid.length} invalid rows skipped` : ''}${i.truncated ? `, ${i.truncated} truncated` : ''}`);
+        for (const bad of i.invalid.slice(0, 5)) io.stderr.write(`  skipped ${bad.source}: ${bad.reason}\n`);
+        if (i.resumedFromStep !== null) io.log(`resuming from step ${i.resumedFromStep}`);
+        if (i.resume === 'no-checkpoint') {
+          const note = `--resume: no checkpoint in '${i.runDir}'; starting a fresh run from step 0`;
+          if (io.json) io.stderr.write(JSON.stringify({ event: 'resume', status: 'no-checkpoint', runDir: i.runDir, message: note }) + '\n');
+          else io.stderr.write(`note: ${note}\n`);
+        }
+      },
+    });
+    if (result.resume === 'already-complete') {
+      const note = `run already complete (${result.steps} steps); nothing to train. The adapter in ${result.adapterDir} is unchanged`;
+      io.done({ ...result, runId: run?.id ?? null }, note);
+      return;
     }
     const baseLoss = result.baseEvalLoss !== null ? `${result.baseEvalLoss.toFixed(3)} → ` : '';
     const evalPart = result.evalLoss !== null ? `, held-out loss ${baseLoss}${result.evalLoss.toFixed(3)}` : '';

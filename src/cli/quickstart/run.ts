@@ -35,7 +35,8 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
   const { loadCheckpoint } = await import('../../models/checkpoint.js');
   const { curate } = await import('../../data/index.js');
   const { resolveTrainConfig } = await import('../../train/config.js');
-  const { trainAdapter, formatCount } = await import('../../train/trainer.js');
+  const { formatCount } = await import('../../train/trainer.js');
+  const { trainTracked } = await import('../tracked-train.js');
   const { evaluate, loadSuite, writeEvalReport } = await import('../../eval/index.js');
   const { Registry } = await import('../../registry/index.js');
   const { Tracker } = await import('../../track/index.js');
@@ -71,21 +72,13 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
     ...(q ? { quantize: q.bits === 4 ? 'int4' : 'int8', quantBlock: q.blockSize, quantZeroPoint: !q.symmetric, quantAccuracy: q.accuracy } as const : {}),
   });
   const run = await tracker.startRun({ kind: 'train', name: 'quickstart-sotu', config: trainCfg as unknown as Record<string, unknown>, runDir: join(out, 'run') });
-  let bar: ReturnType<CommandIO['progress']> | null = null;
-  const trained = await trainAdapter(trainCfg, {
-    onStart(i) {
-      io.log(`trainable: ${formatCount(i.trainable)} of ${formatCount(i.total)} parameters (${((100 * i.trainable) / i.total).toFixed(2)}%), ${i.modules.length} modules, ${i.trainSamples} samples`);
-      run.setLineage({ baseFingerprint: i.baseFingerprint, datasetFingerprint: i.datasetFingerprint });
-      bar = io.progress({ total: i.totalSteps, label: 'train', unit: 'step' });
+  const trained = await trainTracked(trainCfg, io, run, {
+    base,
+    describe(i) {
+      const share = ((100 * i.trainable) / i.total).toFixed(2);
+      io.log(`trainable: ${formatCount(i.trainable)} of ${formatCount(i.total)} parameters (${share}%), ${i.modules.length} modules, ${i.trainSamples} samples`);
     },
-    onStep(m) {
-      run.logMetrics(m.step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens_per_s: m.tokens_per_s, ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}) });
-      bar?.tick(m.step, { loss: m.loss, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
-    },
-  }, { base });
-  (bar as ReturnType<CommandIO['progress']> | null)?.finish({ loss: trained.trainLoss });
-  run.logArtifact('adapter', trained.adapterDir, 'adapter');
-  await run.finish('finished', { train_loss: trained.trainLoss, eval_loss: trained.evalLoss, base_eval_loss: trained.baseEvalLoss, steps: trained.steps, tokens_per_s: trained.tokensPerSecond });
+  });
   io.log(`${trained.steps} steps in ${trained.seconds.toFixed(0)} s (${Math.round(trained.tokensPerSecond)} tok/s); held-out loss ${trained.baseEvalLoss?.toFixed(3)} → ${trained.evalLoss?.toFixed(3)}`);
 
   // 3. Evaluate + gate.

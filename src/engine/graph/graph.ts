@@ -2,12 +2,21 @@
 // Shapes are inferred at build time by each op builder (src/engine/ops), so shape errors name the op and the
 // shapes before ONNX Runtime ever sees the graph.
 import { LorakitError } from '../../errors.js';
-import { type AnyTypedArray, type DType, dtypeOfArray } from './dtype.js';
+import { type AnyTypedArray, type DType, bytesPerElement, dtypeOfArray } from './dtype.js';
 import { type Shape, isStatic, normalizeDim, numel, shapeStr } from './dim.js';
 
 export type AttrValue = number | string | readonly number[] | readonly string[] | ConstTensor | { readonly float: number } | { readonly floats: readonly number[] };
 
-export interface ConstTensor {
+/**
+ * An initializer's bytes in a file that ORT reads itself (memory-mapping it, then dropping the mapping once a kernel
+ * has prepacked the tensor): `location` is relative to `folder`, the whole file is the tensor. The file must not
+ * change while a session may still be created from it.
+ */
+export interface ExternalFile { readonly folder: string; readonly location: string; readonly byteLength: number }
+
+export type ConstTensor = InlineConst | FileConst;
+
+export interface InlineConst {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly data: AnyTypedArray;
@@ -16,6 +25,16 @@ export interface ConstTensor {
    * copied into the model protobuf): large initializers such as packed quantized weights.
    */
   readonly external?: boolean;
+  readonly file?: undefined;
+}
+
+/** A constant whose bytes only ORT reads, from a file (see ExternalFile); no JS copy exists. */
+export interface FileConst {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly file: ExternalFile;
+  readonly data?: undefined;
+  readonly external?: undefined;
 }
 
 export interface GraphNode {
@@ -98,6 +117,17 @@ export class Graph {
     const s = new Sym(this, this.nextId++, dtype, shape, 'const', name ?? `c${this.nextId - 1}`, null, value);
     this.constants.push(s);
     if (key) this.constCache.set(key, s);
+    return s;
+  }
+
+  /** An initializer stored in a file that ORT maps (see ExternalFile); its size must match shape × dtype. */
+  fileConstant(file: ExternalFile, shape: readonly number[], dtype: DType, name: string): Sym {
+    const bytes = numel(shape) * bytesPerElement[dtype];
+    if (bytes !== file.byteLength) {
+      throw new LorakitError('LK_SHAPE', `constant '${name}': shape ${shapeStr(shape)} of ${dtype} needs ${bytes} bytes, file '${file.location}' holds ${file.byteLength}`);
+    }
+    const s = new Sym(this, this.nextId++, dtype, shape, 'const', name, null, { dtype, shape, file });
+    this.constants.push(s);
     return s;
   }
 

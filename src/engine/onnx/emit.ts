@@ -4,7 +4,7 @@ import protobuf from 'protobufjs/light.js';
 import { LorakitError } from '../../errors.js';
 import { onnxDataType } from '../graph/dtype.js';
 import type { Shape } from '../graph/dim.js';
-import { type AttrValue, type ConstTensor, type Graph, type GraphNode, type Sym } from '../graph/graph.js';
+import { type AttrValue, type ConstTensor, type Graph, type GraphNode, type InlineConst, type Sym } from '../graph/graph.js';
 import { AttrType, onnxSchema } from './onnx-schema.js';
 
 export const OPSET = 18;
@@ -18,16 +18,24 @@ export interface EmitResult {
   readonly nodeCount: number;
   /** In-memory external data files the model refers to (one per external initializer, named by `path`). */
   readonly externalData: readonly { readonly path: string; readonly data: Uint8Array }[];
+  /** The folder of file-backed initializers (FileConst), which ORT reads itself; all of a model's share one. */
+  readonly externalFolder?: string;
+  /** The files of file-backed initializers, relative to externalFolder (they identify the weights: cache key). */
+  readonly externalFiles: readonly string[];
 }
 
-function bytesOf(t: ConstTensor): Uint8Array {
+function bytesOf(t: InlineConst): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-function tensorProto(t: ConstTensor, name?: string, externalPath?: string): Record<string, unknown> {
-  if (externalPath === undefined) return { dims: t.shape, dataType: onnxDataType[t.dtype], name, rawData: bytesOf(t) };
-  const externalData = [{ key: 'location', value: externalPath }, { key: 'offset', value: '0' }, { key: 'length', value: String(t.data.byteLength) }];
-  return { dims: t.shape, dataType: onnxDataType[t.dtype], name, externalData, dataLocation: 1 };
+function tensorProto(t: ConstTensor, name: string, inMemoryPath: string): Record<string, unknown> {
+  const head = { dims: t.shape, dataType: onnxDataType[t.dtype], name };
+  const ext = (location: string, length: number): Record<string, unknown> => ({
+    ...head, dataLocation: 1,
+    externalData: [{ key: 'location', value: location }, { key: 'offset', value: '0' }, { key: 'length', value: String(length) }],
+  });
+  if (t.file) return ext(t.file.location, t.file.byteLength);
+  return t.external ? ext(inMemoryPath, t.data.byteLength) : { ...head, rawData: bytesOf(t) };
 }
 
 function attrProto(name: string, v: AttrValue): Record<string, unknown> {
@@ -39,7 +47,9 @@ function attrProto(name: string, v: AttrValue): Record<string, unknown> {
   }
   if ('float' in v) return { name, f: v.float, type: AttrType.FLOAT };
   if ('floats' in v) return { name, floats: v.floats, type: AttrType.FLOATS };
-  return { name, t: tensorProto(v as ConstTensor), type: AttrType.TENSOR };
+  const t = v as ConstTensor;
+  if (t.file || t.external) throw new LorakitError('LK_INTERNAL', `ONNX emit: attribute '${name}' cannot hold an external tensor`);
+  return { name, t: { dims: t.shape, dataType: onnxDataType[t.dtype], rawData: bytesOf(t) }, type: AttrType.TENSOR };
 }
 
 function valueInfo(name: string, s: { dtype: Sym['dtype']; shape: Shape }): Record<string, unknown> {
@@ -82,7 +92,10 @@ export function emitModel(g: Graph): EmitResult {
   }));
   const inputs = g.inputs.filter((s) => live.has(s.id));
   const constants = g.constants.filter((s) => live.has(s.id));
-  const externalData = constants.filter((s) => s.value!.external).map((s) => ({ path: `${nameOf(s)}.bin`, data: bytesOf(s.value!) }));
+  const externalData = constants.flatMap((s) => (s.value!.external ? [{ path: `${nameOf(s)}.bin`, data: bytesOf(s.value!) }] : []));
+  const files = constants.flatMap((s) => (s.value!.file ? [s.value!.file] : []));
+  const folders = [...new Set(files.map((f) => f.folder))];
+  if (folders.length > 1) throw new LorakitError('LK_INTERNAL', `ONNX emit: file-backed initializers come from ${folders.length} folders (${folders.join(', ')}); a model can read one`);
   const contribDomains = [...new Set(nodes.map((n) => n.domain))].filter((d) => d);
   const model = {
     irVersion: 8,
@@ -93,7 +106,7 @@ export function emitModel(g: Graph): EmitResult {
     graph: {
       name: g.name,
       node: [...nodes, ...extraIdentity],
-      initializer: constants.map((s) => tensorProto(s.value!, nameOf(s), s.value!.external ? `${nameOf(s)}.bin` : undefined)),
+      initializer: constants.map((s) => tensorProto(s.value!, nameOf(s), `${nameOf(s)}.bin`)),
       input: inputs.map((s) => valueInfo(s.name!, s)),
       output: [...g.outputs].map(([name, s]) => valueInfo(name, s)),
     },
@@ -101,5 +114,7 @@ export function emitModel(g: Graph): EmitResult {
   const err = ModelProto.verify(model);
   if (err) throw new LorakitError('LK_INTERNAL', `ONNX emit: ${err}`);
   const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
-  return { bytes, inputNames: inputs.map((s) => s.name!), outputNames: [...g.outputs.keys()], nodeCount: nodes.length + extraIdentity.length, externalData };
+  return { bytes, inputNames: inputs.map((s) => s.name!), outputNames: [...g.outputs.keys()], nodeCount: nodes.length + extraIdentity.length, externalData,
+    ...(folders.length ? { externalFolder: folders[0] } : {}), externalFiles: files.map((f) => f.location),
+  };
 }

@@ -5,7 +5,7 @@ import type { Sym } from '../graph/graph.js';
 import { add, and, bitwiseAnd, bitwiseXor, cast, div, equal, erf, less, mul, neg, not, pow, reciprocal, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { logSoftmax, reduceMean, reduceSum, softmax } from './reduce.js';
-import { concat, gather, reshape, slice, transpose, transposeLast2, unsqueeze } from './shape.js';
+import { concat, dimOf, gather, reshape, shapeOf, slice, transpose, transposeLast2, unsqueeze } from './shape.js';
 
 export const silu = (x: Sym): Sym => mul(x, sigmoid(x));
 
@@ -15,9 +15,14 @@ export const geluErf = (x: Sym): Sym => mul(mul(x, 0.5), add(erf(mul(x, Math.SQR
 /** GELU, tanh form (GPT-2's gelu_new / gelu_pytorch_tanh): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
 export const geluTanh = (x: Sym): Sym => mul(mul(x, 0.5), add(tanh(mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1));
 
+const activations = { silu, swish: silu, gelu: geluErf, gelu_new: geluTanh, gelu_pytorch_tanh: geluTanh, gelu_fast: geluTanh } as const;
+/** HF activation names the engine builds (config parsing refuses any other, so graph builds never meet one). */
+export type ActivationName = keyof typeof activations;
+export const activationNames = Object.keys(activations) as readonly ActivationName[];
+
 /** HF's activation names → builder. */
-export function activation(name: string): ((x: Sym) => Sym) | undefined {
-  return ({ silu, swish: silu, gelu: geluErf, gelu_new: geluTanh, gelu_pytorch_tanh: geluTanh, gelu_fast: geluTanh } as Record<string, (x: Sym) => Sym>)[name];
+export function activation(name: ActivationName): (x: Sym) => Sym {
+  return activations[name];
 }
 
 /** RMSNorm (Llama): x · rsqrt(mean(x²) + eps) · w, over the last dim. */
@@ -77,7 +82,7 @@ export function mergeHeads(x: Sym): Sym {
 export function attentionBias(opts: { queryLen: Dim; keyLen: Dim; past: Sym; keyMask: Sym; segments?: Sym; slidingWindow?: number; dtype?: 'float32' | 'float64' }): Sym {
   const g = opts.keyMask.graph;
   const one = g.scalar(1, 'int64');
-  const kLen = g.node('Gather', [g.node('Shape', [opts.keyMask], {}, [{ dtype: 'int64', shape: [2] }])[0], g.scalar(1, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const kLen = dimOf(opts.keyMask, 1);
   const qLen = sub(kLen, opts.past);
   const qIdx = add(g.node('Range', [g.scalar(0, 'int64'), qLen, one], {}, [{ dtype: 'int64', shape: [opts.queryLen] }])[0], opts.past); // (T)
   const kIdx = g.node('Range', [g.scalar(0, 'int64'), kLen, one], {}, [{ dtype: 'int64', shape: [opts.keyLen] }])[0]; // (S)
@@ -120,7 +125,7 @@ export function crossEntropy(logits: Sym, labels: Sym, ignoreIndex = -100): { lo
   const lp = logSoftmax(logits, -1); // (N, V)
   const valid = not(equal(labels, g.scalar(ignoreIndex, 'int64'))); // (N)
   const safe = where(valid, labels, g.scalar(0, 'int64'));
-  const n = g.node('Gather', [g.node('Shape', [labels], {}, [{ dtype: 'int64', shape: [1] }])[0], g.scalar(0, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const n = dimOf(labels, 0);
   const rows = g.node('Range', [g.scalar(0, 'int64'), n, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: labels.shape }])[0]; // (N)
   const picked = gather(reshape(lp, [-1]), add(mul(rows, vocab), safe), 0); // (N): log p(label)
   const validF = cast(valid, logits.dtype);
@@ -142,8 +147,8 @@ export const embedding = (table: Sym, ids: Sym): Sym => gather(table, ids, 0);
 export function hashDropout(x: Sym, p: number, seed: Sym, salt: number): Sym {
   if (p <= 0) return x;
   const g = x.graph;
-  const shape = g.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.rank] }])[0];
-  const dim = (k: number): Sym => g.node('Gather', [shape, g.scalar(k, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+  const shape = shapeOf(x);
+  const dim = (k: number): Sym => dimOf(x, k, shape);
   // Flat element index built by broadcasting one Range per axis: ((i0·d1 + i1)·d2 + i2)…
   let idx: Sym | null = null;
   for (let k = 0; k < x.rank; k++) {

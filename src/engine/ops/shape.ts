@@ -133,6 +133,12 @@ export function shapeOf(x: Sym): Sym {
   return x.graph.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.rank] }])[0];
 }
 
+/** Run-time size of dim `axis` of x, an int64 scalar: Gather(Shape(x), axis). Pass `shape` to reuse one Shape node. */
+export function dimOf(x: Sym, axis: number, shape: Sym = shapeOf(x)): Sym {
+  const a = normAxis('Gather', axis, x.rank);
+  return x.graph.node('Gather', [shape, x.graph.scalar(a, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
+}
+
 /** Broadcast `x` to `shape` (static) or to the run-time shape of `like`. */
 export function expand(x: Sym, to: Shape | Sym): Sym {
   if (Array.isArray(to) || !('graph' in to)) {

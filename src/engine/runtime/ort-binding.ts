@@ -15,6 +15,8 @@ export interface NativeSessionOptions {
   readonly disabledOptimizers?: readonly string[];
   /** ORT's memory-pattern planning (default on; the CPU arena is always on); see CompileOptions.memPattern. */
   readonly memPattern?: boolean;
+  /** Where file-backed initializers live (the model comes as bytes, so ORT has no model path to resolve them by). */
+  readonly externalFolder?: string;
 }
 
 export interface NativeSession {
@@ -50,7 +52,10 @@ export async function createNativeSession(model: Uint8Array, o: NativeSessionOpt
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],
       ...(externalData.length ? { externalData: externalData.map((f) => ({ path: f.path, data: f.data })) } : {}),
-      ...(o.disabledOptimizers?.length ? { extra: { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } } } : {}),
+      extra: {
+        ...(o.disabledOptimizers?.length ? { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } } : {}),
+        ...(o.externalFolder ? { session: { model_external_initializers_file_folder_path: o.externalFolder } } : {}),
+      },
       // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) for every session.
       ...(process.env.LORAKIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.LORAKIT_ORT_PROFILE } : {}),
       // LORAKIT_ORT_OPTIMIZED=prefix writes the model as ORT optimized it (prefix_<n>.onnx, n counts sessions).

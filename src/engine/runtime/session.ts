@@ -143,11 +143,12 @@ function bufferId(b: ArrayBufferLike): number {
 
 /** Emits and compiles `g` (or returns the cached session for identical model bytes). */
 export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
-  const { bytes, externalData } = emitModel(g);
+  const { bytes, externalData, externalFolder, externalFiles } = emitModel(g);
   const threads = opts.threads ?? defaultThreads();
   const h = createHash('sha256').update(bytes).update(`|${threads}|${opts.optimization ?? 'all'}|${opts.memPattern ?? true}`);
   // External initializers are not in `bytes`: the same graph over other packed weights is another session.
   for (const f of externalData) h.update(`|${f.path}:${bufferId(f.data.buffer)}+${f.data.byteOffset}`);
+  if (externalFolder) h.update(`|${externalFolder}`);
   const key = h.digest('hex');
   if (!opts.noCache) {
     const hit = cache.get(key);
@@ -157,8 +158,10 @@ export async function compile(g: Graph, opts: CompileOptions = {}): Promise<Comp
     // Constant folding would dequantize packed weights into float initializers at load (every dequantize chain
     // over them has only constant inputs): the memory quantization saves, spent again. Graphs with external
     // initializers keep those chains as runtime work.
-    const disabledOptimizers = externalData.length ? ['ConstantFolding'] : [];
-    const nativeOpts = { intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers, memPattern: opts.memPattern };
+    const disabledOptimizers = externalData.length || externalFiles.length ? ['ConstantFolding'] : [];
+    const nativeOpts = {
+      intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers, memPattern: opts.memPattern, externalFolder,
+    };
     const session = await createNativeSession(bytes, nativeOpts, externalData);
     const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));
     const outputs = [...g.outputs].map(([name, s]) => ({ name, dtype: s.dtype, shape: s.shape }));

@@ -3,9 +3,10 @@
 // blockwise dequantize-then-MatMul per layer, measured). Which tensors are quantized is decided here, once.
 import { LorakitError } from '../../errors.js';
 import type { ModelConfig } from '../config.js';
-import { linearModules } from '../modules.js';
+import { embeddingName, linearModules } from '../modules.js';
 import { type QuantizedTensor, quantizeRows, transposeQuantized } from './quantize.js';
 import type { QuantScheme } from './scheme.js';
+import type { PackedStore } from './store.js';
 
 export interface QuantizedBase {
   readonly scheme: QuantScheme;
@@ -19,7 +20,7 @@ export interface QuantizedBase {
 export function quantizedTensorNames(cfg: ModelConfig): Map<string, { transposedOnDisk: boolean }> {
   const out = new Map<string, { transposedOnDisk: boolean }>();
   for (const m of linearModules(cfg)) out.set(`${m.path}.weight`, { transposedOnDisk: m.conv1d });
-  const embed = cfg.modelType === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+  const embed = embeddingName(cfg);
   out.set(embed, { transposedOnDisk: false });
   if (!cfg.tieWordEmbeddings) out.set('lm_head.weight', { transposedOnDisk: false });
   return out;
@@ -39,7 +40,8 @@ export function quantizeTensor(name: string, data: Float32Array, shape: readonly
   return quantizeRows(data, rows, cols, s, transposedOnDisk);
 }
 
-export function makeQuantizedBase(scheme: QuantScheme, tensors: ReadonlyMap<string, QuantizedTensor>): QuantizedBase {
+/** `store`: where the Wᵀ packings go when made (a loaded base spills everything; see store.ts). */
+export function makeQuantizedBase(scheme: QuantScheme, tensors: ReadonlyMap<string, QuantizedTensor>, store?: PackedStore): QuantizedBase {
   const cache = new Map<string, QuantizedTensor>();
   return {
     scheme, tensors,
@@ -50,7 +52,8 @@ export function makeQuantizedBase(scheme: QuantScheme, tensors: ReadonlyMap<stri
         if (!q) throw new LorakitError('LK_INTERNAL', `no quantized tensor '${name}'`);
         // Wᵀ (k, n) from the dequantized (n, k) values: int8 blocks along n keep the backward within ≈ 0.4% of the
         // forward's own weights (int8 step = absmax/127), at 1 byte per parameter.
-        cache.set(name, (t = transposeQuantized(q, { bits: 8, blockSize: scheme.blockSize, symmetric: true })));
+        t = transposeQuantized(q, { bits: 8, blockSize: scheme.blockSize, symmetric: true });
+        cache.set(name, (t = store ? store.spill(t) : t));
       }
       return t;
     },

@@ -70,19 +70,20 @@ export function quantizeRows(w: Float32Array, n: number, k: number, s: Pick<Quan
 
 /** The values the kernels multiply by, (n, k) row-major in float64: (q − zp) · scale. Tests and drift reports. */
 export function dequantizeRows(t: QuantizedTensor): Float64Array {
-  const { n, k, bits, blockSize: bs } = t;
+  // Read the arrays once: a spilled tensor (store.ts) loads them from files on every access.
+  const { n, k, bits, blockSize: bs, packed, scales, zeroPoints } = t;
   const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, zpb = zeroPointBytes(nb, bits), mid = 1 << (bits - 1);
   const out = new Float64Array(n * k);
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < nb; j++) {
-      const scale = t.scales[r * nb + j];
+      const scale = scales[r * nb + j];
       let zp = mid;
-      if (t.zeroPoints) {
-        const z = t.zeroPoints[r * zpb + (bits === 4 ? j >> 1 : j)];
+      if (zeroPoints) {
+        const z = zeroPoints[r * zpb + (bits === 4 ? j >> 1 : j)];
         zp = bits === 8 ? z : j & 1 ? z >> 4 : z & 15;
       }
       for (let i = 0, len = Math.min(bs, k - j * bs); i < len; i++) {
-        const byte = t.packed[(r * nb + j) * blob + (bits === 8 ? i : i >> 1)];
+        const byte = packed[(r * nb + j) * blob + (bits === 8 ? i : i >> 1)];
         const qv = bits === 8 ? byte : i & 1 ? byte >> 4 : byte & 15;
         out[r * k + j * bs + i] = (qv - zp) * scale;
       }
@@ -92,7 +93,14 @@ export function dequantizeRows(t: QuantizedTensor): Float64Array {
 }
 
 /** Bytes held by a quantized tensor (packed weights + scales + zero points). */
-export const quantizedBytes = (t: QuantizedTensor): number => t.packed.byteLength + t.scales.byteLength + (t.zeroPoints?.byteLength ?? 0);
+export function quantizedBytes(t: QuantizedTensor): number {
+  // A spilled tensor (store.ts) is measured by its files, not by reading them back.
+  if ('files' in t) {
+    const f = (t as { files: Record<string, { byteLength: number } | null> }).files;
+    return Object.values(f).reduce((a, x) => a + (x?.byteLength ?? 0), 0);
+  }
+  return t.packed.byteLength + t.scales.byteLength + (t.zeroPoints?.byteLength ?? 0);
+}
 
 /**
  * Wᵀ of a quantized (n, k) tensor, re-quantized as (k, n) rows (blocks along n), straight from the packed values:
@@ -100,7 +108,8 @@ export const quantizedBytes = (t: QuantizedTensor): number => t.packed.byteLengt
  * would be 1 GB as float32).
  */
 export function transposeQuantized(t: QuantizedTensor, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>): QuantizedTensor {
-  const { n, k, bits, blockSize: bs } = t;
+  // Read the arrays once: a spilled tensor (store.ts) loads them from files on every access.
+  const { n, k, bits, blockSize: bs, packed: src, scales: srcScales, zeroPoints: srcZp } = t;
   const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, zpb = zeroPointBytes(nb, bits), mid = 1 << (bits - 1);
   const outNb = Math.ceil(n / s.blockSize), outBlob = (s.blockSize * s.bits) / 8, outZpb = zeroPointBytes(outNb, s.bits);
   const packed = new Uint8Array(k * outNb * outBlob), scales = new Float32Array(k * outNb);
@@ -110,12 +119,12 @@ export function transposeQuantized(t: QuantizedTensor, s: Pick<QuantScheme, 'bit
     const j = Math.floor(c / bs), i = c % bs;
     for (let r = 0; r < n; r++) {
       let zp = mid;
-      if (t.zeroPoints) {
-        const z = t.zeroPoints[r * zpb + (bits === 4 ? j >> 1 : j)];
+      if (srcZp) {
+        const z = srcZp[r * zpb + (bits === 4 ? j >> 1 : j)];
         zp = bits === 8 ? z : j & 1 ? z >> 4 : z & 15;
       }
-      const byte = t.packed[(r * nb + j) * blob + (bits === 8 ? i : i >> 1)];
-      col[r] = ((bits === 8 ? byte : i & 1 ? byte >> 4 : byte & 15) - zp) * t.scales[r * nb + j];
+      const byte = src[(r * nb + j) * blob + (bits === 8 ? i : i >> 1)];
+      col[r] = ((bits === 8 ? byte : i & 1 ? byte >> 4 : byte & 15) - zp) * srcScales[r * nb + j];
     }
     const row = quantizeRows(col, 1, n, s);
     packed.set(row.packed, c * outNb * outBlob);

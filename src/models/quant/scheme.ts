@@ -51,7 +51,7 @@ export function parseQuantLabel(label: string): QuantOptions | undefined {
 export function precisionMismatch(trainedOn: string | undefined, runningOn: string): string | null {
   const trained = trainedOn ?? 'none';
   if (trained === runningOn) return null;
-  const name = (l: string): string => (l === 'none' ? 'a full-precision base' : `a ${l} base`);
+  const name = (l: string): string => (l === 'none' ? 'a full-precision base' : `an ${l} base`);
   return `trained on ${name(trained)}, running on ${name(runningOn)}: outputs drift from what training saw`;
 }
 

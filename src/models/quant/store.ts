@@ -1,0 +1,93 @@
+// Packed weights spilled to files, so that no JS copy of them exists: ORT maps each file when it builds a session,
+// prepacks it into its own layout and drops the mapping. Kept in memory instead, every session's prepacked copy
+// would sit beside the JS copy (measured on a Llama-3.2-1B shape: README "Model sizes and memory").
+// One folder per process under the OS temp dir (LORAKIT_PACKED_DIR overrides it; it should be on disk, not tmpfs,
+// or the files take RAM again), removed at exit; folders left by killed processes are swept on the next start.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExternalFile } from '../../engine/index.js';
+import type { QuantizedTensor } from './quantize.js';
+
+export interface QuantizedFiles {
+  readonly packed: ExternalFile;
+  readonly scales: ExternalFile;
+  readonly zeroPoints: ExternalFile | null;
+}
+
+/** A quantized tensor whose bytes live in files; reading `packed`/`scales`/`zeroPoints` loads them (slow paths only). */
+export interface SpilledTensor extends QuantizedTensor { readonly files: QuantizedFiles }
+
+export const isSpilled = (t: QuantizedTensor): t is SpilledTensor => 'files' in t;
+
+const PREFIX = 'lorakit-packed-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes folders of processes that no longer run (a SIGKILL skips the exit hook). */
+function sweepStale(root: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(n.slice(PREFIX.length).split('-')[0]);
+    if (n.startsWith(PREFIX) && Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(join(root, n), { recursive: true, force: true });
+  }
+}
+
+export class PackedStore {
+  private count = 0;
+  private constructor(readonly folder: string) {}
+
+  /** A fresh folder for this process, removed when it exits. */
+  static temp(): PackedStore {
+    const root = process.env.LORAKIT_PACKED_DIR || tmpdir();
+    mkdirSync(root, { recursive: true });
+    sweepStale(root);
+    const folder = mkdtempSync(join(root, `${PREFIX}${process.pid}-`));
+    process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+    return new PackedStore(folder);
+  }
+
+  private write(bytes: Uint8Array): ExternalFile {
+    const location = `t${this.count++}.bin`;
+    writeFileSync(join(this.folder, location), bytes);
+    return { folder: this.folder, location, byteLength: bytes.byteLength };
+  }
+
+  private read(f: ExternalFile): Uint8Array {
+    return readFileSync(join(f.folder, f.location));
+  }
+
+  /** Writes `t`'s arrays to files and returns a tensor that holds only their names. */
+  spill(t: QuantizedTensor): SpilledTensor {
+    const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const files: QuantizedFiles = {
+      packed: this.write(t.packed), scales: this.write(bytes(t.scales)), zeroPoints: t.zeroPoints ? this.write(t.zeroPoints) : null,
+    };
+    const read = (f: ExternalFile): Uint8Array => this.read(f);
+    return {
+      n: t.n, k: t.k, bits: t.bits, blockSize: t.blockSize, files,
+      get packed() {
+        return read(files.packed);
+      },
+      get scales() {
+        const b = read(files.scales);
+        return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      },
+      get zeroPoints() {
+        return files.zeroPoints ? read(files.zeroPoints) : null;
+      },
+    };
+  }
+}
