@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyConfig } from '../../src/serve/haproxy.js';
 import { freePort } from '../helpers/postgres.js';
+import { CLI } from '../helpers/cli.js';
 
 export interface Proc { readonly child: ChildProcess; readonly port: number; readonly log: () => string; readonly exited: Promise<number | null> }
 
@@ -20,7 +21,7 @@ function track(child: ChildProcess, port: number): Proc {
 
 export async function startReplica(o: { model: string; store: string; home: string; blobRoot: string; maxLoras: number }): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', o.model, '--store', o.store, '--port', String(port),
+  const child = spawn(process.execPath, [...CLI, 'serve', '--model', o.model, '--store', o.store, '--port', String(port),
     '--host', '127.0.0.1', '--max-loras', String(o.maxLoras), '--threads', '1', '--json'],
   { env: { ...process.env, LORAKIT_HOME: o.home, LORAKIT_BLOB_ROOT: o.blobRoot }, stdio: ['ignore', 'pipe', 'pipe'] });
   return track(child, port);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Registry } from '../../src/registry/index.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { CLI } from '../helpers/cli.js';
 
 const strip = (r: Registry) => async () => {
   const versions = await r.list();
@@ -34,7 +35,7 @@ test('registry migrate copies SQLite to PostgreSQL verbatim and verifies every b
     await src.close();
 
     const target = `${pg.url}?schema=migrated`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'registry', 'migrate', '--from', `sqlite:${join(home, 'registry.db')}`, '--to', target,
+    const r = spawnSync(process.execPath, [...CLI, 'registry', 'migrate', '--from', `sqlite:${join(home, 'registry.db')}`, '--to', target,
       '--to-blobs', join(root, 'shared-blobs'), '--json'], { env: { ...process.env, LORAKIT_HOME: home }, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { blobs: number; verified: number; rows: Record<string, number> };
@@ -49,7 +50,7 @@ test('registry migrate copies SQLite to PostgreSQL verbatim and verifies every b
     assert.equal((await dst.history('support')).at(-1)!.id > before.history.at(-1)!.id, true, 'history ids continue too');
     await dst.close();
 
-    const again = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'registry', 'migrate', '--from', `sqlite:${join(home, 'registry.db')}`, '--to', target, '--json'],
+    const again = spawnSync(process.execPath, [...CLI, 'registry', 'migrate', '--from', `sqlite:${join(home, 'registry.db')}`, '--to', target, '--json'],
       { env: { ...process.env, LORAKIT_HOME: home }, encoding: 'utf8' });
     assert.equal(again.status, 1);
     assert.equal(JSON.parse(again.stdout || again.stderr).error?.code ?? JSON.parse(again.stderr).code, 'LK_CONFLICT');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from '../../src/serve/server.js';
 import { makeFixture, tmp } from './helpers.js';
+import { CLI } from '../helpers/cli.js';
 
 const fx = await makeFixture(tmp('lk-serve-drain-'), [{ name: 'support', r: 4, seed: 21 }]);
 
@@ -55,7 +56,7 @@ test('while draining, /ready is 503 and a new completion gets 503 with retry-aft
 });
 
 test('lorakit serve exits 0 on SIGTERM after finishing the stream in flight', { timeout: 120_000 }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', fx.base, '--adapter', `support=${fx.adapters.support}`, '--port', '0', '--json'],
+  const child = spawn(process.execPath, [...CLI, 'serve', '--model', fx.base, '--adapter', `support=${fx.adapters.support}`, '--port', '0', '--json'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
