@@ -72,6 +72,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 const BATCH_ROWS = 500; // 5 parameters a row: far below SQLite's and PostgreSQL's limits
+const PG_ARRAY_ROWS = 20_000;
 
 export class TrackingStore {
   constructor(readonly driver: SqlDriver) {}
@@ -124,7 +125,8 @@ export class TrackingStore {
   async writeMetrics(rows: readonly MetricRow[]): Promise<number> {
     const flat = flatten(rows);
     if (flat.length === 0) return 0;
-    await this.driver.tx(async (q) => { for (const [sql, args] of batches(flat)) await q.run(sql, ...args); });
+    const statements = this.driver.dialect === 'postgres' ? arrayBatches(flat) : batches(flat);
+    await this.driver.tx(async (q) => { for (const [sql, args] of statements) await q.run(sql, ...args); });
     return flat.length;
   }
 
@@ -179,11 +181,24 @@ function flatten(rows: readonly MetricRow[]): Point[] {
   return [...last.values()];
 }
 
+const UPSERT = 'ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, at = excluded.at';
+
+/** PostgreSQL: five array parameters per statement (unnest), so a flush of thousands of points is a few round trips. */
+function* arrayBatches(points: readonly Point[]): Generator<[string, unknown[]]> {
+  for (let i = 0; i < points.length; i += PG_ARRAY_ROWS) {
+    const chunk = points.slice(i, i + PG_ARRAY_ROWS);
+    const col = (k: number): unknown[] => chunk.map((p) => p[k]);
+    yield [`INSERT INTO metrics (run_id, key, step, value, at)
+      SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[]), CAST(? AS double precision[]), CAST(? AS double precision[])) ${UPSERT}`,
+    [col(0), col(1), col(2), col(3), col(4)]];
+  }
+}
+
 function* batches(points: readonly Point[]): Generator<[string, unknown[]]> {
   for (let i = 0; i < points.length; i += BATCH_ROWS) {
     const chunk = points.slice(i, i + BATCH_ROWS);
     yield [`INSERT INTO metrics (run_id, key, step, value, at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}
-      ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, at = excluded.at`, chunk.flat()];
+      ${UPSERT}`, chunk.flat()];
   }
 }
 
