@@ -13,6 +13,7 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   serve: async () => (await import('./serve.js')).bench,
   quant: async () => (await import('./quant.js')).bench,
   scale: async () => (await import('./scale.js')).bench,
+  cluster: async () => (await import('./cluster.js')).bench,
 };
 
 function fmt(v: BenchCell): string {

@@ -37,16 +37,16 @@ export async function trainTracked(
       },
     }, options);
     if (result.resume === 'already-complete') {
-      run?.finish('finished', { steps: result.steps, already_complete: 1 });
+      await run?.finish('finished', { steps: result.steps, already_complete: 1 });
       return result;
     }
     (bar as Progress | null)?.finish({ loss: result.trainLoss });
     run?.logArtifact('adapter', result.adapterDir, 'adapter');
     const { trainLoss: train_loss, evalLoss: eval_loss, baseEvalLoss: base_eval_loss, steps, tokensPerSecond: tokens_per_s } = result;
-    run?.finish('finished', { train_loss, eval_loss, base_eval_loss, steps, tokens_per_s });
+    await run?.finish('finished', { train_loss, eval_loss, base_eval_loss, steps, tokens_per_s });
     return result;
   } catch (e) {
-    run?.finish('failed', { error: (e as Error).message });
+    await run?.finish('failed', { error: (e as Error).message });
     throw e;
   }
 }

@@ -1,15 +1,19 @@
-// The embedded BlobStore: files under <home>/blobs/ab/cdef... named by their sha256. A blob is written to
-// blobs/tmp/<pid>-<random>, hashed while copying, fsynced, then renamed into place, so a crash leaves at most a
-// temp file (reported by verify, removed by gc once its writer is gone) and never a blob whose name lies about its
-// bytes. I/O is async in 4 MiB chunks, so a server that exports or verifies keeps answering requests meanwhile.
+// The embedded BlobStore: files under <root>/ab/cdef... named by their sha256 (root: <home>/blobs, or a mount
+// that several machines share). A blob is written to <root>/tmp/<pid>-<random>@<host>, hashed while copying,
+// fsynced, then renamed into place, so a crash leaves at most a temp file (reported by verify, removed by gc once
+// its writer is gone) and never a blob whose name lies about its bytes. I/O is async in 4 MiB chunks, so a server
+// that exports or verifies keeps answering requests meanwhile.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import type { BlobCheck, BlobPut, BlobStore, TempBlob } from './types.js';
 
 const CHUNK = 4 << 20;
+// in temp file names: '@' and '/' cannot occur in it
+const HOST = hostname().replace(/[@/]/g, '_') || 'localhost';
 const SHA_RE = /^[0-9a-f]{64}$/;
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -66,7 +70,7 @@ export class FsBlobStore implements BlobStore {
       await utimes(p, now, now); // refresh the age so a concurrent gc's grace period protects it
       return { sha256: expected, bytes: (await stat(p)).size, added: false };
     }
-    const tmp = join(this.tmp, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = join(this.tmp, `${process.pid}-${randomBytes(6).toString('hex')}@${HOST}`);
     try {
       const got = await copyHashing(src, tmp);
       if (expected && got.sha256 !== expected) {
@@ -125,9 +129,11 @@ export class FsBlobStore implements BlobStore {
       const path = join(this.tmp, f);
       let st;
       try { st = await stat(path); } catch { continue; } // renamed into place meanwhile
-      const m = /^(\d+)-/.exec(f);
+      // <pid>-<random>[@<host>]: a writer on another machine of a shared mount cannot be checked from here
+      const m = /^(\d+)-[^@]*(?:@(.+))?$/.exec(f);
       const pid = m ? Number(m[1]) : null;
-      out.push({ path, bytes: st.size, ageMs: Math.max(0, now - st.mtimeMs), pid, writerAlive: pid === null ? null : processAlive(pid) });
+      const here = !m?.[2] || m[2] === HOST;
+      out.push({ path, bytes: st.size, ageMs: Math.max(0, now - st.mtimeMs), pid, writerAlive: pid === null || !here ? null : processAlive(pid) });
     }
     return out.sort((a, b) => b.ageMs - a.ageMs);
   }

@@ -13,7 +13,8 @@ import { currentUser, lorakitHome } from '../track/home.js';
 import type { Tracker } from '../track/tracker.js';
 import { FsBlobStore } from './blob-store.js';
 import { checkLabel, checkName, isFingerprint, parseRef, shortFp } from './refs.js';
-import { SqliteMetadataStore } from './sqlite-store.js';
+import { storeSetting } from '../db/url.js';
+import { blobRootFor, openMetadataStore, parseStoreUrl, type StoreOptions } from './open.js';
 import {
   STAGES, type Actor, type AdapterVersion, type AliasGuard, type BaseRecord, type BlobCheck, type BlobStore, type EvalReport, type EvalReportRecord,
   type FileRecord, type HistoryEvent, type MetadataStore, type Stage, type TempBlob, type VersionFilter,
@@ -37,6 +38,8 @@ export interface SetAliasOptions extends ActorOptions { readonly requireSuite?: 
 export interface RegisterResult { readonly version: AdapterVersion; readonly created: boolean }
 export interface VerifyReport {
   readonly checked: number; readonly bytes: number; readonly bad: BlobCheck[]; readonly referencedMissing: string[];
+  /** Metadata invariants that do not hold (MetadataStore.integrity); [] when the rows are consistent. */
+  readonly problems: string[];
   /** Temp files of registrations in flight or killed (not corruption: `gc` removes the abandoned ones). */
   readonly temp: TempBlob[];
 }
@@ -62,10 +65,12 @@ const actor = (o: ActorOptions = {}): Actor => ({ who: o.by ?? currentUser(), at
 export class Registry {
   constructor(readonly meta: MetadataStore, readonly blobs: BlobStore, readonly home: string) {}
 
-  /** The embedded registry under `home` (default $LORAKIT_HOME or ~/.lorakit). */
-  static open(home?: string): Registry {
+  /** The registry under `home` (default $LORAKIT_HOME or ~/.lorakit): SQLite unless `store` or $LORAKIT_STORE
+   *  names another store (postgres://…); blobs under `blobRoot`, $LORAKIT_BLOB_ROOT or <home>/blobs. */
+  static open(home?: string, opts: StoreOptions = {}): Registry {
     const h = lorakitHome(home);
-    return new Registry(new SqliteMetadataStore(join(h, 'registry.db')), new FsBlobStore(join(h, 'blobs')), h);
+    const meta = openMetadataStore(parseStoreUrl(storeSetting(opts.store), h));
+    return new Registry(meta, new FsBlobStore(blobRootFor(h, opts.blobRoot)), h);
   }
 
   async close(): Promise<void> { await this.meta.close(); }
@@ -148,15 +153,15 @@ export class Registry {
 
   /** Registers the adapter a tracked run produced (its 'adapter' artifact, else <runDir>/adapter) and links the run to it. */
   async addAdapterFromRun(tracker: Tracker, runId: string, opts: Omit<AddAdapterOptions, 'runId'>): Promise<RegisterResult> {
-    const run = tracker.getRun(runId);
-    const art = tracker.artifacts(run.id).filter((a) => a.kind === 'adapter').pop();
+    const run = await tracker.getRun(runId);
+    const art = (await tracker.artifacts(run.id)).filter((a) => a.kind === 'adapter').pop();
     const dir = art?.path ?? (run.runDir ? join(run.runDir, 'adapter') : undefined);
     if (!dir || !existsSync(dir)) throw new LorakitError('LK_NOT_FOUND', `run ${run.id} has no adapter folder (no 'adapter' artifact${run.runDir ? ` and no ${join(run.runDir, 'adapter')}` : ''})`);
     const r = await this.addAdapter(dir, {
       ...opts, runId: run.id, datasetFingerprint: opts.datasetFingerprint ?? run.lineage.datasetFingerprint,
       base: opts.base ?? (existsSync(join(dir, 'lorakit.json')) ? undefined : run.lineage.baseFingerprint),
     });
-    tracker.updateLineage(run.id, { adapterVersion: r.version.ref });
+    await tracker.updateLineage(run.id, { adapterVersion: r.version.ref });
     return r;
   }
 
@@ -292,7 +297,8 @@ export class Registry {
     const files = await this.meta.files({ kind: 'version', id: v.id });
     // The --out rule of util/out-dir.ts: a user's folder only with overwrite, never the registry's own store.
     const inputs = [
-      { flag: 'the registry blob store', path: join(this.home, 'blobs') }, { flag: 'the registry database', path: join(this.home, 'registry.db') },
+      ...(this.blobs.root ? [{ flag: 'the registry blob store', path: this.blobs.root }] : []),
+      ...(this.meta.file ? [{ flag: 'the registry database', path: this.meta.file }] : []),
     ];
     const w = beginOutDir(outDir, { verb: 'registry export', overwrite: opts.overwrite, inputs });
     const out = w.target;
@@ -346,10 +352,13 @@ export class Registry {
     }
     const referencedMissing = [...referenced].filter((s) => !storedSet.has(s)).sort();
     for (const s of referencedMissing) bad.push({ sha256: s, ok: false, missing: true, path: this.blobs.locate(s) });
-    const report: VerifyReport = { checked: stored.length, bytes, bad, referencedMissing, temp: await this.blobs.listTemp() };
-    if (bad.length && opts.throwOnCorrupt !== false) {
-      throw new LorakitError('LK_CORRUPT', `${bad.length} blob${bad.length > 1 ? 's' : ''} failed verification:\n${bad.map((b) => `  ${b.path}: ${b.missing ? 'missing' : `hashes to ${b.actual}`}`).join('\n')}`,
-        { hint: 're-register the affected models from their source folders', details: { bad } });
+    const problems = await this.meta.integrity();
+    const report: VerifyReport = { checked: stored.length, bytes, bad, referencedMissing, problems, temp: await this.blobs.listTemp() };
+    if ((bad.length || problems.length) && opts.throwOnCorrupt !== false) {
+      const lines = [...bad.map((b) => `  ${b.path}: ${b.missing ? 'missing' : `hashes to ${b.actual}`}`), ...problems.map((p) => `  metadata: ${p}`)];
+      const what = `${bad.length} blob${bad.length === 1 ? '' : 's'} and ${problems.length} metadata check${problems.length === 1 ? '' : 's'}`;
+      throw new LorakitError('LK_CORRUPT', `${what} failed verification:\n${lines.join('\n')}`,
+        { hint: 're-register the affected models from their source folders', details: { bad, problems } });
     }
     return report;
   }

@@ -1,6 +1,6 @@
-// The registry's data model and its two storage interfaces. The embedded implementations are SQLite
-// (sqlite-store.ts) and files on disk (blob-store.ts); a server database or an object store can replace
-// either by implementing the interface. Types only.
+// The registry's data model and its two storage interfaces. Metadata: SQLite (embedded, sqlite-store.ts) or
+// PostgreSQL (shared, pg-store.ts), both through sql-store.ts; blobs: files under a root (blob-store.ts), which
+// an object store can replace by implementing BlobStore. Types only.
 import type { ModelFingerprint } from '../models/fingerprint.js';
 
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
@@ -79,10 +79,13 @@ export type AliasGuard = (reports: readonly EvalReportRecord[], version: Adapter
 
 /**
  * Metadata: bases, adapter versions, files, aliases, tags, stages, history, eval reports. Every method that
- * changes state is atomic (one transaction, serialized against other writers: BEGIN IMMEDIATE on SQLite) and
+ * changes state is atomic (one transaction, serialized against other writers of the same name: BEGIN IMMEDIATE
+ * on SQLite, an advisory lock on PostgreSQL) and
  * writes its history row in the same transaction. Async so that a server database can implement it.
  */
 export interface MetadataStore {
+  /** The local database file, when the store has one (SQLite), so that no verb writes over it. */
+  readonly file?: string;
   close(): Promise<void>;
 
   getBase(fingerprint: string): Promise<BaseRecord | undefined>;
@@ -119,13 +122,17 @@ export interface MetadataStore {
 
   addEvalReport(id: number, report: EvalReport, actor: Actor): Promise<EvalReportRecord>;
   evalReports(id: number): Promise<EvalReportRecord[]>;
+
+  /** Cross-row invariants (file rows without a version, versions without files or a 'register' row, aliases
+   *  pointing nowhere, a version counter behind its versions); one line per problem, [] when consistent. */
+  integrity(): Promise<string[]>;
 }
 
 export type FileOwner = { readonly kind: 'base'; readonly fingerprint: string } | { readonly kind: 'version'; readonly id: number };
 
 export interface BlobPut { readonly sha256: string; readonly bytes: number; readonly added: boolean }
-/** A temp file in the blob store: its writer's pid (from the name), whether that process still runs on this host
- *  (null: unknown), its size and how long since it was last written. */
+/** A temp file in the blob store: its writer's pid (from the name), whether that process still runs (null: unknown,
+ *  e.g. written by another machine of a shared blob mount), its size and how long since it was last written. */
 export interface TempBlob {
   readonly path: string; readonly bytes: number; readonly ageMs: number; readonly pid: number | null; readonly writerAlive: boolean | null;
 }
@@ -134,6 +141,8 @@ export interface BlobCheck { readonly sha256: string; readonly ok: boolean; read
 /** Content-addressed bytes keyed by sha256 hex. Writes are all-or-nothing (a reader never sees a partial blob).
  *  Async so that an object store can implement it. */
 export interface BlobStore {
+  /** The local folder holding the blobs, when there is one, so that no verb writes over it. */
+  readonly root?: string;
   /** Copies a file in, hashing on the way. With `expected`, an existing blob is reused without reading;
    *  a file whose bytes no longer hash to `expected` (changed since it was fingerprinted) is refused. */
   putFile(src: string, expected?: string): Promise<BlobPut>;

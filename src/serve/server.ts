@@ -8,6 +8,7 @@ import type { Checkpoint } from '../models/checkpoint.js';
 import type { AdapterManager } from './adapters.js';
 import type { BatchEngine } from './engine.js';
 import { errorHandler } from './http-errors.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
 import { adapterRoutes } from './routes/adapters.js';
@@ -26,15 +27,26 @@ export interface ServerState {
   readonly metrics: ServeMetrics;
   readonly baseName: string;
   readonly checkpoint: Checkpoint;
+  /** starting / ready / draining, and the generation requests in flight (see GET /ready and drain()). */
+  readonly life: Lifecycle;
+  /** Graceful stop: /ready turns 503, new work is refused with 503, in-flight requests finish (up to
+   *  `timeoutMs`), then the server closes. Resolves whether everything in flight finished in time. */
+  drain(timeoutMs: number): Promise<boolean>;
 }
 
 export type LorakitServer = FastifyInstance & { readonly lorakit: ServerState };
 
 export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   const ctx = await setupServing(opts);
-  const { engine, adapters, metrics, baseName, checkpoint } = ctx;
+  const { engine, adapters, metrics, baseName, checkpoint, life } = ctx;
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: ctx.limits.bodyBytes });
-  app.decorate('lorakit', { engine, adapters, metrics, baseName, checkpoint } satisfies ServerState);
+  const drain = async (timeoutMs: number): Promise<boolean> => {
+    const finished = await life.drain(timeoutMs);
+    await app.close();
+    return finished;
+  };
+  app.decorate('lorakit', { engine, adapters, metrics, baseName, checkpoint, life, drain } satisfies ServerState);
+  app.addHook('onReady', async () => { if (life.phase === 'starting') life.phase = 'ready'; });
   app.setErrorHandler(errorHandler(ctx.limits));
   app.addHook('onResponse', async (req, reply) => { metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', code: String(reply.statusCode) }); });
   app.addHook('onClose', async () => {

@@ -13,6 +13,7 @@ import { MultiLoraSlots } from '../lora/multi.js';
 import { AdapterManager } from './adapters.js';
 import { Auth, loadApiKeys } from './auth.js';
 import { BatchEngine } from './engine.js';
+import { Lifecycle } from './lifecycle.js';
 import { ServeMetrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
 import { TokenizeWorker, maxBytesPerToken } from './tokenize.js';
@@ -47,6 +48,8 @@ export interface ServeContext {
   readonly mergedName: string | null;
   readonly eos: ReadonlySet<number>;
   readonly tokWorker: TokenizeWorker;
+  /** starting / ready / draining, and the generation requests in flight (GET /ready, drain). */
+  readonly life: Lifecycle;
 }
 
 export async function setupServing(opts: ServeOptions): Promise<ServeContext> {
@@ -85,7 +88,7 @@ export async function setupServing(opts: ServeOptions): Promise<ServeContext> {
   metrics.runningBatch.set(() => engine.batchSize);
   const tokWorker = new TokenizeWorker(ckpt.dir);
   return {
-    opts, checkpoint: ckpt, tok, baseName, limits, auth, metrics, engine, adapters, mergedName: opts.merged ?? null, eos, tokWorker,
+    opts, checkpoint: ckpt, tok, baseName, limits, auth, metrics, engine, adapters, mergedName: opts.merged ?? null, eos, tokWorker, life: new Lifecycle(),
   };
 }
 

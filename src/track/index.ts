@@ -1,6 +1,7 @@
-// Experiment tracking: runs, step metrics, artifacts and lineage in SQLite under LORAKIT_HOME.
+// Experiment tracking: runs, step metrics, artifacts and lineage in SQLite under LORAKIT_HOME, or in a shared PostgreSQL.
 export { Tracker, captureEnvironment, isProcessAlive, lorakitVersion, processStartTime } from './tracker.js';
-export type { ListRunsOptions } from './tracker.js';
+export type { ListRunsOptions, TrackerOptions } from './tracker.js';
+export { TrackingStore, mergePatch } from './store.js';
 export { compareRuns, formatCompare, flatten } from './compare.js';
 export type { CompareRow, CompareTable } from './compare.js';
 export { lorakitHome, currentUser } from './home.js';

@@ -1,48 +1,26 @@
-// The experiment tracker: every train, pretrain, eval, merge and export run is a row in LORAKIT_HOME/tracking.db (SQLite, WAL), with its
-// step metrics and artifacts. Metrics are buffered in memory and written in batches so that logging every
-// step costs microseconds. A run left 'running' by a process that no longer exists on this host is marked
-// 'killed' the next time a Tracker opens (the crash leaves no other trace).
-import Database from 'better-sqlite3';
+// The experiment tracker: every train, pretrain, eval, merge and export run is a row with its step metrics and artifacts, in
+// LORAKIT_HOME/tracking.db (SQLite, WAL) or, with LORAKIT_STORE=postgres://…, in the shared PostgreSQL beside the
+// registry (store.ts holds the SQL, the same for both). Metrics are buffered in memory and written in batches, so
+// logging every step costs microseconds. A run left 'running' by a process that no longer exists on this host is
+// marked 'killed' the next time a Tracker opens (the crash leaves no other trace).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { openPostgres } from '../db/postgres.js';
+import { openSqlite } from '../db/sqlite.js';
+import { parseStoreUrl, storeSetting, trackingDbPath } from '../db/url.js';
 import { LorakitError } from '../errors.js';
 import { readLines } from '../util/jsonl.js';
 import { currentHost, lorakitHome } from './home.js';
-import { type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunKind, type RunRecord, type RunStatus, type StartRunOptions, RUN_KINDS } from './types.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, status TEXT NOT NULL,
-  config TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}', env TEXT NOT NULL, lineage TEXT NOT NULL DEFAULT '{}',
-  summary TEXT NOT NULL DEFAULT '{}', pid INTEGER NOT NULL, proc_start TEXT, host TEXT NOT NULL,
-  started_at TEXT NOT NULL, ended_at TEXT, run_dir TEXT);
-CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
-CREATE TABLE IF NOT EXISTS metrics (
-  run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL, value REAL, at REAL NOT NULL,
-  PRIMARY KEY (run_id, key, step)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS artifacts (
-  run_id TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, bytes INTEGER, created_at TEXT NOT NULL,
-  PRIMARY KEY (run_id, name));
-`;
+import { TRACKING_PG_MIGRATIONS, TRACKING_SQLITE_MIGRATIONS, TrackingStore, type MetricRow } from './store.js';
+import {
+  type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunRecord, type RunStatus, type StartRunOptions, RUN_KINDS,
+} from './types.js';
 
 const FLUSH_ROWS = 512;
 const FLUSH_MS = 1000;
-
-interface RunRow {
-  id: string; kind: string; name: string | null; status: string; config: string; params: string; env: string; lineage: string;
-  summary: string; pid: number; proc_start: string | null; host: string; started_at: string; ended_at: string | null; run_dir: string | null;
-}
-
-function fromRow(r: RunRow): RunRecord {
-  return {
-    id: r.id, kind: r.kind as RunKind, name: r.name, status: r.status as RunStatus, config: JSON.parse(r.config), params: JSON.parse(r.params),
-    env: JSON.parse(r.env), lineage: JSON.parse(r.lineage), summary: JSON.parse(r.summary), pid: r.pid, host: r.host,
-    startedAt: r.started_at, endedAt: r.ended_at, runDir: r.run_dir,
-  };
-}
 
 let cachedVersion: string | undefined;
 /** lorakit's version from the package.json above this file (works from src/ and from dist/). */
@@ -97,94 +75,97 @@ const openHandles = new Set<RunHandleImpl>();
 let exitHookInstalled = false;
 
 export interface ListRunsOptions { readonly kind?: string; readonly status?: RunStatus; readonly limit?: number }
+export interface TrackerOptions {
+  /** 'sqlite:PATH' (runs in tracking.db beside PATH) or 'postgres://…' (default: $LORAKIT_STORE, else <home>/tracking.db). */
+  readonly store?: string;
+}
 
 export class Tracker {
-  readonly home: string;
-  readonly dbPath: string;
   /** Runs found crashed (marked 'killed') when this tracker opened. */
-  readonly recovered: string[];
-  private readonly db: Database.Database;
+  recovered: string[] = [];
+  /** Every run handle of this tracker, finished ones too: close() waits for their queued writes. */
+  private readonly handles = new Set<RunHandleImpl>();
 
-  constructor(home?: string) {
-    this.home = lorakitHome(home);
-    this.dbPath = join(this.home, 'tracking.db');
-    try {
-      this.db = new Database(this.dbPath);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('busy_timeout = 10000');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(SCHEMA);
-    } catch (e) {
-      throw new LorakitError('LK_REGISTRY', `cannot open the tracking database '${this.dbPath}': ${(e as Error).message}`, { cause: e, details: { file: this.dbPath } });
-    }
-    this.recovered = this.markCrashedRuns();
+  private constructor(readonly home: string, readonly store: TrackingStore, readonly location: string) {
     if (!exitHookInstalled) {
       exitHookInstalled = true;
-      process.on('exit', () => { for (const h of openHandles) h.flushQuietly(); });
+      process.on('exit', () => { for (const h of openHandles) h.flushAtExit(); });
     }
   }
 
-  static open(home?: string): Tracker { return new Tracker(home); }
+  /** Opens the tracking store (creating or migrating its tables) and marks crashed runs of this host as killed. */
+  static async open(home?: string, opts: TrackerOptions = {}): Promise<Tracker> {
+    const h = lorakitHome(home);
+    const u = parseStoreUrl(storeSetting(opts.store), h);
+    const { driver, ready } = u.kind === 'sqlite' ? openSqlite(trackingDbPath(u), 'tracking', TRACKING_SQLITE_MIGRATIONS, 10_000)
+      : openPostgres(u.url, 'tracking', TRACKING_PG_MIGRATIONS, { maxConnections: 2 });
+    const t = new Tracker(h, new TrackingStore(driver), driver.location);
+    try {
+      await ready;
+      t.recovered = await t.markCrashedRuns();
+    } catch (e) {
+      await driver.close().catch(() => undefined);
+      if (e instanceof LorakitError) throw e;
+      throw new LorakitError('LK_REGISTRY', `cannot open the tracking database '${driver.location}': ${(e as Error).message}`, { cause: e, details: { location: driver.location } });
+    }
+    return t;
+  }
 
-  close(): void {
-    for (const h of openHandles) if (h.tracker === this) h.flushQuietly();
-    this.db.close();
+  async close(): Promise<void> {
+    for (const h of this.handles) await h.flush().catch(() => undefined);
+    this.handles.clear();
+    await this.store.close();
   }
 
   /** Marks 'running' runs of dead processes on this host as 'killed'; returns their ids. */
-  markCrashedRuns(): string[] {
+  async markCrashedRuns(): Promise<string[]> {
     const host = currentHost();
-    const rows = this.db.prepare("SELECT id, pid, proc_start FROM runs WHERE status = 'running' AND host = ?").all(host) as { id: string; pid: number; proc_start: string | null }[];
     // dead: no such process, or the pid now belongs to a process that started later (pid reuse)
-    const isDead = (r: (typeof rows)[number]): boolean => {
+    const isDead = (r: { pid: number; procStart: string | null }): boolean => {
       if (r.pid === process.pid) return false;
       if (!isProcessAlive(r.pid)) return true;
-      const now = r.proc_start ? processStartTime(r.pid) : undefined;
-      return now !== undefined && now !== r.proc_start;
+      const now = r.procStart ? processStartTime(r.pid) : undefined;
+      return now !== undefined && now !== r.procStart;
     };
-    const dead = rows.filter(isDead);
-    const mark = this.db.prepare("UPDATE runs SET status = 'killed', ended_at = ?, summary = json_patch(summary, ?) WHERE id = ? AND status = 'running'");
-    const now = new Date().toISOString();
-    for (const r of dead) mark.run(now, JSON.stringify({ crashed: true, reason: `process ${r.pid} on ${host} ended without finishing the run` }), r.id);
-    return dead.map((r) => r.id);
+    const dead: string[] = [];
+    const endedAt = new Date().toISOString();
+    for (const r of (await this.store.runningOn(host)).filter(isDead)) {
+      const summary = { crashed: true, reason: `process ${r.pid} on ${host} ended without finishing the run` };
+      if (await this.store.patchRun(r.id, { status: 'killed', endedAt, summary }, { onlyIfRunning: true })) dead.push(r.id);
+    }
+    return dead;
   }
 
-  startRun(opts: StartRunOptions): RunHandle {
+  async startRun(opts: StartRunOptions): Promise<RunHandle> {
     if (!RUN_KINDS.includes(opts.kind)) throw new LorakitError('LK_ARG', `startRun: 'kind' must be one of ${RUN_KINDS.join(', ')}; got ${JSON.stringify(opts.kind)}`);
     const id = newRunId();
-    this.db.prepare(`INSERT INTO runs (id, kind, name, status, config, env, lineage, pid, proc_start, host, started_at, run_dir)
-      VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, opts.kind, opts.name ?? null, JSON.stringify(opts.config ?? {}),
-      JSON.stringify(captureEnvironment()), JSON.stringify(opts.lineage ?? {}), process.pid, processStartTime(process.pid) ?? null, currentHost(), new Date().toISOString(),
-      opts.runDir ? resolve(opts.runDir) : null);
+    await this.store.insertRun({
+      id, kind: opts.kind, name: opts.name ?? null, config: opts.config ?? {}, env: captureEnvironment(), lineage: opts.lineage ?? {},
+      pid: process.pid, procStart: processStartTime(process.pid) ?? null, host: currentHost(), startedAt: new Date().toISOString(),
+      runDir: opts.runDir ? resolve(opts.runDir) : null,
+    });
     const h = new RunHandleImpl(this, id);
     openHandles.add(h);
+    this.handles.add(h);
     return h;
   }
 
   /** A run by full id or unique prefix. */
-  getRun(idOrPrefix: string): RunRecord {
-    const rows = this.db.prepare('SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3').all(idOrPrefix, `${idOrPrefix.replace(/[%_]/g, '')}%`) as RunRow[];
+  async getRun(idOrPrefix: string): Promise<RunRecord> {
+    const rows = await this.store.findRuns(idOrPrefix);
     const exact = rows.find((r) => r.id === idOrPrefix);
-    if (exact) return fromRow(exact);
+    if (exact) return exact;
     if (rows.length === 0) throw new LorakitError('LK_NOT_FOUND', `no run '${idOrPrefix}'`, { hint: "see 'lorakit runs list'" });
     if (rows.length > 1) throw new LorakitError('LK_ARG', `run id prefix '${idOrPrefix}' is ambiguous (${rows.map((r) => r.id).join(', ')}, ...)`);
-    return fromRow(rows[0]);
+    return rows[0];
   }
 
-  listRuns(opts: ListRunsOptions = {}): RunRecord[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (opts.kind) { where.push('kind = ?'); args.push(opts.kind); }
-    if (opts.status) { where.push('status = ?'); args.push(opts.status); }
-    const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, opts.limit ?? 1000) as RunRow[]).map(fromRow);
-  }
+  async listRuns(opts: ListRunsOptions = {}): Promise<RunRecord[]> { return this.store.listRuns(opts); }
 
   /** Step series per metric key (all keys, or those asked for), ordered by step. */
-  metrics(runId: string, keys?: readonly string[]): Record<string, MetricPoint[]> {
-    const rows = this.db.prepare('SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY key, step').all(runId) as { key: string; step: number; value: number | null }[];
+  async metrics(runId: string, keys?: readonly string[]): Promise<Record<string, MetricPoint[]>> {
     const out: Record<string, MetricPoint[]> = {};
-    for (const r of rows) {
+    for (const r of await this.store.metrics(runId)) {
       if (keys && !keys.includes(r.key)) continue;
       (out[r.key] ??= []).push({ step: r.step, value: r.value ?? NaN });
     }
@@ -192,27 +173,19 @@ export class Tracker {
   }
 
   /** The last logged value of each metric (by step). */
-  finalMetrics(runId: string): Record<string, number> {
-    const rows = this.db.prepare(`SELECT m.key, m.value FROM metrics m JOIN (SELECT key, MAX(step) s FROM metrics WHERE run_id = ? GROUP BY key) l
-      ON m.key = l.key AND m.step = l.s WHERE m.run_id = ?`).all(runId, runId) as { key: string; value: number | null }[];
-    return Object.fromEntries(rows.map((r) => [r.key, r.value ?? NaN]));
-  }
+  async finalMetrics(runId: string): Promise<Record<string, number>> { return (await this.store.finalMetrics([runId])).get(runId)!; }
 
-  artifacts(runId: string): ArtifactRecord[] {
-    return (this.db.prepare('SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, name').all(runId) as
-      { run_id: string; name: string; path: string; kind: string; bytes: number | null; created_at: string }[])
-      .map((a) => ({ runId: a.run_id, name: a.name, path: a.path, kind: a.kind, bytes: a.bytes, createdAt: a.created_at }));
-  }
+  /** finalMetrics of many runs in one query. */
+  async finalMetricsOf(runIds: readonly string[]): Promise<Map<string, Record<string, number>>> { return this.store.finalMetrics(runIds); }
 
-  updateLineage(runId: string, patch: Lineage): void {
-    const r = this.db.prepare('UPDATE runs SET lineage = json_patch(lineage, ?) WHERE id = ?').run(JSON.stringify(patch), runId);
-    if (r.changes === 0) throw new LorakitError('LK_NOT_FOUND', `no run '${runId}'`);
-  }
+  async artifacts(runId: string): Promise<ArtifactRecord[]> { return this.store.artifacts(runId); }
+
+  async updateLineage(runId: string, patch: Lineage): Promise<void> { await this.store.patchRun(runId, { lineage: patch }); }
 
   /** Imports the trainer's metrics.jsonl ({step, loss, lr, ...} per line); idempotent (same step replaces). */
   async importMetricsJsonl(runId: string, path: string): Promise<number> {
-    this.getRun(runId);
-    const batch: [string, number, Record<string, number>, number][] = [];
+    await this.getRun(runId);
+    const batch: MetricRow[] = [];
     const at = Date.now() / 1000;
     for await (const { line, text } of readLines(path)) {
       let row: Record<string, unknown>;
@@ -225,76 +198,91 @@ export class Tracker {
       for (const [k, v] of Object.entries(row)) if (k !== 'step' && typeof v === 'number') m[k] = v;
       batch.push([runId, step, m, at]);
     }
-    return this.writeMetricRows(batch);
-  }
-
-  /** @internal used by RunHandle */
-  writeMetricRows(rows: readonly (readonly [string, number, Readonly<Record<string, number>>, number])[]): number {
-    const ins = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, key, step, value, at) VALUES (?, ?, ?, ?, ?)');
-    let n = 0;
-    const write = this.db.transaction(() => {
-      for (const [id, step, m, at] of rows) for (const [k, v] of Object.entries(m)) { ins.run(id, k, step, Number.isFinite(v) ? v : null, at); n++; }
-    });
-    write();
-    return n;
-  }
-
-  /** @internal */
-  exec(sql: string, ...args: unknown[]): number {
-    return this.db.prepare(sql).run(...args).changes;
+    return this.store.writeMetrics(batch);
   }
 }
 
+/**
+ * A run being recorded. logMetrics only buffers; logParams, logArtifact and setLineage queue their write. Writes
+ * run in order in the background; flush() and finish() wait for them and reject with the first that failed.
+ */
 class RunHandleImpl implements RunHandle {
-  private buffer: [string, number, Readonly<Record<string, number>>, number][] = [];
+  private buffer: MetricRow[] = [];
+  /** Batches taken from the buffer and not yet written: the exit handler writes them if the process ends first. */
+  private readonly pending = new Set<MetricRow[]>();
+  private queue: Promise<void> = Promise.resolve();
+  private failure: unknown;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
 
   constructor(readonly tracker: Tracker, readonly id: string) {}
 
+  private enqueue(write: () => Promise<unknown>): void {
+    this.queue = this.queue.then(write).then(() => undefined, (e: unknown) => { this.failure ??= e; });
+  }
+
+  private live(what: string): void {
+    if (this.done) throw new LorakitError('LK_REGISTRY', `run ${this.id} is finished; cannot ${what}`);
+  }
+
   logMetrics(step: number, metrics: Readonly<Record<string, number>>): void {
-    if (this.done) throw new LorakitError('LK_REGISTRY', `run ${this.id} is finished; cannot log metrics`);
+    this.live('log metrics');
     if (!Number.isInteger(step) || step < 0) throw new LorakitError('LK_ARG', `logMetrics: 'step' must be an integer >= 0, got ${step}`);
     this.buffer.push([this.id, step, { ...metrics }, Date.now() / 1000]);
-    if (this.buffer.length >= FLUSH_ROWS) this.flush();
+    if (this.buffer.length >= FLUSH_ROWS) this.writeBuffer();
     else if (!this.timer) {
-      this.timer = setTimeout(() => this.flushQuietly(), FLUSH_MS);
+      this.timer = setTimeout(() => this.writeBuffer(), FLUSH_MS);
       this.timer.unref();
     }
   }
 
-  logParams(params: Readonly<Record<string, unknown>>): void {
-    this.tracker.exec('UPDATE runs SET params = json_patch(params, ?) WHERE id = ?', JSON.stringify(params), this.id);
-  }
-
-  logArtifact(name: string, path: string, kind: string): void {
-    const abs = resolve(path);
-    let bytes: number | null = null;
-    try { const st = statSync(abs); bytes = st.isFile() ? st.size : null; } catch { /* recorded even if not written yet */ }
-    this.tracker.exec('INSERT OR REPLACE INTO artifacts (run_id, name, path, kind, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      this.id, name, abs, kind, bytes, new Date().toISOString());
-  }
-
-  setLineage(patch: Lineage): void { this.tracker.updateLineage(this.id, patch); }
-
-  flush(): void {
+  private writeBuffer(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     if (this.buffer.length === 0) return;
     const rows = this.buffer;
     this.buffer = [];
-    this.tracker.writeMetricRows(rows);
+    this.pending.add(rows);
+    this.enqueue(async () => { await this.tracker.store.writeMetrics(rows); this.pending.delete(rows); });
   }
 
-  flushQuietly(): void {
-    try { this.flush(); } catch { /* the database is closed or gone: nothing more to save */ }
+  logParams(params: Readonly<Record<string, unknown>>): void {
+    this.live('log params');
+    this.enqueue(() => this.tracker.store.patchRun(this.id, { params }));
   }
 
-  finish(status: Exclude<RunStatus, 'running'>, summary: Readonly<Record<string, unknown>> = {}): void {
+  logArtifact(name: string, path: string, kind: string): void {
+    this.live('log artifacts');
+    const abs = resolve(path);
+    let bytes: number | null = null;
+    try { const st = statSync(abs); bytes = st.isFile() ? st.size : null; } catch { /* recorded even if not written yet */ }
+    const rec: ArtifactRecord = { runId: this.id, name, path: abs, kind, bytes, createdAt: new Date().toISOString() };
+    this.enqueue(() => this.tracker.store.putArtifact(rec));
+  }
+
+  setLineage(patch: Lineage): void { this.enqueue(() => this.tracker.store.patchRun(this.id, { lineage: patch })); }
+
+  async flush(): Promise<void> {
+    this.writeBuffer();
+    await this.queue;
+    const e = this.failure;
+    this.failure = undefined;
+    if (e !== undefined) throw e;
+  }
+
+  /** On process exit no promise runs any more: write what is left synchronously where the store can (SQLite). */
+  flushAtExit(): void {
+    const rows = [...this.pending, this.buffer].flat();
+    try { this.tracker.store.writeMetricsSync(rows); } catch { /* the database is closed or gone: nothing more to save */ }
+  }
+
+  async finish(status: Exclude<RunStatus, 'running'>, summary: Readonly<Record<string, unknown>> = {}): Promise<void> {
     if (!['finished', 'failed', 'killed'].includes(status)) throw new LorakitError('LK_ARG', `finish: status must be finished, failed or killed; got '${status}'`);
-    this.flush();
     this.done = true;
     openHandles.delete(this);
-    this.tracker.exec('UPDATE runs SET status = ?, ended_at = ?, summary = json_patch(summary, ?) WHERE id = ?',
-      status, new Date().toISOString(), JSON.stringify(summary), this.id);
+    try {
+      await this.flush();
+    } finally {
+      await this.tracker.store.patchRun(this.id, { status, endedAt: new Date().toISOString(), summary });
+    }
   }
 }

@@ -1,5 +1,5 @@
 // The tracking data model: a run (train, eval, ...) with config, environment, status, step metrics, artifacts
-// and lineage. Types and the two value lists; src/track/tracker.ts implements them over SQLite.
+// and lineage. Types and the two value lists; src/track/tracker.ts implements them over SQLite or PostgreSQL (store.ts).
 
 /** The verbs that record a run: train, pretrain, eval, merge and registry export (src/cli/tracking.ts). */
 export const RUN_KINDS = ['train', 'pretrain', 'eval', 'merge', 'export'] as const;
@@ -67,11 +67,14 @@ export interface StartRunOptions {
 
 export interface RunHandle {
   readonly id: string;
-  /** Buffered: cheap to call every step; rows reach SQLite in batches (and on finish / process exit). */
+  /** Buffered: cheap to call every step; rows reach the store in batches (and on finish / flush / process exit). */
   logMetrics(step: number, metrics: Readonly<Record<string, number>>): void;
+  /** Queued writes, in order; flush() or finish() reports one that failed. */
   logParams(params: Readonly<Record<string, unknown>>): void;
   logArtifact(name: string, path: string, kind: string): void;
   setLineage(patch: Lineage): void;
-  flush(): void;
-  finish(status: Exclude<RunStatus, 'running'>, summary?: Readonly<Record<string, unknown>>): void;
+  /** Writes the buffered metrics and waits for every queued write; rejects with the first that failed. */
+  flush(): Promise<void>;
+  /** Flushes, then records the final status and summary. */
+  finish(status: Exclude<RunStatus, 'running'>, summary?: Readonly<Record<string, unknown>>): Promise<void>;
 }

@@ -12,21 +12,25 @@ export interface RunRow {
   readonly startedAt: string; readonly endedAt: string | null; readonly final: Record<string, number>; readonly lineage: RunRecord['lineage'];
 }
 
-export function runsTable(tracker: Tracker, limit = 500): RunRow[] {
-  return tracker.listRuns({ limit }).map((r) => ({ id: r.id, kind: r.kind, name: r.name, status: r.status, startedAt: r.startedAt, endedAt: r.endedAt, final: tracker.finalMetrics(r.id), lineage: r.lineage }));
+export async function runsTable(tracker: Tracker, limit = 500): Promise<RunRow[]> {
+  const runs = await tracker.listRuns({ limit });
+  const finals = await tracker.finalMetricsOf(runs.map((r) => r.id));
+  return runs.map((r) => ({ id: r.id, kind: r.kind, name: r.name, status: r.status, startedAt: r.startedAt, endedAt: r.endedAt, final: finals.get(r.id) ?? {}, lineage: r.lineage }));
 }
 
 /** Series as [step, value] pairs (compact JSON for long runs). */
-export function runSeries(tracker: Tracker, id: string, keys?: readonly string[]): Record<string, [number, number | null][]> {
-  const run = tracker.getRun(id);
-  const m = tracker.metrics(run.id, keys);
+export async function runSeries(tracker: Tracker, id: string, keys?: readonly string[]): Promise<Record<string, [number, number | null][]>> {
+  const run = await tracker.getRun(id);
+  const m = await tracker.metrics(run.id, keys);
   return Object.fromEntries(Object.entries(m).map(([k, pts]) => [k, pts.map((p) => [p.step, Number.isFinite(p.value) ? p.value : null] as [number, number | null])]));
 }
 
-export function compareTable(tracker: Tracker, ids: readonly string[]): CompareTable {
+export async function compareTable(tracker: Tracker, ids: readonly string[]): Promise<CompareTable> {
   if (ids.length < 1) throw new LorakitError('LK_ARG', "compare needs at least one run id in 'ids'");
-  const runs = ids.map((id) => tracker.getRun(id));
-  return compareRuns(runs, runs.map((r) => tracker.finalMetrics(r.id)));
+  const runs: RunRecord[] = [];
+  for (const id of ids) runs.push(await tracker.getRun(id));
+  const finals = await tracker.finalMetricsOf(runs.map((r) => r.id));
+  return compareRuns(runs, runs.map((r) => finals.get(r.id) ?? {}));
 }
 
 export interface BaseGroup { readonly base: Pick<BaseRecord, 'fingerprint' | 'name' | 'architecture' | 'parameters'> & { registered: boolean }; readonly versions: AdapterVersion[] }
@@ -59,7 +63,7 @@ export async function lineageOf(tracker: Tracker, registry: Registry, ref: strin
   let run: AdapterLineage['run'] = null;
   if (d.version.runId) {
     try {
-      const r = tracker.getRun(d.version.runId);
+      const r = await tracker.getRun(d.version.runId);
       run = { id: r.id, kind: r.kind, status: r.status, startedAt: r.startedAt, config: r.config };
     } catch { /* the run lives in another LORAKIT_HOME: show its id only */ }
   }

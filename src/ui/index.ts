@@ -35,18 +35,18 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   app.get('/', async (_req, reply) => reply.type(assets['index.html'].type).send(assets['index.html'].body));
   for (const name of ['app.js', 'style.css'] as const) app.get(`/${name}`, async (_req, reply) => reply.type(assets[name].type).send(assets[name].body));
 
-  app.get('/api/runs', async () => ({ runs: runsTable(tracker) }));
+  app.get('/api/runs', async () => ({ runs: await runsTable(tracker) }));
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
     try {
-      const r = tracker.getRun(req.params.id);
-      return { run: r, final: tracker.finalMetrics(r.id), artifacts: tracker.artifacts(r.id) };
+      const r = await tracker.getRun(req.params.id);
+      return { run: r, final: await tracker.finalMetrics(r.id), artifacts: await tracker.artifacts(r.id) };
     } catch (e) { return sendError(reply, e); }
   });
   app.get<{ Params: { id: string }; Querystring: { keys?: string } }>('/api/runs/:id/metrics', async (req, reply) => {
-    try { return { id: req.params.id, series: runSeries(tracker, req.params.id, req.query.keys ? req.query.keys.split(',') : undefined) }; } catch (e) { return sendError(reply, e); }
+    try { return { id: req.params.id, series: await runSeries(tracker, req.params.id, req.query.keys ? req.query.keys.split(',') : undefined) }; } catch (e) { return sendError(reply, e); }
   });
   app.get<{ Querystring: { ids?: string } }>('/api/compare', async (req, reply) => {
-    try { return compareTable(tracker, (req.query.ids ?? '').split(',').filter(Boolean)); } catch (e) { return sendError(reply, e); }
+    try { return await compareTable(tracker, (req.query.ids ?? '').split(',').filter(Boolean)); } catch (e) { return sendError(reply, e); }
   });
   app.get('/api/adapters', async () => ({ groups: await adaptersByBase(registry) }));
   app.get<{ Querystring: { ref?: string } }>('/api/lineage', async (req, reply) => {

@@ -49,14 +49,14 @@ async function verb(...argv: string[]): Promise<{ json: Record<string, unknown>;
 }
 
 /** The run a verb reported, with its metrics and artifacts. */
-function recorded(runId: unknown): { run: RunRecord; final: Record<string, number>; artifacts: { name: string; kind: string; path: string }[] } {
+async function recorded(runId: unknown): Promise<{ run: RunRecord; final: Record<string, number>; artifacts: { name: string; kind: string; path: string }[] }> {
   assert.equal(typeof runId, 'string', 'the verb reports the id of its tracked run');
-  const t = Tracker.open(home);
+  const t = await Tracker.open(home);
   try {
-    return { run: t.getRun(runId as string), final: t.finalMetrics(runId as string), artifacts: t.artifacts(runId as string) };
-  } finally { t.close(); }
+    return { run: await t.getRun(runId as string), final: await t.finalMetrics(runId as string), artifacts: await t.artifacts(runId as string) };
+  } finally { await t.close(); }
 }
-const runsOf = (kind: RunKind): RunRecord[] => { const t = Tracker.open(home); try { return t.listRuns({ kind }); } finally { t.close(); } };
+const runsOf = async (kind: RunKind): Promise<RunRecord[]> => { const t = await Tracker.open(home); try { return await t.listRuns({ kind }); } finally { await t.close(); } };
 
 test('pretrain records a run: config, per-step loss, the model folder as artifact', async () => {
   const corpus = join(root, 'corpus.txt');
@@ -66,7 +66,7 @@ test('pretrain records a run: config, per-step loss, the model folder as artifac
     '--max-positions', '64', '--steps', '3', '--seq', '32', '--batch', '2', '--eval-every', '0', '--eval-rows', '2', '--save-every', '0', '--threads', '1',
     '--ppl-stride', '32', '--sample-prompt', 'The');
   assert.equal(r.error, undefined);
-  const { run, final, artifacts } = recorded(r.json.runId);
+  const { run, final, artifacts } = await recorded(r.json.runId);
   assert.deepEqual([run.kind, run.status, run.name], ['pretrain', 'finished', out]);
   assert.equal(run.config.steps, 3);
   assert.deepEqual(run.config.corpus, [corpus]);
@@ -83,7 +83,7 @@ test('eval records a run: config, lineage, per-task scores, the report files as 
   const out = join(root, 'eval');
   const r = await verb('eval', '--model', base, '--adapter', adapter, '--suite', suite, '--out', out, '--threads', '1');
   assert.equal(r.error, undefined);
-  const { run, final, artifacts } = recorded(r.json.runId);
+  const { run, final, artifacts } = await recorded(r.json.runId);
   assert.deepEqual([run.kind, run.status], ['eval', 'finished']);
   assert.equal(run.config.suite, suite);
   assert.equal(run.config.adapter, adapter);
@@ -98,23 +98,23 @@ test('merge records a run with the merged folder; a refused merge is a failed ru
   const out = join(root, 'merged');
   const r = await verb('merge', '--base', base, '--adapter', adapter, '--out', out);
   assert.equal(r.error, undefined);
-  const { run, final, artifacts } = recorded(r.json.runId);
+  const { run, final, artifacts } = await recorded(r.json.runId);
   assert.deepEqual([run.kind, run.status, run.config.adapter, run.config.out], ['merge', 'finished', adapter, out]);
   assert.equal(final.merged_modules, r.json.mergedModules);
   assert.deepEqual(artifacts.map((a) => [a.name, a.kind, a.path]), [['model', 'model', out]]);
 
   const other = writeTinyModel(join(root, 'other-base'), { seed: 4, hidden: 48 });
-  const before = runsOf('merge').length;
+  const before = (await runsOf('merge')).length;
   const bad = await verb('merge', '--base', other, '--adapter', adapter, '--out', join(root, 'merged-bad'));
   assert.equal(bad.error, 'LK_ADAPTER');
-  const failed = runsOf('merge');
+  const failed = (await runsOf('merge'));
   assert.equal(failed.length, before + 1);
   assert.equal(failed[0].status, 'failed');
   assert.match(String(failed[0].summary.error), /does not fit|lora_A/);
 
   const quiet = await verb('merge', '--base', base, '--adapter', adapter, '--out', join(root, 'merged-quiet'), '--no-track');
   assert.equal(quiet.json.runId, null);
-  assert.equal(runsOf('merge').length, before + 1);
+  assert.equal((await runsOf('merge')).length, before + 1);
 });
 
 test('registry export records a run whose lineage names the version, its base and the run that trained it', async () => {
@@ -126,7 +126,7 @@ test('registry export records a run whose lineage names the version, its base an
   const out = join(root, 'exported');
   const r = await verb('registry', 'export', 'support@v1', '--out', out);
   assert.equal(r.error, undefined);
-  const { run, final, artifacts } = recorded(r.json.runId);
+  const { run, final, artifacts } = await recorded(r.json.runId);
   assert.deepEqual([run.kind, run.status, run.config.ref], ['export', 'finished', 'support@v1']);
   assert.equal(run.lineage.adapterVersion, 'support@v1');
   assert.match(run.lineage.baseFingerprint ?? '', /^[0-9a-f]{64}$/);
@@ -134,11 +134,11 @@ test('registry export records a run whose lineage names the version, its base an
   assert.deepEqual(artifacts.map((a) => [a.name, a.kind, a.path]), [['adapter', 'adapter', out]]);
 });
 
-test('every RunKind is recorded by some verb, and the tracker refuses any other kind', () => {
-  const t = Tracker.open(home);
+test('every RunKind is recorded by some verb, and the tracker refuses any other kind', async () => {
+  const t = await Tracker.open(home);
   try {
-    const kinds = new Set(t.listRuns().map((r) => r.kind));
+    const kinds = new Set((await t.listRuns()).map((r) => r.kind));
     for (const k of RUN_KINDS.filter((k) => k !== 'train')) assert.ok(kinds.has(k), `no '${k}' run was recorded`); // train: test/train
-    assert.throws(() => t.startRun({ kind: 'deploy' as RunKind, config: {} }), (e: unknown) => isLorakitError(e, 'LK_ARG'));
-  } finally { t.close(); }
+    await assert.rejects(t.startRun({ kind: 'deploy' as RunKind, config: {} }), (e: unknown) => isLorakitError(e, 'LK_ARG'));
+  } finally { await t.close(); }
 });

@@ -2,10 +2,10 @@
 // (so that every child starts at the same moment), registers `dir` under `name` and prints the result as JSON.
 // argv: home dir name
 import { createInterface } from 'node:readline';
-import { Registry } from '../../src/registry/index.js';
+import { openRegistry } from '../helpers/store.js';
 
 const [home, dir, name] = process.argv.slice(2);
-const reg = Registry.open(home);
+const reg = openRegistry(home);
 process.stdout.write('ready\n');
 const rl = createInterface({ input: process.stdin });
 await new Promise<void>((r) => rl.once('line', () => r()));

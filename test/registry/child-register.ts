@@ -2,11 +2,11 @@
 // printing 'ready' once open and 'ok <ref>' after each registration.
 // argv: home workDir name count seedOffset baseFingerprint bigFloats
 import { join } from 'node:path';
-import { Registry } from '../../src/registry/index.js';
 import { makeAdapter } from './helpers.js';
+import { openRegistry } from '../helpers/store.js';
 
 const [home, work, name, count, seed0, baseFp, big] = process.argv.slice(2);
-const reg = Registry.open(home);
+const reg = openRegistry(home);
 process.stdout.write('ready\n');
 for (let i = 0; i < Number(count); i++) {
   const seed = Number(seed0) + i;

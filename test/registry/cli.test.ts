@@ -9,6 +9,7 @@ import { commands } from '../../src/cli/commands/index.js';
 import { helpText, parseArgs } from '../../src/cli/parse.js';
 import { fingerprintModelDir } from '../../src/models/fingerprint.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { openRegistry, openTracker, storeEnv } from '../helpers/store.js';
 import { CLI } from '../helpers/cli.js';
 
 const MINE = Object.keys(commands).filter((k) => k.startsWith('registry ') || k.startsWith('runs ') || k === 'ui');
@@ -29,7 +30,7 @@ test('every registry/runs/ui verb loads, has --json and help text', async () => 
 });
 
 function cli(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], { env: { ...process.env, LORAKIT_HOME: home, USER: 'tester' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], { env: { ...process.env, ...storeEnv(home), USER: 'tester' }, encoding: 'utf8' });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* asserted by the caller */ }
   return { code: r.status, json, stderr: r.stderr };
@@ -55,7 +56,7 @@ test('CLI end to end: add-base, add-adapter, gate, alias with force, list, verif
   const list = cli(home, 'registry', 'list');
   assert.deepEqual((list.json.versions as { ref: string; aliases: string[] }[]).map((v) => [v.ref, v.aliases]), [['support@v1', ['production']]]);
   assert.equal(cli(home, 'registry', 'verify').code, 0);
-  const reg = (await import('../../src/registry/index.js')).Registry.open(home);
+  const reg = openRegistry(home);
   const w = (await reg.show('support@v1')).files.find((f) => f.name === 'adapter_model.safetensors')!;
   writeFileSync(reg.blobs.locate(w.sha256), 'bit rot');
   await reg.close();
@@ -65,47 +66,22 @@ test('CLI end to end: add-base, add-adapter, gate, alias with force, list, verif
   assert.match(bad.stderr, new RegExp(w.sha256.slice(2)));
 });
 
-test('CLI: registry add-eval refuses a hand-written passing report and one about another adapter; alias-set stays gated', async () => {
-  const root = tmp();
-  const home = join(root, 'home');
-  const base = makeBase(join(root, 'base'));
-  const fp = (await fingerprintModelDir(base)).fingerprint;
-  cli(home, 'registry', 'add-base', base, '--name', 'tiny');
-  const add = (dir: string, seed: number) =>
-    cli(home, 'registry', 'add-adapter', makeAdapter(join(root, dir), { seed, baseFingerprint: fp }), '--name', 'support');
-  const v1 = add('a1', 1).json as { fingerprint: string };
-  const v2 = add('a2', 2).json as { fingerprint: string };
-  const file = (name: string, report: unknown): string => { writeFileSync(join(root, name), JSON.stringify(report)); return join(root, name); };
-  const code = (r: { json: Record<string, unknown> }): string | undefined => (r.json.error as { code: string } | undefined)?.code;
-  const hand = cli(home, 'registry', 'add-eval', 'support@v1', '--report', file('hand.json', { suite: 'smoke', passed: true }));
-  assert.deepEqual([hand.code, code(hand)], [1, 'LK_ARG']);
-  const foreign = file('foreign.json', { suite: 'smoke', passed: true, model: { fingerprint: fp }, adapter: { fingerprint: v2.fingerprint } });
-  const other = cli(home, 'registry', 'add-eval', 'support@v1', '--report', foreign);
-  assert.deepEqual([other.code, code(other)], [1, 'LK_CONFLICT']);
-  const gated = cli(home, 'registry', 'alias-set', 'support@v1', 'production', '--require-suite', 'smoke');
-  assert.deepEqual([gated.code, code(gated)], [1, 'LK_GATE']);
-  // The same report attached to the version it describes is accepted, and then trusted.
-  assert.equal(cli(home, 'registry', 'add-eval', 'support@v2', '--report', foreign).code, 0);
-  assert.equal(cli(home, 'registry', 'alias-set', 'support@v2', 'production', '--require-suite', 'smoke').code, 0);
-  assert.ok(v1.fingerprint !== v2.fingerprint);
-});
-
 test('CLI: runs list, show and compare', async () => {
   const home = join(tmp(), 'home');
-  const { Tracker } = await import('../../src/track/index.js');
-  const t = Tracker.open(home);
-  const ids = [1e-3, 2e-4].map((lr) => {
-    const r = t.startRun({ kind: 'train', config: { lr, lora: { r: 8 } } });
+  const t = await openTracker(home);
+  const ids: string[] = [];
+  for (const lr of [1e-3, 2e-4]) {
+    const r = await t.startRun({ kind: 'train', config: { lr, lora: { r: 8 } } });
     r.logMetrics(10, { loss: lr * 1000 });
-    r.finish('finished');
-    return r.id;
-  });
-  t.close();
+    await r.finish('finished');
+    ids.push(r.id);
+  }
+  await t.close();
   assert.equal((cli(home, 'runs', 'list').json.runs as unknown[]).length, 2);
   assert.equal((cli(home, 'runs', 'show', ids[0]).json.final as { loss: number }).loss, 1);
   const cmp = cli(home, 'runs', 'compare', ...ids).json as { rows: { key: string; differs: boolean }[] };
   assert.deepEqual(cmp.rows.filter((r) => r.differs).map((r) => r.key).sort(), ['loss', 'lr']);
-  const plain = spawnSync(process.execPath, [...CLI, 'runs', 'compare', ...ids], { env: { ...process.env, LORAKIT_HOME: home }, encoding: 'utf8' });
+  const plain = spawnSync(process.execPath, [...CLI, 'runs', 'compare', ...ids], { env: { ...process.env, ...storeEnv(home) }, encoding: 'utf8' });
   assert.match(plain.stdout, /^\* +lr +0\.001 +0\.0002$/m);
   assert.equal(cli(home, 'runs', 'compare', ids[0]).code, 1, 'one id is not a comparison');
 });

@@ -5,14 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Registry } from '../../src/registry/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { openRegistry, storeEnv } from '../helpers/store.js';
 import { CLI } from '../helpers/cli.js';
 
 test('registry list into a pipe closed early exits quietly (no EPIPE stack trace)', async () => {
   const root = tmp();
   const home = join(root, 'home');
-  const reg = Registry.open(home);
+  const reg = openRegistry(home);
   const base = await reg.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
   for (let i = 1; i <= 3; i++) {
     await reg.addAdapter(makeAdapter(join(root, `a${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'pipe' });
@@ -20,7 +20,7 @@ test('registry list into a pipe closed early exits quietly (no EPIPE stack trace
   await reg.close();
   for (const extra of [[], ['--json']]) {
     const child = spawn(process.execPath, [...CLI, 'registry', 'list', ...extra], {
-      env: { ...process.env, LORAKIT_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...storeEnv(home) }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.destroy(); // like `head` that has already exited
     let stderr = '';

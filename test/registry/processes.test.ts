@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { Registry } from '../../src/registry/index.js';
+import type { Registry } from '../../src/registry/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { openRegistry, testBackend } from '../helpers/store.js';
 
 const CHILD = join(import.meta.dirname, 'child-register.ts');
 
@@ -26,32 +26,25 @@ function startChild(args: string[]): { child: ChildProcess; lines: string[]; rea
   return { child, lines, ready, firstOk, exit };
 }
 
-/** Checks the store's invariants directly on the SQLite file, as a second opinion beside verify(). */
-function assertConsistent(home: string, name: string): number {
-  const db = new Database(join(home, 'registry.db'), { readonly: true });
-  try {
-    const versions = db.prepare('SELECT id, version FROM versions WHERE name = ? ORDER BY version').all(name) as { id: number; version: number }[];
-    assert.deepEqual(versions.map((v) => v.version), versions.map((_, i) => i + 1), 'versions are 1..N with no gap or duplicate');
-    for (const v of versions) {
-      const files = db.prepare('SELECT name FROM files WHERE owner = ? ORDER BY name').all(`version:${v.id}`) as { name: string }[];
-      assert.deepEqual(files.map((f) => f.name), ['adapter_config.json', 'adapter_model.safetensors', 'lorakit.json'], `files of v${v.version}`);
-    }
-    const regs = (db.prepare("SELECT count(*) AS n FROM history WHERE name = ? AND kind = 'register'").get(name) as { n: number }).n;
-    assert.equal(regs, versions.length, 'one history row per version');
-    const orphanFiles = (db.prepare("SELECT count(*) AS n FROM files WHERE owner LIKE 'version:%' AND CAST(substr(owner, 9) AS INTEGER) NOT IN (SELECT id FROM versions)").get() as { n: number }).n;
-    assert.equal(orphanFiles, 0, 'no file rows without their version');
-    const next = db.prepare('SELECT next_version FROM adapter_names WHERE name = ?').get(name) as { next_version: number } | undefined;
-    if (versions.length) assert.equal(next?.next_version, versions.length + 1);
-    return versions.length;
-  } finally {
-    db.close();
+/** Checks the store's invariants through its interface (the same on SQLite and PostgreSQL), beside verify(). */
+async function assertConsistent(reg: Registry, name: string): Promise<number> {
+  const versions = await reg.list({ name });
+  assert.deepEqual(versions.map((v) => v.version), versions.map((_, i) => i + 1), 'versions are 1..N with no gap or duplicate');
+  for (const v of versions) {
+    const files = await reg.meta.files({ kind: 'version', id: v.id });
+    assert.deepEqual(files.map((f) => f.name), ['adapter_config.json', 'adapter_model.safetensors', 'lorakit.json'], `files of v${v.version}`);
   }
+  const regs = (await reg.history(name)).filter((h) => h.kind === 'register');
+  assert.deepEqual(regs.map((h) => h.toVersion).sort((a, b) => a! - b!), versions.map((v) => v.version), 'one history row per version');
+  // no file rows without their version, no version counter behind its versions, ...
+  assert.deepEqual(await reg.meta.integrity(), []);
+  return versions.length;
 }
 
 test('SIGKILL at random points during registration leaves the store consistent', async (t) => {
   const root = tmp();
   const home = join(root, 'home');
-  const reg0 = Registry.open(home);
+  const reg0 = openRegistry(home);
   const base = await reg0.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
   await reg0.close();
   for (let round = 0; round < 6; round++) {
@@ -60,16 +53,16 @@ test('SIGKILL at random points during registration leaves the store consistent',
     await new Promise((r) => setTimeout(r, Math.random() * 120));
     c.child.kill('SIGKILL');
     await c.exit;
-    assertConsistent(home, 'crashy');
-    const reg = Registry.open(home);
+    const reg = openRegistry(home);
+    await assertConsistent(reg, 'crashy');
     const report = await reg.verify(); // throws LK_CORRUPT if any blob is bad or a referenced blob is missing
     assert.ok(report.checked > 0);
     const referenced = await reg.meta.referencedBlobs();
     t.diagnostic(`round ${round}: ${c.lines.length - 1} registrations reported, ${(await reg.list()).length} versions, ` +
-      `${(await reg.blobs.list()).filter((s) => !referenced.has(s)).length} orphan blobs, ${readdirSync(join(home, 'blobs', 'tmp')).length} temp files`);
+      `${(await reg.blobs.list()).filter((s) => !referenced.has(s)).length} orphan blobs, ${readdirSync(join(home, 'blobs', 'tmp')).length} temp files (${testBackend()})`);
     await reg.close();
   }
-  const reg = Registry.open(home);
+  const reg = openRegistry(home);
   const n = (await reg.list({ name: 'crashy' })).length;
   assert.ok(n >= 6, `each round registered at least one version before its kill (got ${n} versions)`);
   // orphans from killed registrations are collectable, and gc keeps every referenced blob
@@ -82,7 +75,7 @@ test('SIGKILL at random points during registration leaves the store consistent',
 test('concurrent processes registering under one name get distinct versions and lose none', async () => {
   const root = tmp();
   const home = join(root, 'home');
-  const reg0 = Registry.open(home);
+  const reg0 = openRegistry(home);
   const base = await reg0.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
   await reg0.close();
   const N = 3, PER = 8;
@@ -91,8 +84,8 @@ test('concurrent processes registering under one name get distinct versions and 
   assert.deepEqual(codes, Array(N).fill(0));
   const printed = children.flatMap((c) => c.lines.filter((l) => l.startsWith('ok ')).map((l) => l.slice(3)));
   assert.equal(new Set(printed).size, N * PER, 'each process was told a different version');
-  assert.equal(assertConsistent(home, 'shared'), N * PER);
-  const reg = Registry.open(home);
+  const reg = openRegistry(home);
+  assert.equal(await assertConsistent(reg, 'shared'), N * PER);
   assert.equal(new Set((await reg.list({ name: 'shared' })).map((v) => v.fingerprint)).size, N * PER, 'no registration lost');
   await reg.verify();
   await reg.close();
@@ -103,7 +96,7 @@ test('two processes registering identical large content at the same moment get O
   // only the check inside the write transaction can catch the second one (issue 13: two versions, one fingerprint).
   const root = tmp();
   const home = join(root, 'home');
-  const reg0 = Registry.open(home);
+  const reg0 = openRegistry(home);
   const base = await reg0.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
   await reg0.close();
   const dir = makeAdapter(join(root, 'same'), { seed: 7, baseFingerprint: base.fingerprint, bigFloats: 8 << 20 });
@@ -125,9 +118,24 @@ test('two processes registering identical large content at the same moment get O
   const results = kids.map((k) => JSON.parse(k.lines[k.lines.length - 1]) as { ref: string; created: boolean });
   assert.deepEqual(results.map((r) => r.ref), ['dup@v1', 'dup@v1'], 'both were told the same version');
   assert.deepEqual(results.map((r) => r.created).sort(), [false, true], 'the second one says it got the existing version');
-  const reg = Registry.open(home);
+  const reg = openRegistry(home);
   assert.equal((await reg.list({ name: 'dup' })).length, 1, 'one version for one content');
-  assert.equal(assertConsistent(home, 'dup'), 1);
+  assert.equal(await assertConsistent(reg, 'dup'), 1);
   await reg.verify();
   await reg.close();
+});
+
+test('concurrent alias moves from several connections are atomic and their history is a complete chain', async () => {
+  const root = tmp();
+  const home = join(root, 'home');
+  const regs = [openRegistry(home), openRegistry(home), openRegistry(home)];
+  const base = await regs[0].addBase(makeBase(join(root, 'base')), { name: 'tiny' });
+  for (let i = 1; i <= 4; i++) await regs[0].addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'hot' });
+  const MOVES = 10;
+  await Promise.all(regs.map(async (r, k) => { for (let i = 0; i < MOVES; i++) await r.setAlias(`hot@v${((k + i) % 4) + 1}`, 'prod', { by: `writer-${k}` }); }));
+  const events = await regs[0].history('hot', 'prod');
+  assert.equal(events.length, regs.length * MOVES, 'every move has its history row');
+  events.forEach((e, i) => assert.equal(e.fromVersion, i === 0 ? null : events[i - 1].toVersion, `event ${i} starts where event ${i - 1} ended`));
+  assert.equal((await regs[1].resolve('hot@prod')).version, events.at(-1)!.toVersion);
+  for (const r of regs) await r.close();
 });

@@ -4,14 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from '../../src/registry/index.js';
+import type { Registry, SqlMetadataStore } from '../../src/registry/index.js';
 import { fingerprintAdapterDir } from '../../src/models/fingerprint.js';
-import { Tracker } from '../../src/track/index.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
+import { openRegistry, openTracker } from '../helpers/store.js';
 
 async function setup(): Promise<{ root: string; reg: Registry; baseA: string; baseB: string }> {
   const root = tmp();
-  const reg = Registry.open(join(root, 'home'));
+  const reg = openRegistry(join(root, 'home'));
   const a = await reg.addBase(makeBase(join(root, 'base-a'), { seed: 1 }), { name: 'tiny-a', by: 'alice' });
   const b = await reg.addBase(makeBase(join(root, 'base-b'), { seed: 2 }), { name: 'tiny-b' });
   return { root, reg, baseA: a.fingerprint, baseB: b.fingerprint };
@@ -213,17 +213,41 @@ test('export writes a PEFT folder with the same fingerprint; verify finds a corr
   await reg.close();
 });
 
+test('export never writes into the blob root, wherever it is (a shared mount outside the home)', async () => {
+  const root = tmp();
+  const reg = openRegistry(join(root, 'home'), { blobRoot: join(root, 'shared-blobs') });
+  const base = await reg.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
+  await reg.addAdapter(makeAdapter(join(root, 'ad'), { baseFingerprint: base.fingerprint }), { name: 'support' });
+  await assert.rejects(reg.export('support@v1', join(root, 'shared-blobs'), { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
+  await assert.rejects(reg.export('support@v1', join(root, 'shared-blobs', 'x'), { overwrite: true }), { code: 'LK_OUT_IS_INPUT' });
+  await reg.verify();
+  await reg.close();
+});
+
 test('add-adapter from a tracked run links the run to the version', async () => {
   const { root, reg, baseA } = await setup();
-  const tracker = Tracker.open(join(root, 'home'));
-  const run = tracker.startRun({ kind: 'train', config: { lr: 1e-3 }, lineage: { baseFingerprint: baseA, datasetFingerprint: 'e'.repeat(64) }, runDir: join(root, 'run') });
+  const tracker = await openTracker(join(root, 'home'));
+  const run = await tracker.startRun({ kind: 'train', config: { lr: 1e-3 }, lineage: { baseFingerprint: baseA, datasetFingerprint: 'e'.repeat(64) }, runDir: join(root, 'run') });
   makeAdapter(join(root, 'run', 'adapter'), { seed: 9 });
-  run.finish('finished');
+  await run.finish('finished');
   const r = await reg.addAdapterFromRun(tracker, run.id, { name: 'from-run' });
   assert.equal(r.version.runId, run.id);
   assert.equal(r.version.baseFingerprint, baseA);
   assert.equal(r.version.datasetFingerprint, 'e'.repeat(64));
-  assert.equal(tracker.getRun(run.id).lineage.adapterVersion, 'from-run@v1');
-  tracker.close();
+  assert.equal((await tracker.getRun(run.id)).lineage.adapterVersion, 'from-run@v1');
+  await tracker.close();
+  await reg.close();
+});
+
+test('verify reports metadata problems: file rows without a version, a version counter behind its versions', async () => {
+  const { root, reg, baseA } = await setup();
+  await reg.addAdapter(makeAdapter(join(root, 'ad1'), { seed: 1, baseFingerprint: baseA }), { name: 'support' });
+  assert.deepEqual((await reg.verify()).problems, []);
+  const sql = (reg.meta as SqlMetadataStore).driver;
+  await sql.run("INSERT INTO files (owner, name, sha256, bytes) VALUES ('version:999', 'x', ?, 1)", 'a'.repeat(64));
+  await sql.run('UPDATE adapter_names SET next_version = 1');
+  const r = await reg.verify({ throwOnCorrupt: false });
+  assert.equal(r.problems.length, 2, r.problems.join('; '));
+  await assert.rejects(reg.verify(), { code: 'LK_CORRUPT' });
   await reg.close();
 });

@@ -13,7 +13,7 @@ import { countColoured, decodePng } from './png.js';
 const CHROMIUM = '/usr/bin/chromium';
 let fx: Populated;
 before(async () => { fx = await populate(); });
-after(async () => { fx.tracker.close(); await fx.registry.close(); });
+after(async () => { await fx.tracker.close(); await fx.registry.close(); });
 
 test('JSON routes under /ui: runs, metrics, compare, adapters grouped by base, lineage; read-only', async () => {
   const app = Fastify();

@@ -63,7 +63,7 @@ export const evalCmd = defineCommand<EvalFlags>({
       }
 
       const { noTrack: _noTrack, json: _json, ...config } = f;
-      run = f.noTrack ? null : startTracking('eval', { ...config, adapterDir: adapterDir ?? null, adapterRef: ref }, ref ?? f.adapter ?? f.model);
+      run = f.noTrack ? null : await startTracking('eval', { ...config, adapterDir: adapterDir ?? null, adapterRef: ref }, ref ?? f.adapter ?? f.model);
       let bar: ReturnType<typeof io.progress> | undefined, barKey = '';
       const t0 = performance.now();
       const { report, items } = await ev.evaluate({
@@ -95,11 +95,11 @@ export const evalCmd = defineCommand<EvalFlags>({
         io.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       }
       if (code !== 0) io.stderr.write(`eval: the '${report.suite}' gate FAILED:\n${report.gate.reasons.map((r) => `  - ${r}`).join('\n')}\n`);
-      finishRun(run, { suite: report.suite, passed: report.passed, gate_applied: report.gate.applied, summary: report.summary, registered });
+      await finishRun(run, { suite: report.suite, passed: report.passed, gate_applied: report.gate.applied, summary: report.summary, registered });
       io.done({ report, files, registered, exit_code: code, runId: run?.id ?? null }, report.summary);
       return code;
     } catch (e) {
-      return failRun(run)(e);
+      return await failRun(run)(e);
     } finally {
       adapterArg?.cleanup();
       await registry?.close();

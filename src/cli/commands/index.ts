@@ -24,6 +24,7 @@ export const commands: Readonly<Record<string, { summary: string; load: () => Pr
   'registry delete': { summary: 'Delete an adapter version (refused while an alias points at it)', load: async () => (await import('./registry-delete.js')).registryDelete },
   'registry export': { summary: 'Export an adapter version to a PEFT folder', load: async () => (await import('./registry-export.js')).registryExport },
   'registry verify': { summary: 'Re-hash every stored blob and report corruption', load: async () => (await import('./registry-verify.js')).registryVerify },
+  'registry migrate': { summary: 'Copy a whole registry to another store (e.g. SQLite to PostgreSQL), verifying every blob hash', load: async () => (await import('./registry-migrate.js')).registryMigrate },
   'registry gc': { summary: 'Delete unreferenced blobs', load: async () => (await import('./registry-gc.js')).registryGc },
   'registry add-eval': { summary: 'Attach an evaluation report to an adapter version', load: async () => (await import('./registry-add-eval.js')).registryAddEval },
   'registry check': { summary: 'Check that an adapter was trained on a given base', load: async () => (await import('./registry-check.js')).registryCheck },
@@ -32,5 +33,7 @@ export const commands: Readonly<Record<string, { summary: string; load: () => Pr
   'runs compare': { summary: 'Compare runs side by side, differences marked', load: async () => (await import('./runs-compare.js')).runsCompare },
   eval: { summary: 'Evaluate an adapter against its base: domain gain, forgetting, parity, promotion gate', load: async () => (await import('./eval.js')).evalCmd },
   serve: { summary: 'OpenAI-compatible server: one base, many LoRA adapters per request, batched together', load: async () => (await import('./serve.js')).serveCmd },
+  'cluster status': { summary: 'Readiness, resident adapters and cache hit rates across serve replicas', load: async () => (await import('./cluster-status.js')).clusterStatusCmd },
+  'deploy haproxy': { summary: 'Write an HAProxy 2.6 config with adapter-affinity routing over lorakit serve replicas', load: async () => (await import('./deploy-haproxy.js')).deployHaproxy },
   'ui': { summary: 'Serve the dashboard (runs, curves, adapters, lineage)', load: async () => (await import('./ui.js')).ui },
 };

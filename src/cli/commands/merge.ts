@@ -39,7 +39,7 @@ export const mergeCmd = defineCommand<MergeFlags>({
     const base = await loadCheckpoint(f.base, { tokenizer: false });
     const arg = await openAdapterArg(f.adapter, f.base, { io });
     const { noTrack: _noTrack, json: _json, ...config } = f;
-    const run = f.noTrack ? null : startTracking('merge', { ...config, adapterRef: arg.ref }, f.out);
+    const run = f.noTrack ? null : await startTracking('merge', { ...config, adapterRef: arg.ref }, f.out);
     try {
       const adapter = await loadAdapterFor(base, arg.dir, { allowBaseMismatch: f.allowBaseMismatch });
       warnBaseCheck(io, adapter.baseCheck, f.adapter);
@@ -57,11 +57,11 @@ export const mergeCmd = defineCommand<MergeFlags>({
       });
       run?.logMetrics(0, { merged_modules: r.mergedModules, ...(drift ? { qlora_max_rel_logit_diff: drift.maxRelLogitDiff } : {}) });
       run?.logArtifact('model', r.dir, 'model');
-      finishRun(run, { merged_modules: r.mergedModules, dtype: r.dtype, trained_on: trainedOn });
+      await finishRun(run, { merged_modules: r.mergedModules, dtype: r.dtype, trained_on: trainedOn });
       const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck), trained_on: trainedOn, qlora_drift: drift, runId: run?.id ?? null };
       io.done(result, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
     } catch (e) {
-      failRun(run)(e);
+      await failRun(run)(e);
     } finally { arg.cleanup(); }
   },
 });

@@ -64,7 +64,7 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
     const commandLine = ['lorakit', 'pretrain', ...process.argv.slice(process.argv.indexOf('pretrain') + 1).filter((a) => a !== '--resume')]
       .map((a) => (/^[\w./=:,@+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
     const cfg = { ...rest, corpus: corpus.length ? corpus : ['brown'], configFile: config, commandLine } as PretrainConfig;
-    const run = noTrack ? null : startTracking('pretrain', cfg as unknown as Record<string, unknown>, cfg.out);
+    const run = noTrack ? null : await startTracking('pretrain', cfg as unknown as Record<string, unknown>, cfg.out);
     let bar: ReturnType<typeof io.progress> | null = null;
     const result = await pretrain(cfg, {
       onStart(i) {
@@ -82,7 +82,7 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
     }, { resume, overwrite }).catch(failRun(run));
     (bar as ReturnType<typeof io.progress> | null)?.finish({ loss: result.trainLoss });
     run?.logArtifact('model', result.out, 'model');
-    finishRun(run, {
+    await finishRun(run, {
       train_loss: result.trainLoss, eval_loss: result.evalLoss, held_out_perplexity: result.heldOutPerplexity, steps: result.steps,
       parameters: result.parameters, tokens_per_s: result.tokensPerSecond,
     });

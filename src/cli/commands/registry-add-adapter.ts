@@ -1,10 +1,10 @@
 // `lorakit registry add-adapter <dir> --name NAME` or `--run ID`: register a PEFT adapter as the next version.
 import { LorakitError } from '../../errors.js';
 import { defineCommand } from '../command.js';
-import { needPositionals, fmtMetrics } from './registry-common.js';
+import { needPositionals, fmtMetrics, storeFlag } from './registry-common.js';
 
 export interface RegistryAddAdapterFlags {
-  name: string; base: string | undefined; run: string | undefined; dataset: string | undefined; metric: string[]; by: string | undefined; allowDuplicate: boolean; json: boolean;
+  name: string; base: string | undefined; run: string | undefined; dataset: string | undefined; metric: string[]; by: string | undefined; allowDuplicate: boolean; store: string | undefined; json: boolean;
 }
 function parseMetric(raw: string, flag: string): string {
   if (!/^[\w.-]+=-?[\d.]+(e-?\d+)?$/i.test(raw) || !Number.isFinite(Number(raw.split('=')[1]))) throw new LorakitError('LK_ARG', `'${flag}' expects KEY=NUMBER, got '${raw}'`);
@@ -23,21 +23,21 @@ export const registryAddAdapter = defineCommand<RegistryAddAdapterFlags>({
     metric: { arg: '<k=v>', help: 'A metric to record with the version', repeatable: true },
     by: { arg: '<who>', help: 'Who registers it (default: $USER)' },
     allowDuplicate: { help: 'Register identical content again as a new version', default: false },
-    json: { help: 'JSON output', default: false },
+    store: storeFlag, json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {
     const [dir] = needPositionals('registry add-adapter', positionals, ['[dir]'], 1);
     if (!dir === !flags.run) throw new LorakitError('LK_ARG', 'registry add-adapter: give either a folder or --run ID (exactly one)');
     const metrics = Object.fromEntries(flags.metric.map((m) => { const [k, v] = parseMetric(m, '--metric').split('='); return [k, Number(v)]; }));
     const { Registry } = await import('../../registry/index.js');
-    const reg = Registry.open();
+    const reg = Registry.open(undefined, { store: flags.store });
     try {
       const opts = { name: flags.name, base: flags.base, datasetFingerprint: flags.dataset, metrics, by: flags.by, allowDuplicate: flags.allowDuplicate };
       let r;
       if (flags.run) {
         const { Tracker } = await import('../../track/index.js');
-        const tracker = Tracker.open();
-        try { r = await reg.addAdapterFromRun(tracker, flags.run, opts); } finally { tracker.close(); }
+        const tracker = await Tracker.open(undefined, { store: flags.store });
+        try { r = await reg.addAdapterFromRun(tracker, flags.run, opts); } finally { await tracker.close(); }
       } else r = await reg.addAdapter(dir, opts);
       const v = r.version;
       io.done({ ...v, created: r.created }, `${r.created ? 'registered' : 'already registered (identical content)'} ${v.ref}  base ${await reg.describeBase(v.baseFingerprint)}  r=${String(v.loraConfig.r ?? '?')}${Object.keys(v.metrics).length ? '  ' + fmtMetrics(v.metrics) : ''}`);

@@ -20,3 +20,6 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
 export const fmtBytes = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 export const fmtMetrics = (m: Readonly<Record<string, number>>): string => Object.entries(m).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(4))}`).join(' ');
 export const fmtTime = (iso: string | null): string => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
+
+/** --store on every registry verb: which metadata store (sqlite:PATH or postgres://…). */
+export const storeFlag = { arg: '<url>', help: 'registry store: sqlite:PATH or postgres://user@host/db (default: $LORAKIT_STORE, else SQLite under LORAKIT_HOME)' } as const;

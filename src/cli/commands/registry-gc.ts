@@ -2,9 +2,9 @@
 // of killed registrations (writer gone, or idle past the grace period; never one still being written).
 import { defineCommand } from '../command.js';
 import { finiteNumber } from '../parse.js';
-import { fmtBytes } from './registry-common.js';
+import { fmtBytes, storeFlag } from './registry-common.js';
 
-export interface RegistryGcFlags { graceHours: number; dryRun: boolean; json: boolean }
+export interface RegistryGcFlags { graceHours: number; dryRun: boolean; store: string | undefined; json: boolean }
 export const registryGc = defineCommand<RegistryGcFlags>({
   name: 'registry gc',
   summary: 'Delete unreferenced blobs older than the grace period (so registrations in flight keep theirs)',
@@ -15,11 +15,11 @@ export const registryGc = defineCommand<RegistryGcFlags>({
       default: 1, parse: finiteNumber,
     },
     dryRun: { help: 'List what would be removed', default: false },
-    json: { help: 'JSON output', default: false },
+    store: storeFlag, json: { help: 'JSON output', default: false },
   },
   async run(flags, io) {
     const { Registry } = await import('../../registry/index.js');
-    const reg = Registry.open();
+    const reg = Registry.open(undefined, { store: flags.store });
     try {
       const r = await reg.gc({ graceMs: flags.graceHours * 3_600_000, dryRun: flags.dryRun });
       const temp = `${r.tempRemoved} ${flags.dryRun ? 'to remove' : 'removed'} (${fmtBytes(r.tempBytesFreed)}), ${r.tempKept} kept (maybe in flight)`;

@@ -1,10 +1,10 @@
 // `lorakit registry list`: adapter versions (with aliases, tags, stage), or bases with --bases.
 import { defineCommand } from '../command.js';
 import { oneOf } from '../parse.js';
-import { fmtMetrics, fmtTime, table } from './registry-common.js';
+import { fmtMetrics, fmtTime, table, storeFlag } from './registry-common.js';
 
 type StageFlag = 'none' | 'staging' | 'production' | 'archived';
-export interface RegistryListFlags { name: string | undefined; base: string | undefined; stage: StageFlag | undefined; tag: string | undefined; bases: boolean; json: boolean }
+export interface RegistryListFlags { name: string | undefined; base: string | undefined; stage: StageFlag | undefined; tag: string | undefined; bases: boolean; store: string | undefined; json: boolean }
 export const registryList = defineCommand<RegistryListFlags>({
   name: 'registry list',
   summary: 'List adapter versions (or base models with --bases)',
@@ -15,11 +15,11 @@ export const registryList = defineCommand<RegistryListFlags>({
     stage: { arg: '<stage>', help: 'Only versions in this stage', parse: oneOf<StageFlag>(['none', 'staging', 'production', 'archived']) },
     tag: { arg: '<tag>', help: 'Only versions with this tag' },
     bases: { help: 'List registered base models instead', default: false },
-    json: { help: 'JSON output', default: false },
+    store: storeFlag, json: { help: 'JSON output', default: false },
   },
   async run(flags, io) {
     const { Registry } = await import('../../registry/index.js');
-    const reg = Registry.open();
+    const reg = Registry.open(undefined, { store: flags.store });
     try {
       if (flags.bases) {
         const bases = await reg.listBases();

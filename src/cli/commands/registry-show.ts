@@ -1,20 +1,20 @@
 // `lorakit registry show <ref>`: one version with its base, files, eval reports and history.
 import { defineCommand } from '../command.js';
-import { fmtBytes, fmtMetrics, fmtTime, needPositionals } from './registry-common.js';
+import { fmtBytes, fmtMetrics, fmtTime, needPositionals, storeFlag } from './registry-common.js';
 
 const move = (from: number | null, to: number | null): string => (from && to && from !== to ? `v${from} -> v${to}` : from && !to ? `v${from} -> (none)` : to ? `v${to}` : '');
 
-export interface RegistryShowFlags { json: boolean }
+export interface RegistryShowFlags { store: string | undefined; json: boolean }
 export const registryShow = defineCommand<RegistryShowFlags>({
   name: 'registry show',
   summary: "Show an adapter version ('name', 'name@v3', 'name@production') with files, evals and history",
   positionals: '<ref>',
   example: 'lorakit registry show support@production',
-  flags: { json: { help: 'JSON output', default: false } },
-  async run(_flags, io, positionals) {
+  flags: { store: storeFlag, json: { help: 'JSON output', default: false } },
+  async run(flags, io, positionals) {
     const [ref] = needPositionals('registry show', positionals, ['<ref>']);
     const { Registry } = await import('../../registry/index.js');
-    const reg = Registry.open();
+    const reg = Registry.open(undefined, { store: flags.store });
     try {
       const d = await reg.show(ref);
       const v = d.version;

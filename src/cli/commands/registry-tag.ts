@@ -1,8 +1,8 @@
 // `lorakit registry tag <ref> <tag> [--remove]`
 import { defineCommand } from '../command.js';
-import { needPositionals } from './registry-common.js';
+import { needPositionals, storeFlag } from './registry-common.js';
 
-export interface RegistryTagFlags { remove: boolean; by: string | undefined; json: boolean }
+export interface RegistryTagFlags { remove: boolean; by: string | undefined; store: string | undefined; json: boolean }
 export const registryTag = defineCommand<RegistryTagFlags>({
   name: 'registry tag',
   summary: 'Add (or --remove) a tag on an adapter version',
@@ -11,12 +11,12 @@ export const registryTag = defineCommand<RegistryTagFlags>({
   flags: {
     remove: { help: 'Remove the tag instead', default: false },
     by: { arg: '<who>', help: 'Who (default: $USER)' },
-    json: { help: 'JSON output', default: false },
+    store: storeFlag, json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {
     const [ref, tag] = needPositionals('registry tag', positionals, ['<ref>', '<tag>']);
     const { Registry } = await import('../../registry/index.js');
-    const reg = Registry.open();
+    const reg = Registry.open(undefined, { store: flags.store });
     try {
       const v = await reg.tag(ref, tag, { remove: flags.remove, by: flags.by });
       io.done(v, `${v.ref} tags: ${v.tags.join(', ') || '-'}`);

@@ -1,8 +1,8 @@
 // `lorakit runs show <id>`: config, environment, status, final metrics, artifacts and lineage of one run.
 import { defineCommand } from '../command.js';
-import { fmtBytes, fmtMetrics, fmtTime, needPositionals } from './registry-common.js';
+import { fmtBytes, fmtMetrics, fmtTime, needPositionals, storeFlag } from './registry-common.js';
 
-export interface RunsShowFlags { metrics: boolean; json: boolean }
+export interface RunsShowFlags { metrics: boolean; store: string | undefined; json: boolean }
 export const runsShow = defineCommand<RunsShowFlags>({
   name: 'runs show',
   summary: 'Show one tracked run (id or unique prefix)',
@@ -10,16 +10,16 @@ export const runsShow = defineCommand<RunsShowFlags>({
   example: 'lorakit runs show 20261129-0503',
   flags: {
     metrics: { help: 'Include every step metric in --json output', default: false },
-    json: { help: 'JSON output', default: false },
+    store: storeFlag, json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {
     const [id] = needPositionals('runs show', positionals, ['<id>']);
     const { Tracker, flatten } = await import('../../track/index.js');
-    const t = Tracker.open();
+    const t = await Tracker.open(undefined, { store: flags.store });
     try {
-      const r = t.getRun(id);
-      const final = t.finalMetrics(r.id);
-      const artifacts = t.artifacts(r.id);
+      const r = await t.getRun(id);
+      const final = await t.finalMetrics(r.id);
+      const artifacts = await t.artifacts(r.id);
       const flat = flatten({ ...r.config, ...r.params });
       io.log([
         `${r.id}  ${r.kind}${r.name ? ` '${r.name}'` : ''}  ${r.status}`,
@@ -32,7 +32,7 @@ export const runsShow = defineCommand<RunsShowFlags>({
         `  summary: ${Object.keys(r.summary).length ? JSON.stringify(r.summary) : '-'}`,
         '  artifacts:', ...(artifacts.length ? artifacts.map((a) => `    ${a.name} (${a.kind}) ${a.path}${a.bytes !== null ? ` ${fmtBytes(a.bytes)}` : ''}`) : ['    -']),
       ].join('\n'));
-      io.done({ run: r, final, artifacts, ...(flags.metrics ? { metrics: t.metrics(r.id) } : {}) });
-    } finally { t.close(); }
+      io.done({ run: r, final, artifacts, ...(flags.metrics ? { metrics: await t.metrics(r.id) } : {}) });
+    } finally { await t.close(); }
   },
 });

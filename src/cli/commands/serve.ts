@@ -11,11 +11,11 @@ function nonNegativeNumber(raw: string, flag: string): number {
 }
 
 export interface ServeFlags extends QuantFlags {
-  model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; aliasTtl: number; port: number; host: string;
+  model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; store: string | undefined; aliasTtl: number; port: number; host: string;
   maxLoras: number; maxLoraRank: number; maxBatch: number; maxQueue: number; maxTokensLimit: number | undefined; maxPromptTokens: number | undefined;
   maxBodyBytes: number | undefined; metricsKey: string | undefined;
   requestTimeoutS: number; apiKeys: string | undefined; merged: string | undefined; servedModelName: string | undefined; preload: boolean;
-  threads: number | undefined; bakeWeights: boolean; json: boolean;
+  threads: number | undefined; bakeWeights: boolean; drainTimeoutS: number; json: boolean;
 }
 
 /** 'NAME=DIR' → [name, dir]. */
@@ -40,6 +40,7 @@ export const serveCmd = defineCommand<ServeFlags>({
       arg: '<s>', help: "re-check a served 'name@alias' in the registry after this many seconds (a moved alias is served within it)",
       default: 5, parse: nonNegativeNumber,
     },
+    store: { arg: '<url>', help: 'registry store, implies --registry: sqlite:PATH or postgres://user@host/db (default: $LORAKIT_STORE, else SQLite under the home)' },
     port: { arg: '<n>', help: 'TCP port (0 = any free port)', default: 8000, parse: (r, f) => (r === '0' ? 0 : positiveInt(r, f)) },
     host: { arg: '<addr>', help: 'address to listen on', default: '127.0.0.1' },
     maxLoras: { arg: '<n>', help: 'adapters resident in batch slots at once (LRU beyond that)', default: 8, parse: positiveInt },
@@ -60,6 +61,7 @@ export const serveCmd = defineCommand<ServeFlags>({
     preload: { help: 'read every --adapter at startup instead of on first use', default: false },
     threads: { arg: '<n>', help: 'onnxruntime intra-op threads', parse: positiveInt },
     bakeWeights: { help: 'bake the base weights into the decode graph (ORT prepacks them: faster decode, a second copy of the weights)' },
+    drainTimeoutS: { arg: '<s>', help: 'on SIGTERM/SIGINT: report not ready, refuse new work, and wait this long for requests in flight before exiting', default: 30, parse: positiveInt },
     ...quantFlags,
     json: { help: 'print the startup summary as JSON' },
   },
@@ -71,7 +73,7 @@ export const serveCmd = defineCommand<ServeFlags>({
       if (adapters[name]) throw new LorakitError('LK_ARG', `serve: --adapter '${name}' is given twice`);
       adapters[name] = dir;
     }
-    const registry = f.registry || f.registryHome ? (await import('../../registry/index.js')).Registry.open(f.registryHome) : undefined;
+    const registry = f.registry || f.registryHome || f.store ? (await import('../../registry/index.js')).Registry.open(f.registryHome, { store: f.store }) : undefined;
     const t0 = performance.now();
     const app = await createServer({
       quantize: quantOptions(f),
@@ -84,11 +86,13 @@ export const serveCmd = defineCommand<ServeFlags>({
     const s = app.lorakit;
     io.done({ address, model: s.baseName, adapters: Object.keys(adapters), merged: f.merged ?? null, startup_ms: Math.round(performance.now() - t0) },
       `serving '${s.baseName}'${Object.keys(adapters).length ? ` + adapters ${Object.keys(adapters).join(', ')}` : ''} at ${address}/v1 (Ctrl-C to stop)`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => { void app.close().then(() => resolve()); };
+    // graceful drain: /ready turns 503 at once, so the load balancer stops sending work; in-flight requests finish
+    const finished = await new Promise<boolean>((resolve) => {
+      const stop = (): void => { void s.drain(f.drainTimeoutS * 1000).then(resolve); };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    if (!finished) io.stderr.write(`lorakit serve: drain timed out after ${f.drainTimeoutS} s; requests still in flight were cancelled\n`);
     await registry?.close();
   },
 });

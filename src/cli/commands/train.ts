@@ -94,7 +94,7 @@ export const train = defineCommand<TrainFlags>({
     const suite = ev ? ev.loadSuite(evalSuite!) : null;
     const { loadCheckpoint } = await import('../../models/checkpoint.js');
     const base = suite ? await loadCheckpoint(cfg.model, { tokenizer: true }) : undefined;
-    const run = noTrack ? null : startTracking('train', cfg as unknown as Record<string, unknown>, cfg.out);
+    const run = noTrack ? null : await startTracking('train', cfg as unknown as Record<string, unknown>, cfg.out);
     const result = await trainTracked(cfg, io, run, {
       resume, overwrite, base, showLr: true,
       describe(i) {

@@ -64,14 +64,14 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
 
   // 2. Fine-tune.
   section(2, 'Fine-tune a LoRA adapter');
-  const tracker = Tracker.open();
+  const tracker = await Tracker.open();
   const trainCfg = resolveTrainConfig({
     model: o.model, data: join(out, 'data', 'train.jsonl'), evalData: join(out, 'data', 'eval.jsonl'), out: join(out, 'adapter'), runDir: join(out, 'run'),
     rank: 16, alpha: 32, targetModules: ['all-linear'], lr: 2e-3, warmupSteps: 5, schedule: 'cosine', batchSize: 8, maxLength: 256, truncate: true,
     packing: true, maxSteps: o.steps ?? (o.fast ? 6 : 120), evalEvery: o.fast ? 3 : 40, seed: o.seed, skipInvalid: true,
     ...(q ? { quantize: q.bits === 4 ? 'int4' : 'int8', quantBlock: q.blockSize, quantZeroPoint: !q.symmetric, quantAccuracy: q.accuracy } as const : {}),
   });
-  const run = tracker.startRun({ kind: 'train', name: 'quickstart-sotu', config: trainCfg as unknown as Record<string, unknown>, runDir: join(out, 'run') });
+  const run = await tracker.startRun({ kind: 'train', name: 'quickstart-sotu', config: trainCfg as unknown as Record<string, unknown>, runDir: join(out, 'run') });
   const trained = await trainTracked(trainCfg, io, run, {
     base,
     describe(i) {
@@ -116,7 +116,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
     const reg = await registry.addAdapter(trained.adapterDir, { name: 'sotu', base: b.fingerprint, runId: run.id, datasetFingerprint: trained.datasetFingerprint, metrics: { eval_loss: trained.evalLoss ?? NaN, base_eval_loss: trained.baseEvalLoss ?? NaN } });
     ref = reg.version.ref;
     await registry.addEvalReport(ref, evaluated.report as never);
-    run.setLineage({ adapterVersion: ref });
+    await tracker.updateLineage(run.id, { adapterVersion: ref });
     if (gate.passed) {
       await registry.setAlias(ref, 'production', { requireSuite: suite.name, reason: 'quickstart: gate passed' });
       alias = 'production';
@@ -125,7 +125,7 @@ export async function runQuickstart(o: QuickstartOptions, io: CommandIO): Promis
     io.log(`lineage: ${trained.datasetFingerprint.slice(0, 12)} (data) → run ${run.id.slice(0, 8)} → ${ref} → eval '${suite.name}' ${gate.passed ? 'passed' : 'failed'}${alias ? ` → ${alias}` : ''}`);
   } finally {
     await registry.close();
-    tracker.close();
+    await tracker.close();
   }
 
   // 5. Side by side.

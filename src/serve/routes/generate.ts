@@ -18,7 +18,18 @@ export interface GenerateKind {
   prompts(req: Req, body: Record<string, unknown>, p: CommonParams): Promise<number[][]>;
 }
 
-export const generateRoute = (ctx: ServeContext, kind: GenerateKind) => async (req: Req, reply: FastifyReply): Promise<unknown> => {
+/** The route handler: counted in flight for drain(), and refused with 503 (HAProxy retries it elsewhere) unless ready. */
+export const generateRoute = (ctx: ServeContext, kind: GenerateKind) => {
+  const handle = generate(ctx, kind);
+  return async (req: Req, reply: FastifyReply): Promise<unknown> => {
+    const { life } = ctx;
+    if (!life.ready) throw new ApiError(503, `this replica is ${life.phase}; retry on another replica`, null, 'server_error', { 'retry-after': '1' });
+    life.enter();
+    try { return await handle(req, reply); } finally { life.leave(); }
+  };
+};
+
+const generate = (ctx: ServeContext, kind: GenerateKind) => async (req: Req, reply: FastifyReply): Promise<unknown> => {
   const { engine, adapters, metrics, limits } = ctx, { chat, field } = kind, cfg = ctx.checkpoint.config;
   const t0 = performance.now();
   const p = parseCommon(req.body, { maxN: Math.max(1, limits.maxQueue) });
