@@ -11,7 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { LorakitError } from '../errors.js';
 import { readLines } from '../util/jsonl.js';
 import { currentHost, lorakitHome } from './home.js';
-import { type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunKind, type RunRecord, type RunStatus, type StartRunOptions, RUN_KINDS } from './types.js';
+import {
+  type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunKind,
+  type RunRecord, type RunStatus, type StartRunOptions, RUN_KINDS,
+} from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -115,7 +118,11 @@ export class Tracker {
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
     } catch (e) {
-      throw new LorakitError('LK_REGISTRY', `cannot open the tracking database '${this.dbPath}': ${(e as Error).message}`, { cause: e, details: { file: this.dbPath } });
+      throw new LorakitError(
+        'LK_REGISTRY',
+        `cannot open the tracking database '${this.dbPath}': ${(e as Error).message}`,
+        { cause: e, details: { file: this.dbPath } },
+      );
     }
     this.recovered = this.markCrashedRuns();
     if (!exitHookInstalled) {
@@ -134,7 +141,9 @@ export class Tracker {
   /** Marks 'running' runs of dead processes on this host as 'killed'; returns their ids. */
   markCrashedRuns(): string[] {
     const host = currentHost();
-    const rows = this.db.prepare("SELECT id, pid, proc_start FROM runs WHERE status = 'running' AND host = ?").all(host) as { id: string; pid: number; proc_start: string | null }[];
+    const rows = this.db
+      .prepare("SELECT id, pid, proc_start FROM runs WHERE status = 'running' AND host = ?")
+      .all(host) as { id: string; pid: number; proc_start: string | null }[];
     // dead: no such process, or the pid now belongs to a process that started later (pid reuse)
     const isDead = (r: (typeof rows)[number]): boolean => {
       if (r.pid === process.pid) return false;
@@ -143,18 +152,29 @@ export class Tracker {
       return now !== undefined && now !== r.proc_start;
     };
     const dead = rows.filter(isDead);
-    const mark = this.db.prepare("UPDATE runs SET status = 'killed', ended_at = ?, summary = json_patch(summary, ?) WHERE id = ? AND status = 'running'");
+    const mark = this.db.prepare(
+      "UPDATE runs SET status = 'killed', ended_at = ?, summary = json_patch(summary, ?) WHERE id = ? AND status = 'running'",
+    );
     const now = new Date().toISOString();
-    for (const r of dead) mark.run(now, JSON.stringify({ crashed: true, reason: `process ${r.pid} on ${host} ended without finishing the run` }), r.id);
+    for (const r of dead) {
+      mark.run(
+        now,
+        JSON.stringify({ crashed: true, reason: `process ${r.pid} on ${host} ended without finishing the run` }),
+        r.id,
+      );
+    }
     return dead.map((r) => r.id);
   }
 
   startRun(opts: StartRunOptions): RunHandle {
-    if (!RUN_KINDS.includes(opts.kind)) throw new LorakitError('LK_ARG', `startRun: 'kind' must be one of ${RUN_KINDS.join(', ')}; got ${JSON.stringify(opts.kind)}`);
+    if (!RUN_KINDS.includes(opts.kind)) {
+      throw new LorakitError('LK_ARG', `startRun: 'kind' must be one of ${RUN_KINDS.join(', ')}; got ${JSON.stringify(opts.kind)}`);
+    }
     const id = newRunId();
     this.db.prepare(`INSERT INTO runs (id, kind, name, status, config, env, lineage, pid, proc_start, host, started_at, run_dir)
       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, opts.kind, opts.name ?? null, JSON.stringify(opts.config ?? {}),
-      JSON.stringify(captureEnvironment()), JSON.stringify(opts.lineage ?? {}), process.pid, processStartTime(process.pid) ?? null, currentHost(), new Date().toISOString(),
+      JSON.stringify(captureEnvironment()), JSON.stringify(opts.lineage ?? {}), process.pid,
+      processStartTime(process.pid) ?? null, currentHost(), new Date().toISOString(),
       opts.runDir ? resolve(opts.runDir) : null);
     const h = new RunHandleImpl(this, id);
     openHandles.add(h);
@@ -163,7 +183,9 @@ export class Tracker {
 
   /** A run by full id or unique prefix. */
   getRun(idOrPrefix: string): RunRecord {
-    const rows = this.db.prepare('SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3').all(idOrPrefix, `${idOrPrefix.replace(/[%_]/g, '')}%`) as RunRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3')
+      .all(idOrPrefix, `${idOrPrefix.replace(/[%_]/g, '')}%`) as RunRow[];
     const exact = rows.find((r) => r.id === idOrPrefix);
     if (exact) return fromRow(exact);
     if (rows.length === 0) throw new LorakitError('LK_NOT_FOUND', `no run '${idOrPrefix}'`, { hint: "see 'lorakit runs list'" });
@@ -182,7 +204,9 @@ export class Tracker {
 
   /** Step series per metric key (all keys, or those asked for), ordered by step. */
   metrics(runId: string, keys?: readonly string[]): Record<string, MetricPoint[]> {
-    const rows = this.db.prepare('SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY key, step').all(runId) as { key: string; step: number; value: number | null }[];
+    const rows = this.db
+      .prepare('SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY key, step')
+      .all(runId) as { key: string; step: number; value: number | null }[];
     const out: Record<string, MetricPoint[]> = {};
     for (const r of rows) {
       if (keys && !keys.includes(r.key)) continue;
@@ -220,7 +244,11 @@ export class Tracker {
         throw new LorakitError('LK_IO', `${path}:${line}: not JSON: ${(e as Error).message}`, { details: { file: path, line } });
       }
       const step = row.step;
-      if (typeof step !== 'number' || !Number.isInteger(step)) throw new LorakitError('LK_IO', `${path}:${line}: 'step' must be an integer, got ${JSON.stringify(step)}`, { details: { file: path, line } });
+      if (typeof step !== 'number' || !Number.isInteger(step)) {
+        throw new LorakitError('LK_IO', `${path}:${line}: 'step' must be an integer, got ${JSON.stringify(step)}`, {
+          details: { file: path, line },
+        });
+      }
       const m: Record<string, number> = {};
       for (const [k, v] of Object.entries(row)) if (k !== 'step' && typeof v === 'number') m[k] = v;
       batch.push([runId, step, m, at]);
@@ -290,7 +318,8 @@ class RunHandleImpl implements RunHandle {
   }
 
   finish(status: Exclude<RunStatus, 'running'>, summary: Readonly<Record<string, unknown>> = {}): void {
-    if (!['finished', 'failed', 'killed'].includes(status)) throw new LorakitError('LK_ARG', `finish: status must be finished, failed or killed; got '${status}'`);
+    if (!['finished', 'failed', 'killed'].includes(status))
+      throw new LorakitError('LK_ARG', `finish: status must be finished, failed or killed; got '${status}'`);
     this.flush();
     this.done = true;
     openHandles.delete(this);

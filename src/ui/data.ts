@@ -13,14 +13,30 @@ export interface RunRow {
 }
 
 export function runsTable(tracker: Tracker, limit = 500): RunRow[] {
-  return tracker.listRuns({ limit }).map((r) => ({ id: r.id, kind: r.kind, name: r.name, status: r.status, startedAt: r.startedAt, endedAt: r.endedAt, final: tracker.finalMetrics(r.id), lineage: r.lineage }));
+  return tracker
+    .listRuns({ limit })
+    .map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      name: r.name,
+      status: r.status,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      final: tracker.finalMetrics(r.id),
+      lineage: r.lineage,
+    }));
 }
 
 /** Series as [step, value] pairs (compact JSON for long runs). */
 export function runSeries(tracker: Tracker, id: string, keys?: readonly string[]): Record<string, [number, number | null][]> {
   const run = tracker.getRun(id);
   const m = tracker.metrics(run.id, keys);
-  return Object.fromEntries(Object.entries(m).map(([k, pts]) => [k, pts.map((p) => [p.step, Number.isFinite(p.value) ? p.value : null] as [number, number | null])]));
+  return Object.fromEntries(
+    Object.entries(m).map(([k, pts]) => [
+      k,
+      pts.map((p) => [p.step, Number.isFinite(p.value) ? p.value : null] as [number, number | null]),
+    ]),
+  );
 }
 
 export function compareTable(tracker: Tracker, ids: readonly string[]): CompareTable {
@@ -29,7 +45,10 @@ export function compareTable(tracker: Tracker, ids: readonly string[]): CompareT
   return compareRuns(runs, runs.map((r) => tracker.finalMetrics(r.id)));
 }
 
-export interface BaseGroup { readonly base: Pick<BaseRecord, 'fingerprint' | 'name' | 'architecture' | 'parameters'> & { registered: boolean }; readonly versions: AdapterVersion[] }
+export interface BaseGroup {
+  readonly base: Pick<BaseRecord, 'fingerprint' | 'name' | 'architecture' | 'parameters'> & { registered: boolean };
+  readonly versions: AdapterVersion[];
+}
 
 /** Adapter versions grouped by the base they were trained on (registered bases first, by name). */
 export async function adaptersByBase(registry: Registry): Promise<BaseGroup[]> {
@@ -39,7 +58,16 @@ export async function adaptersByBase(registry: Registry): Promise<BaseGroup[]> {
   for (const fp of bases.keys()) if (!groups.has(fp)) groups.set(fp, []);
   return [...groups.entries()].map(([fp, versions]) => {
     const b = bases.get(fp);
-    return { base: { fingerprint: fp, name: b?.name ?? null, architecture: b?.architecture ?? 'unknown', parameters: b?.parameters ?? 0, registered: !!b }, versions };
+    return {
+      base: {
+        fingerprint: fp,
+        name: b?.name ?? null,
+        architecture: b?.architecture ?? 'unknown',
+        parameters: b?.parameters ?? 0,
+        registered: !!b,
+      },
+      versions,
+    };
   }).sort((x, y) => Number(y.base.registered) - Number(x.base.registered) || (x.base.name ?? '~').localeCompare(y.base.name ?? '~'));
 }
 

@@ -13,7 +13,11 @@ export const ui = defineCommand<UiFlags>({
     json: { help: 'Print the URL as JSON', default: false },
   },
   async run(flags, io) {
-    const [{ Tracker }, { Registry }, { startDashboard }] = await Promise.all([import('../../track/index.js'), import('../../registry/index.js'), import('../../ui/index.js')]);
+    const [{ Tracker }, { Registry }, { startDashboard }] = await Promise.all([
+      import('../../track/index.js'),
+      import('../../registry/index.js'),
+      import('../../ui/index.js'),
+    ]);
     const tracker = Tracker.open();
     const registry = Registry.open();
     const server = await startDashboard({ tracker, registry, port: flags.port, host: flags.host });
