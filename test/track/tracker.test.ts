@@ -12,7 +12,13 @@ import { tmp } from '../registry/helpers.js';
 test('a run records config, environment, lineage, metrics, params, artifacts and status', () => {
   const root = tmp();
   const t = Tracker.open(join(root, 'home'));
-  const run = t.startRun({ kind: 'train', name: 'first', config: { lr: 1e-3, lora: { r: 8 } }, lineage: { baseFingerprint: 'b'.repeat(64) }, runDir: join(root, 'run') });
+  const run = t.startRun({
+    kind: 'train',
+    name: 'first',
+    config: { lr: 1e-3, lora: { r: 8 } },
+    lineage: { baseFingerprint: 'b'.repeat(64) },
+    runDir: join(root, 'run'),
+  });
   for (let s = 0; s < 2000; s++) run.logMetrics(s, { loss: 3 / (s + 1), lr: 1e-3 });
   run.logMetrics(1999, { eval_loss: 0.5 });
   run.logParams({ seed: 7 });
@@ -63,13 +69,18 @@ test('importMetricsJsonl reads the trainer file and is idempotent; bad lines nam
   await t.importMetricsJsonl(run.id, p);
   assert.deepEqual(t.metrics(run.id).loss, [{ step: 0, value: 2 }, { step: 10, value: 1.5 }]);
   writeFileSync(p, '{"step":0,"loss":1}\n{"loss":2}\n');
-  await assert.rejects(t.importMetricsJsonl(run.id, p), (e: Error & { code?: string }) => e.code === 'LK_IO' && e.message.includes('metrics.jsonl:2'));
+  await assert.rejects(
+    t.importMetricsJsonl(run.id, p),
+    (e: Error & { code?: string }) => e.code === 'LK_IO' && e.message.includes('metrics.jsonl:2'),
+  );
   t.close();
 });
 
 test('a run whose process was SIGKILLed is marked killed on the next open', async () => {
   const home = join(tmp(), 'home');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'child-run.ts'), home], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'child-run.ts'), home], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const id = await new Promise<string>((resolve) => child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim())));
   const alive = Tracker.open(home);
   assert.equal(alive.getRun(id).status, 'running', 'a live process keeps its run running');
