@@ -8,12 +8,31 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', performance: 'readonly', structuredClone: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly',
+        clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', performance: 'readonly',
+        structuredClone: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly',
+        AbortSignal: 'readonly', fetch: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
+      // Line cap (issue 14). Exempt only what cannot be split without hurting it: a URL, and a regex literal
+      // (splitting one means building it from strings, which hides the pattern). Long strings and template
+      // literals are split with `+` or moved into a const instead.
+      'max-len': ['error', { code: 150, ignoreUrls: true, ignoreRegExpLiterals: true }],
     },
+  },
+  {
+    // TEMPORARY: rewrapped after the registry-on-PostgreSQL merge (these files are being rewritten now).
+    files: [
+      'src/registry/**', 'src/cli/commands/registry-*.ts', 'src/cli/commands/serve.ts', 'src/serve/server.ts',
+      'src/cli/commands/index.ts', 'test/registry/**', 'bench/index.ts',
+    ],
+    rules: { 'max-len': 'off' },
   },
 );
