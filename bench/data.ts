@@ -9,11 +9,13 @@ import { Rng } from '../src/util/rng.js';
 import type { BenchArea } from './types.js';
 import { interleave, median, medianOf, rounds } from './stats.js';
 
-const WORDS = ('the of and to a in is it that for on was with as be at by this are not or have from but they his her he she we an had which were ' +
-  'time year people way day man thing woman life child world school state family student group country problem hand part place case week company ' +
-  'system program question work government number night point home water room mother area money story fact month lot right study book eye job word ' +
-  'business issue side kind head house service friend father power hour game line end member law car city community name president team minute idea ' +
-  'kid body information back parent face others level office door health person art war history party result change morning reason research girl guy').split(' ');
+const WORDS = ('the of and to a in is it that for on was with as be at by this are not or have from but they his her he she ' +
+  'we an had which were time year people way day man thing woman life child world school state family student ' +
+  'group country problem hand part place case week company system program question work government number night ' +
+  'point home water room mother area money story fact month lot right study book eye job word business issue ' +
+  'side kind head house service friend father power hour game line end member law car city community name ' +
+  'president team minute idea kid body information back parent face others level office door health person art ' +
+  'war history party result change morning reason research girl guy').split(' ');
 
 /** ~1 KB of English-like text: sentences of 8-20 words. */
 function doc(rng: Rng): string {
@@ -35,8 +37,11 @@ function makeData(file: string, n: number, seed: number): { exact: number; near:
   const pool: { text: string; line: string }[] = []; // recent originals that copies are drawn from
   const lines: string[] = [];
   let exact = 0, near = 0;
-  const format = (i: number, text: string): string => (i % 3 === 0 ? JSON.stringify({ text }) : i % 3 === 1 ? JSON.stringify({ prompt: text.slice(0, 200), completion: text.slice(200) })
-    : JSON.stringify({ messages: [{ role: 'user', content: text.slice(0, 200) }, { role: 'assistant', content: text.slice(200) }] }));
+  const format = (i: number, text: string): string => {
+    if (i % 3 === 0) return JSON.stringify({ text });
+    if (i % 3 === 1) return JSON.stringify({ prompt: text.slice(0, 200), completion: text.slice(200) });
+    return JSON.stringify({ messages: [{ role: 'user', content: text.slice(0, 200) }, { role: 'assistant', content: text.slice(200) }] });
+  };
   for (let i = 0; i < n; i++) {
     const r = rng.next();
     if (r < 0.05 && pool.length > 0) { lines.push(pool[rng.int(pool.length)].line); exact++; continue; }
@@ -78,7 +83,8 @@ export const bench: BenchArea = async () => {
         pipeline: pipelines[i][0], records: r.counts.input, 'records/s': Math.round(medianOf(rs, (x) => x.r.timings.recordsPerSecond)!),
         'total s': medianOf(rs, (x) => x.r.timings.totalSeconds), 'pass 1 s': medianOf(rs, (x) => x.r.timings.readSeconds),
         'near-dup s': medianOf(rs, (x) => x.r.nearDup.seconds), 'pass 2 s': medianOf(rs, (x) => x.r.timings.writeSeconds),
-        'exact dups (injected)': `${r.counts.exactDuplicates} (${injected.exact})`, 'near dups (injected)': `${r.counts.nearDuplicates} (${injected.near})`,
+        'exact dups (injected)': `${r.counts.exactDuplicates} (${injected.exact})`,
+        'near dups (injected)': `${r.counts.nearDuplicates} (${injected.near})`,
         'heap MB': Math.round(Math.max(...rs.map((x) => x.heap)) / 1e6), 'rss MB': Math.round(Math.max(...rs.map((x) => x.rss)) / 1e6),
       };
     });
@@ -102,7 +108,14 @@ export const bench: BenchArea = async () => {
       ],
     }, {
       title: `near-dedup signatures (inside pass 1); median of ${R} rounds`,
-      rows: [{ stage: 'words + 5-word shingles + MinHash 128 perms', records: docs.length, 'records/s': Math.round(docs.length / sigSeconds), 'µs/record': (sigSeconds / docs.length) * 1e6 }],
+      rows: [
+        {
+          stage: 'words + 5-word shingles + MinHash 128 perms',
+          records: docs.length,
+          'records/s': Math.round(docs.length / sigSeconds),
+          'µs/record': (sigSeconds / docs.length) * 1e6,
+        },
+      ],
     }];
   } finally {
     rmSync(dir, { recursive: true, force: true });

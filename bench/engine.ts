@@ -40,13 +40,25 @@ async function gemm(): Promise<BenchTable> {
     const A = Float32Array.from({ length: n * n }, (_, i) => (i % 7) * 0.1), B = Float32Array.from({ length: n * n }, (_, i) => (i % 5) * 0.1);
     const C = new Float32Array(n * n);
     // Raw onnxruntime-node on the same model bytes, same options, preallocated output.
-    const raw = await ort.InferenceSession.create(E.emitModel(g).bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    const raw = await ort.InferenceSession.create(E.emitModel(g).bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
     const ta = new ort.Tensor('float32', A, [n, n]), tb = new ort.Tensor('float32', B, [n, n]), tc = new ort.Tensor('float32', C, [n, n]);
     const [engineMs, rawMs] = await pairTime(
       () => s.run({ a: { data: A, dims: [n, n] }, b: { data: B, dims: [n, n] } }, { c: C }), () => raw.run({ a: ta, b: tb }, { c: tc }));
     await raw.release();
     const flop = 2 * n ** 3;
-    rows.push({ n, engine_ms: engineMs, raw_ort_ms: rawMs, engine_gflops: flop / engineMs / 1e6, raw_gflops: flop / rawMs / 1e6, engine_vs_raw: rawMs / engineMs });
+    rows.push({
+      n,
+      engine_ms: engineMs,
+      raw_ort_ms: rawMs,
+      engine_gflops: flop / engineMs / 1e6,
+      raw_gflops: flop / rawMs / 1e6,
+      engine_vs_raw: rawMs / engineMs,
+    });
   }
   return {
     title: `GEMM n×n×n, float32, ${threads} threads (engine = compile + CompiledGraph.run with checks; raw = InferenceSession.run); `
@@ -89,16 +101,42 @@ async function weightsAsInputs(): Promise<BenchTable> {
     gt.output('y', E.matmul(xt, E.transposeLast2(wt)));
     const si = await E.compile(gi, { threads }), sc = await E.compile(gc, { threads }), st = await E.compile(gt, { threads });
     const X = new Float32Array(M * K).fill(0.5), Y = new Float32Array(M * N);
-    const [inputMs, constMs] = await pairTime(() => si.run({ x: { data: X, dims: [M, K] }, w: { data: W, dims: [K, N] } }, { y: Y }), () => sc.run({ x: { data: X, dims: [M, K] } }, { y: Y }));
-    const [inputTMs] = await pairTime(() => st.run({ x: { data: X, dims: [M, K] }, w: { data: W, dims: [N, K] } }, { y: Y }), () => sc.run({ x: { data: X, dims: [M, K] } }, { y: Y }));
-    rows.push({ rows_M: M, input_w_ms: inputMs, input_wT_hf_layout_ms: inputTMs, initializer_ms: constMs, input_over_initializer: inputMs / constMs, input_hf_over_initializer: inputTMs / constMs });
+    const [inputMs, constMs] = await pairTime(
+      () => si.run({ x: { data: X, dims: [M, K] }, w: { data: W, dims: [K, N] } }, { y: Y }),
+      () => sc.run({ x: { data: X, dims: [M, K] } }, { y: Y }),
+    );
+    const [inputTMs] = await pairTime(
+      () => st.run({ x: { data: X, dims: [M, K] }, w: { data: W, dims: [N, K] } }, { y: Y }),
+      () => sc.run({ x: { data: X, dims: [M, K] } }, { y: Y }),
+    );
+    rows.push({
+      rows_M: M,
+      input_w_ms: inputMs,
+      input_wT_hf_layout_ms: inputTMs,
+      initializer_ms: constMs,
+      input_over_initializer: inputMs / constMs,
+      input_hf_over_initializer: inputTMs / constMs,
+    });
   }
   return { title: `Weights as graph inputs vs initializers (x(M,512) · W(512,2048)); median of ${R} interleaved rounds`, rows };
 }
 
 async function buildCompile(): Promise<BenchTable> {
   // A GPT-2-small-shaped Llama: 12 layers, hidden 768, 12 heads, vocab 8192; forward + backward w.r.t. all weights.
-  const cfg = normalizeConfig({ model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: 8192, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 12, intermediate_size: 2048, max_position_embeddings: 1024, rms_norm_eps: 1e-6, hidden_act: 'silu', tie_word_embeddings: true } as never);
+  const cfg = normalizeConfig({
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    vocab_size: 8192,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    num_key_value_heads: 12,
+    intermediate_size: 2048,
+    max_position_embeddings: 1024,
+    rms_norm_eps: 1e-6,
+    hidden_act: 'silu',
+    tie_word_embeddings: true,
+  } as never);
   const t0 = performance.now();
   const built = buildCausalLMGraph(cfg, { mode: 'score', shapes: expectedWeights(cfg), name: 'bench_12l' });
   const wrt = built.graph.inputs.filter((s) => s.dtype === 'float32');
@@ -110,12 +148,31 @@ async function buildCompile(): Promise<BenchTable> {
   const t3 = performance.now();
   await s.dispose();
   const params = [...expectedWeights(cfg).values()].reduce((n, sh) => n + sh.reduce((a, b) => a * b, 1), 0);
-  return { title: 'Build + compile a 12-layer transformer forward+backward (all weights)', rows: [{ model: modelLabel('llama-shaped', params), nodes: nodeCount, model_kb: bytes.byteLength / 1024, build_and_grad_ms: t1 - t0, emit_ms: t2 - t1, ort_session_ms: t3 - t2 - (t2 - t1), total_ms: t3 - t0 }], notes: ['compile() emits again before creating the session, so ort_session_ms subtracts one emit.'] };
+  return {
+    title: 'Build + compile a 12-layer transformer forward+backward (all weights)',
+    rows: [
+      {
+        model: modelLabel('llama-shaped', params),
+        nodes: nodeCount,
+        model_kb: bytes.byteLength / 1024,
+        build_and_grad_ms: t1 - t0,
+        emit_ms: t2 - t1,
+        ort_session_ms: t3 - t2 - (t2 - t1),
+        total_ms: t3 - t0,
+      },
+    ],
+    notes: ['compile() emits again before creating the session, so ort_session_ms subtracts one emit.'],
+  };
 }
 
 export const bench: BenchArea = async () => {
   const only = process.env.LORAKIT_BENCH_ONLY;
-  const parts: [string, () => Promise<BenchTable>][] = [['gemm', gemm], ['overhead', overhead], ['weights', weightsAsInputs], ['build', buildCompile]];
+  const parts: [string, () => Promise<BenchTable>][] = [
+    ['gemm', gemm],
+    ['overhead', overhead],
+    ['weights', weightsAsInputs],
+    ['build', buildCompile],
+  ];
   const out: BenchTable[] = [];
   for (const [name, fn] of parts) if (!only || only.split(',').includes(name)) out.push(await fn());
   return out;

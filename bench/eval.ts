@@ -17,8 +17,23 @@ export const bench: BenchArea = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lk-bench-eval-'));
   try {
     const model = writeTinyModel(join(dir, 'model'), { hidden: 384, layers: 7, seed: 1 });
-    writeFileSync(join(dir, 'd.jsonl'), Array.from({ length: 16 }, (_, i) => JSON.stringify({ text: `Mr. Speaker, the state of the Union is strong, number ${i}.` })).join('\n'));
-    await trainAdapter(resolveTrainConfig({ model, data: join(dir, 'd.jsonl'), out: join(dir, 'adapter'), maxSteps: 2, batchSize: 4, evalFraction: 0, lr: 1e-3 }));
+    writeFileSync(
+      join(dir, 'd.jsonl'),
+      Array.from({ length: 16 }, (_, i) =>
+        JSON.stringify({ text: `Mr. Speaker, the state of the Union is strong, number ${i}.` }),
+      ).join('\n'),
+    );
+    await trainAdapter(
+      resolveTrainConfig({
+        model,
+        data: join(dir, 'd.jsonl'),
+        out: join(dir, 'adapter'),
+        maxSteps: 2,
+        batchSize: 4,
+        evalFraction: 0,
+        lr: 1e-3,
+      }),
+    );
     const suite = loadSuite('general');
     const R = rounds();
     const once = (withAdapter: boolean) => async () => {

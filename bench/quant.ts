@@ -11,12 +11,19 @@ import type { BenchArea, BenchCell } from './types.js';
 
 const K = 2048, N = 8192, BLOCK = 32, ROUNDS = rounds(7);
 
-interface Variant { readonly name: string; readonly session: CompiledGraph; readonly feeds: (m: number) => Record<string, { data: Float32Array | Uint8Array; dims: number[] }> }
+interface Variant {
+  readonly name: string;
+  readonly session: CompiledGraph;
+  readonly feeds: (m: number) => Record<string, { data: Float32Array | Uint8Array; dims: number[] }>;
+}
 
 function packed(g: Graph, t: QuantizedTensor, key: string, asInput: boolean) {
   const nb = Math.ceil(t.k / t.blockSize), dims = [t.n, nb, (t.blockSize * t.bits) / 8];
   if (asInput) return { b: g.input(`${key}.q`, 'uint8', dims), s: g.input(`${key}.s`, 'float32', [t.n, nb]) };
-  return { b: g.constant(t.packed, dims, `${key}.q`, { dtype: 'uint8', external: true }), s: g.constant(t.scales, [t.n, nb], `${key}.s`, { external: true }) };
+  return {
+    b: g.constant(t.packed, dims, `${key}.q`, { dtype: 'uint8', external: true }),
+    s: g.constant(t.scales, [t.n, nb], `${key}.s`, { external: true }),
+  };
 }
 
 async function nbits(t: QuantizedTensor, level: 0 | 4, asInput = false): Promise<CompiledGraph> {
@@ -44,7 +51,12 @@ export const bench: BenchArea = async () => {
   const int4 = quantizeRows(w, N, K, { bits: 4, blockSize: BLOCK, symmetric: true });
   const int8 = quantizeRows(w, N, K, { bits: 8, blockSize: BLOCK, symmetric: true });
   const xs = new Map<number, Float32Array>();
-  const x = (m: number, k = K): Float32Array => { const key = m * 1e6 + k; let v = xs.get(key); if (!v) xs.set(key, (v = Float32Array.from({ length: m * k }, () => rng.normal()))); return v; };
+  const x = (m: number, k = K): Float32Array => {
+    const key = m * 1e6 + k;
+    let v = xs.get(key);
+    if (!v) xs.set(key, (v = Float32Array.from({ length: m * k }, () => rng.normal())));
+    return v;
+  };
   const feedX = (k: number) => (m: number) => ({ x: { data: x(m, k), dims: [m, k] } });
 
   const gf = new Graph('f32');
@@ -59,7 +71,11 @@ export const bench: BenchArea = async () => {
   ];
   const asInput: Variant = {
     name: 'int4, accuracy int8, packed weights fed as inputs', session: await nbits(int4, 4, true),
-    feeds: (m) => ({ ...feedX(K)(m), 'w.q': { data: int4.packed, dims: [N, K / BLOCK, BLOCK / 2] }, 'w.s': { data: int4.scales, dims: [N, K / BLOCK] } }),
+    feeds: (m) => ({
+      ...feedX(K)(m),
+      'w.q': { data: int4.packed, dims: [N, K / BLOCK, BLOCK / 2] },
+      'w.s': { data: int4.scales, dims: [N, K / BLOCK] },
+    }),
   };
   const ms = [1, 8, 512];
   const fwd: number[][] = [];
@@ -88,7 +104,8 @@ export const bench: BenchArea = async () => {
   const extraMb = (wt.packed.byteLength + wt.scales.byteLength) / 2 ** 20, baseMb = (int4.packed.byteLength + int4.scales.byteLength) / 2 ** 20;
   return [
     {
-      title: `Quantized matmul, one ${K}→${N} layer (Llama-3.2-1B MLP shape), ms, median of ${ROUNDS} interleaved rounds, ${defaultThreads()} threads`,
+      title: `Quantized matmul, one ${K}→${N} layer (Llama-3.2-1B MLP shape), ms, ` +
+        `median of ${ROUNDS} interleaved rounds, ${defaultThreads()} threads`,
       rows: [
         ...forward.map((v, i): Record<string, BenchCell> => ({ weights: v.name, 'M=1': fwd[0][i], 'M=8': fwd[1][i], 'M=512': fwd[2][i] })),
         { weights: asInput.name, 'M=1': inputTimes[0][0], 'M=8': null, 'M=512': inputTimes[1][0] },
@@ -98,7 +115,10 @@ export const bench: BenchArea = async () => {
     {
       title: `Backward through a frozen int4 weight: dX = dY·W at M=512 (batch 2 × 256), ms, median of ${ROUNDS} interleaved rounds`,
       rows: backward.map((v, i) => ({ method: v.name, ms: bwd[i] })),
-      notes: [`The Wᵀ packing costs ${extraMb.toFixed(1)} MiB per such layer in training processes only (the int4 forward weight is ${baseMb.toFixed(1)} MiB).`],
+      notes: [
+        `The Wᵀ packing costs ${extraMb.toFixed(1)} MiB per such layer in training processes only ` +
+          `(the int4 forward weight is ${baseMb.toFixed(1)} MiB).`,
+      ],
     },
   ];
 };

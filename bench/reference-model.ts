@@ -8,7 +8,20 @@ import { expectedWeights, normalizeConfig } from '../src/models/config.js';
 import { Rng } from '../src/util/rng.js';
 
 export function referenceModel(threads?: number): CausalLM {
-  const cfg = normalizeConfig({ model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: 8192, hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, intermediate_size: 1376, max_position_embeddings: 2048, rms_norm_eps: 1e-6, hidden_act: 'silu', tie_word_embeddings: true } as never);
+  const cfg = normalizeConfig({
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    vocab_size: 8192,
+    hidden_size: 512,
+    num_hidden_layers: 8,
+    num_attention_heads: 8,
+    num_key_value_heads: 8,
+    intermediate_size: 1376,
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-6,
+    hidden_act: 'silu',
+    tie_word_embeddings: true,
+  } as never);
   const shapes = expectedWeights(cfg);
   const rng = new Rng(0);
   const weights = new Map<string, Float32Array>();

@@ -13,7 +13,16 @@ const BASE_FP = 'b'.repeat(64);
 /** A PEFT folder whose adapter_model.safetensors holds `bytes` of random F32 data (written in 8 MiB chunks). */
 function writeAdapter(dir: string, bytes: number): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 16, lora_alpha: 32, target_modules: ['q_proj', 'v_proj'] }));
+  writeFileSync(
+    join(dir, 'adapter_config.json'),
+    JSON.stringify({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 16,
+      lora_alpha: 32,
+      target_modules: ['q_proj', 'v_proj'],
+    }),
+  );
   writeFileSync(join(dir, 'lorakit.json'), JSON.stringify({ base_fingerprint: BASE_FP }));
   const n = Math.floor(bytes / 4);
   let header = JSON.stringify({ 'base_model.model.blob.lora_A.weight': { dtype: 'F32', shape: [n], data_offsets: [0, n * 4] } });
@@ -62,7 +71,11 @@ export const bench: BenchArea = async () => {
         { step: 'add-adapter, cold (hash + copy to blobs + fsync + 1 transaction)', ms: coldMs, 'MB/s': Math.round(MB / (coldMs / 1000)) },
         { step: 'add-adapter, same bytes under another name (blobs deduplicated)', ms: dedupMs, 'MB/s': null },
         { step: 'export to a PEFT folder (re-hash while copying)', ms: exportMs, 'MB/s': Math.round(MB / (exportMs / 1000)) },
-        { step: `verify (${v.checked} blobs, ${(v.bytes / 1e6).toFixed(0)} MB)`, ms: verifyMs, 'MB/s': Math.round(v.bytes / 1e6 / (verifyMs / 1000)) },
+        {
+          step: `verify (${v.checked} blobs, ${(v.bytes / 1e6).toFixed(0)} MB)`,
+          ms: verifyMs,
+          'MB/s': Math.round(v.bytes / 1e6 / (verifyMs / 1000)),
+        },
       ],
       notes: ['cold = a folder not seen before (no fingerprint cache); the dedup row re-reads nothing: (path, size, mtime) cache + existing blob'],
     });
@@ -73,7 +86,13 @@ export const bench: BenchArea = async () => {
     const N = 10_000;
     writeAdapter(join(root, 'small'), 4096);
     t0 = performance.now();
-    for (let i = 0; i < N; i++) await reg.addAdapter(join(root, 'small'), { name: `team${i % 10}/adapter`, allowDuplicate: true, metrics: { eval_loss: 1 + i / N } });
+    for (let i = 0; i < N; i++) {
+      await reg.addAdapter(join(root, 'small'), {
+        name: `team${i % 10}/adapter`,
+        allowDuplicate: true,
+        metrics: { eval_loss: 1 + i / N },
+      });
+    }
     const regMs = ms(t0);
     const some = await reg.list({ name: 'team3/adapter' });
     await reg.setAlias(some[500].ref, 'production');
@@ -90,7 +109,11 @@ export const bench: BenchArea = async () => {
     tables.push({
       title: `${N.toLocaleString('en-US')} adapter versions`,
       rows: [
-        { operation: `register ${N} small versions (10 names, one transaction each)`, ms: regMs, 'per op (ms)': Math.round((regMs / N) * 1000) / 1000 },
+        {
+          operation: `register ${N} small versions (10 names, one transaction each)`,
+          ms: regMs,
+          'per op (ms)': Math.round((regMs / N) * 1000) / 1000,
+        },
         { operation: `list all (${all.length} rows with aliases and tags)`, ms: listMs, 'per op (ms)': null },
         { operation: `list one name (${one.length} rows)`, ms: listOneMs, 'per op (ms)': null },
         { operation: "resolve 'name@production' (1000 calls)", ms: resolveUs, 'per op (ms)': resolveUs / 1000 },

@@ -115,7 +115,8 @@ if (mode === 'train') {
   }
   const mean = times.slice(1).reduce((a, b) => a + b, 0) / (times.length - 1);
   Object.assign(out, {
-    qlora_mode: ck.quant ? qloraMode : 'n/a', train_tok_s: (B * T) / (mean / 1000), step_s: mean / 1000, first_step_s: times[0] / 1000, peak_rss_mb: peakMb(),
+    qlora_mode: ck.quant ? qloraMode : 'n/a', train_tok_s: (B * T) / (mean / 1000), step_s: mean / 1000,
+    first_step_s: times[0] / 1000, peak_rss_mb: peakMb(),
   });
 }
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -39,7 +39,14 @@ const grads = names.map((n) => new Float32Array(tensors.get(n)!.data.length));
 const adapter = bindAdapter({ config: lcfg, sites, tensors });
 const rssBefore = process.memoryUsage().rss;
 const step = await TrainStep.create(lm, adapter, names, { packed: false, checkpointing });
-const batch = makeTrainBatch(Array.from({ length: B }, (_, b) => ({ ids: Array.from({ length: T }, (_, t) => (t * 131 + b * 17) % 128000), target: new Array<boolean>(T).fill(true) })), 0, false);
+const batch = makeTrainBatch(
+  Array.from({ length: B }, (_, b) => ({
+    ids: Array.from({ length: T }, (_, t) => (t * 131 + b * 17) % 128000),
+    target: new Array<boolean>(T).fill(true),
+  })),
+  0,
+  false,
+);
 const times: number[] = [];
 const steps = Number(process.env.STEPS ?? 3);
 for (let s = 0; s < steps; s++) {

@@ -32,7 +32,12 @@ export const scaleRuns: Record<string, ScaleRun> = {
   'llama-3.2-1b:int4:low-memory': { ...run1b('int4'), train: { ...run1b('int4').train, qlora: 'low-memory' } },
   // Issue 12: the 8B must load, train 2 steps at 1 × 256 and decode 16 tokens within 8 GB peak RSS, with int4 only
   // (float32 needs 32 GB). Fast QLoRA would hold the prepacked weights and an int8 Wᵀ: only low-memory fits.
-  'llama-3.1-8b:int4': { model: 'llama-3.1-8b', precision: 'int4', decode: { tokens: 16 }, train: { batch: 1, seq: 256, steps: 2, qlora: 'low-memory' } },
+  'llama-3.1-8b:int4': {
+    model: 'llama-3.1-8b',
+    precision: 'int4',
+    decode: { tokens: 16 },
+    train: { batch: 1, seq: 256, steps: 2, qlora: 'low-memory' },
+  },
 };
 
 const thp = process.env.LK_SCALE_THP === '1';
@@ -65,7 +70,10 @@ export const bench: BenchArea = async () => {
     const load = run('load'), stream = run('stream'), decode = run('decode'), train = run('train');
     // The decode bound: bytes of weights read per token over the read bandwidth ORT reaches with the same threads.
     const bw = modes.includes('decode') ? child('bandwidth', dir, r) : {};
-    const boundTokS = typeof bw.read_gb_s === 'number' && typeof decode.weight_gb_per_token === 'number' ? bw.read_gb_s / decode.weight_gb_per_token : null;
+    const boundTokS =
+      typeof bw.read_gb_s === 'number' && typeof decode.weight_gb_per_token === 'number'
+        ? bw.read_gb_s / decode.weight_gb_per_token
+        : null;
     const share = boundTokS && typeof decode.decode_tok_s === 'number' ? `${Math.round((100 * decode.decode_tok_s) / boundTokS)}%` : null;
     rows.push({
       model: r.model, precision: r.precision, thp: thp ? 'yes' : 'no', parameters: load.parameters ?? null,
@@ -89,7 +97,8 @@ export const bench: BenchArea = async () => {
       'load_cpu_s: user + system CPU seconds of the load (steadier on a busy machine than load_s).',
       'stream_reuse_s: streamFloat32 {reuse} over all tensors, f32 into one warm scratch buffer (a quantizer\'s read cost).',
       'decode: greedy, KV cache, batch 1 after an 8-token random prompt. train: LoRA r 16 on q_proj,v_proj, AdamW, mean of steps after the first.',
-      'read_gb_s: ORT ReduceSum over a 1 GiB float32 tensor with the decode threads (median of 5); decode_bound_tok_s = read_gb_s / weight GB read per token.',
+      'read_gb_s: ORT ReduceSum over a 1 GiB float32 tensor with the decode threads (median of 5); ' +
+        'decode_bound_tok_s = read_gb_s / weight GB read per token.',
     ],
   }];
 };

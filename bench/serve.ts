@@ -36,17 +36,33 @@ function summarize(load: string, targets: string, rs: readonly Drive[], baseTps:
 }
 let model = '';
 
-const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0; };
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
+};
 
 /** CLIENTS clients, each sending `rounds` requests in a row; request i of client c uses models[(c + i) % k]. */
-async function drive(app: LorakitServer, models: readonly string[], o: { rounds?: number; untilMs?: number }): Promise<{ tokens: number; seconds: number; failed: number; lat: number[]; requests: number }> {
+async function drive(
+  app: LorakitServer,
+  models: readonly string[],
+  o: { rounds?: number; untilMs?: number },
+): Promise<{ tokens: number; seconds: number; failed: number; lat: number[]; requests: number }> {
   let tokens = 0, failed = 0, requests = 0;
   const lat: number[] = [];
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
     for (let i = 0; o.rounds ? i < o.rounds : performance.now() - t0 < o.untilMs!; i++) {
       const s = performance.now();
-      const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model: models[(c + i) % models.length], prompt: `Request ${c}.${i}: the committee said that`, max_tokens: MAX_TOKENS, temperature: 0 } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/completions',
+        payload: {
+          model: models[(c + i) % models.length],
+          prompt: `Request ${c}.${i}: the committee said that`,
+          max_tokens: MAX_TOKENS,
+          temperature: 0,
+        },
+      });
       requests++;
       if (r.statusCode !== 200) { failed++; continue; }
       tokens += r.json().usage.completion_tokens;
@@ -78,11 +94,22 @@ export const bench: BenchArea = async () => {
 
     // Throughput: same load (CLIENTS concurrent clients × ROUNDS requests × MAX_TOKENS tokens), different adapter mixes.
     const thr: Record<string, BenchCell>[] = [];
-    const app = await createServer({ model: ck, adapters: Object.fromEntries(qv.map((n) => [n, adapters[n]])), maxLoras: 32, maxBatch: 32, maxQueue: 256, servedModelName: 'base', preload: true });
+    const app = await createServer({
+      model: ck,
+      adapters: Object.fromEntries(qv.map((n) => [n, adapters[n]])),
+      maxLoras: 32,
+      maxBatch: 32,
+      maxQueue: 256,
+      servedModelName: 'base',
+      preload: true,
+    });
     await drive(app, ['base', ...qv], { rounds: 2 }); // warm-up: graphs compiled, every adapter resident once
     // Each load once per round, interleaved with the others, for R rounds; tokens/s is the median round,
     // latency percentiles pool every round (the machine is shared and noisy).
-    const loads = [['base alone', ['base']], ['1 adapter', qv.slice(0, 1)], ['8 adapters', qv.slice(0, 8)], ['32 adapters', qv], ['32 adapters + base', [...qv, 'base']]] as const;
+    const loads = [
+      ['base alone', ['base']], ['1 adapter', qv.slice(0, 1)], ['8 adapters', qv.slice(0, 8)], ['32 adapters', qv],
+      ['32 adapters + base', [...qv, 'base']],
+    ] as const;
     const runs = await interleave(R, loads.map(([, models]) => () => drive(app, models, { rounds: ROUNDS })));
     const baseTps = median(runs[0].map(tps));
     loads.forEach(([label], i) => thr.push(summarize(label, label === 'base alone' ? '-' : 'q_proj,v_proj r8', runs[i], baseTps)));
@@ -90,7 +117,15 @@ export const bench: BenchArea = async () => {
     await app.close();
     // all-linear adapters: the heavier case (7 adapted modules per layer).
     const al = writeSet('al', 'all-linear', 32);
-    const app2 = await createServer({ model: ck, adapters: Object.fromEntries(al.map((n) => [n, adapters[n]])), maxLoras: 32, maxBatch: 32, maxQueue: 256, servedModelName: 'base', preload: true });
+    const app2 = await createServer({
+      model: ck,
+      adapters: Object.fromEntries(al.map((n) => [n, adapters[n]])),
+      maxLoras: 32,
+      maxBatch: 32,
+      maxQueue: 256,
+      servedModelName: 'base',
+      preload: true,
+    });
     await drive(app2, ['base', ...al], { rounds: 2 });
     const loads2 = [['base alone', ['base']], ['32 adapters', al]] as const;
     const runs2 = await interleave(R, loads2.map(([, models]) => () => drive(app2, models, { rounds: ROUNDS })));
@@ -126,7 +161,14 @@ export const bench: BenchArea = async () => {
     tables.push({ title: `Adapter load (disk → host, scaling folded) and switch (host → slot, memcpy), ${model}`, rows: cost });
 
     // Bounded load test: many clients over several adapters for a fixed time; RSS before and after.
-    const app3 = await createServer({ model: ck, adapters: Object.fromEntries(qv.slice(0, 8).map((n) => [n, adapters[n]])), maxLoras: 4, maxBatch: 16, maxQueue: 256, servedModelName: 'base' });
+    const app3 = await createServer({
+      model: ck,
+      adapters: Object.fromEntries(qv.slice(0, 8).map((n) => [n, adapters[n]])),
+      maxLoras: 4,
+      maxBatch: 16,
+      maxQueue: 256,
+      servedModelName: 'base',
+    });
     const mix = ['base', ...qv.slice(0, 8)];
     await drive(app3, mix, { untilMs: 3000 });
     global.gc?.();

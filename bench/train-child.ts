@@ -24,7 +24,14 @@ const adapter = bindAdapter({ config: cfg, sites, tensors });
 const checkpointing = process.argv[3] === 'ckpt';
 const step = await TrainStep.create(lm, adapter, names, { packed: false, checkpointing });
 const B = 4, T = 256;
-const batch = makeTrainBatch(Array.from({ length: B }, (_, b) => ({ ids: Array.from({ length: T }, (_, t) => (t * 131 + b * 17) % 8192), target: new Array<boolean>(T).fill(true) })), 0, false);
+const batch = makeTrainBatch(
+  Array.from({ length: B }, (_, b) => ({
+    ids: Array.from({ length: T }, (_, t) => (t * 131 + b * 17) % 8192),
+    target: new Array<boolean>(T).fill(true),
+  })),
+  0,
+  false,
+);
 const times: number[] = [];
 let optMs = 0;
 for (let s = 0; s < 6; s++) {

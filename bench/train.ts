@@ -22,7 +22,11 @@ export const bench: BenchArea = async () => {
   let model = '';
   // Each targets setting without and with gradient checkpointing (the cost of --gradient-checkpointing), interleaved with PyTorch.
   for (const t of ['qv', 'all']) {
-    const runs = await interleave<ChildRun | TorchRun>(R, [async () => child(t, false), async () => child(t, true), async () => torchRun('train', t)]);
+    const runs = await interleave<ChildRun | TorchRun>(R, [
+      async () => child(t, false),
+      async () => child(t, true),
+      async () => torchRun('train', t),
+    ]);
     const [ours, ckpt, ref] = runs as [ChildRun[], ChildRun[], TorchRun[]];
     model = modelLabel('llama-shaped', ours[0].parameters);
     rows.push({
@@ -36,6 +40,10 @@ export const bench: BenchArea = async () => {
   return [{
     title: `LoRA training, r=16, batch 4 × seq 256, ${model} (hidden 512, 8 layers, tied), AdamW; median of ${R} interleaved rounds`,
     rows,
-    notes: [torch.note, 'ckpt_*: the same run with --gradient-checkpointing (each layer recomputed in the backward pass).', 'torch_*: scripts/bench/torch_reference.py train, one process per round, alternating with bench/train-child.ts.'],
+    notes: [
+      torch.note,
+      'ckpt_*: the same run with --gradient-checkpointing (each layer recomputed in the backward pass).',
+      'torch_*: scripts/bench/torch_reference.py train, one process per round, alternating with bench/train-child.ts.',
+    ],
   }];
 };

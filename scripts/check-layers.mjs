@@ -23,7 +23,7 @@ const allowed = {
   cli: null, // may import anything
   index: null,
 };
-// src/engine is about 1,700 lines; the budget leaves room to grow and stays far under the 5,000-line goal.
+// src/engine is about 1,900 lines; the budget leaves room to grow and stays far under the 5,000-line goal.
 const ENGINE_LINE_BUDGET = 2500;
 
 const src = join(process.argv[2] ?? '.', 'src');
@@ -60,7 +60,9 @@ for (const file of walk(src)) {
 }
 for (const [layer, ok] of Object.entries(allowed)) {
   for (const tl of ok ?? []) {
-    if (!used.has(`${layer}→${tl}`)) problems.push(`scripts/check-layers.mjs: src/${layer} no longer imports src/${tl}; remove '${tl}' from its row`);
+    if (!used.has(`${layer}→${tl}`)) {
+      problems.push(`scripts/check-layers.mjs: src/${layer} no longer imports src/${tl}; remove '${tl}' from its row`);
+    }
   }
 }
 if (engineLines > ENGINE_LINE_BUDGET) problems.push(`src/engine has ${engineLines} lines, over its budget of ${ENGINE_LINE_BUDGET}`);

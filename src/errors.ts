@@ -14,8 +14,16 @@ export const errorCodes = {
   LK_ARG: { http: 400, meaning: 'A CLI flag, option or function argument is missing or out of its allowed range' },
   LK_IO: { http: 400, meaning: 'A file or folder could not be read or written' },
   LK_INTERNAL: { http: 500, meaning: 'An invariant of lorakit itself was broken (a bug: please report it)' },
-  LK_OUT_EXISTS: { http: 500, meaning: 'An --out path is a file, or a non-empty folder this verb did not create (pass --overwrite to replace a folder)' },
-  LK_OUT_IS_INPUT: { http: 500, meaning: 'An --out path is, contains or lies inside an input of the same command (never allowed, even with --overwrite)' },
+  LK_OUT_EXISTS: {
+    http: 500,
+    meaning:
+      'An --out path is a file, or a non-empty folder this verb did not create (pass --overwrite to replace a folder)',
+  },
+  LK_OUT_IS_INPUT: {
+    http: 500,
+    meaning:
+      'An --out path is, contains or lies inside an input of the same command (never allowed, even with --overwrite)',
+  },
   // engine
   LK_SHAPE: { http: 500, meaning: 'Tensor shapes do not fit an operation (the message names the op and both shapes)' },
   LK_DTYPE: { http: 500, meaning: 'A tensor has the wrong element type for an operation or a feed' },

@@ -8,7 +8,8 @@ test('every error code is documented in docs/errors.md with its HTTP status and 
   const doc = readFileSync('docs/errors.md', 'utf8');
   const rows = new Map([...doc.matchAll(/^\| `(LK_[A-Z_]+)` \| (\d{3}) \| (.+) \|$/gm)].map((m) => [m[1], { http: Number(m[2]), meaning: m[3] }]));
   const mentioned = new Set([...doc.matchAll(/`(LK_[A-Z_]+)`/g)].map((m) => m[1]));
-  for (const [code, info] of Object.entries(errorCodes)) assert.deepEqual(rows.get(code), { ...info }, `${code}: docs/errors.md row differs from src/errors.ts`);
+  for (const [code, info] of Object.entries(errorCodes))
+    assert.deepEqual(rows.get(code), { ...info }, `${code}: docs/errors.md row differs from src/errors.ts`);
   for (const code of mentioned) assert.ok(code in errorCodes, `docs/errors.md lists unknown code ${code}`);
 });
 

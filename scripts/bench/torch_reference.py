@@ -220,7 +220,8 @@ def decode(B, prompt=32, new=64):
             a = (torch.softmax(w, -1) @ v).transpose(1, 2).reshape(Bq, T, H)
             x = x + a @ W[f"{p}.self_attn.o_proj.weight"].t()
             m = rms_norm(x, W[f"{p}.post_attention_layernorm.weight"], CFG["rms_norm_eps"])
-            x = x + (torch.nn.functional.silu(m @ W[f"{p}.mlp.gate_proj.weight"].t()) * (m @ W[f"{p}.mlp.up_proj.weight"].t())) @ W[f"{p}.mlp.down_proj.weight"].t()
+            gate = torch.nn.functional.silu(m @ W[f"{p}.mlp.gate_proj.weight"].t())
+            x = x + (gate * (m @ W[f"{p}.mlp.up_proj.weight"].t())) @ W[f"{p}.mlp.down_proj.weight"].t()
         x = rms_norm(x[:, -1:], W["model.norm.weight"], CFG["rms_norm_eps"])
         return (x @ W["model.embed_tokens.weight"].t())[:, -1].argmax(-1, keepdim=True)
 

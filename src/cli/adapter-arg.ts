@@ -73,5 +73,7 @@ export function baseCheckJson(c: BaseCheck): Record<string, unknown> {
 /** "warning: base unverified: ..." on stderr (also in --json mode) when the adapter's base was not verified. */
 export function warnBaseCheck(io: CommandIO, c: BaseCheck, adapter: string, precision?: string | null): void {
   if (!c.verified) io.stderr.write(`warning: adapter '${adapter}': ${c.message}\n`);
-  if (precision) io.stderr.write(`warning: adapter '${adapter}': ${precision}; 'lorakit eval --adapter … --quantize …' measures the drift (parity)\n`);
+  if (precision) {
+    io.stderr.write(`warning: adapter '${adapter}': ${precision}; 'lorakit eval --adapter … --quantize …' measures the drift (parity)\n`);
+  }
 }

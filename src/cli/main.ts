@@ -8,7 +8,8 @@ import { helpText, parseArgs } from './parse.js';
 function topHelp(): string {
   const names = Object.keys(commands).sort();
   const w = Math.max(...names.map((n) => n.length)) + 4;
-  return ['lorakit: fine-tune, version, evaluate and serve LoRA adapters', '', 'Usage: lorakit <command> [flags]   (lorakit <command> --help for its flags)', '', 'Commands:',
+  return ['lorakit: fine-tune, version, evaluate and serve LoRA adapters', '',
+    'Usage: lorakit <command> [flags]   (lorakit <command> --help for its flags)', '', 'Commands:',
     ...names.map((n) => '  ' + n.padEnd(w) + commands[n].summary)].join('\n');
 }
 

@@ -56,7 +56,9 @@ export function parseArgs(cmd: AnyCommand, argv: readonly string[]): ParsedArgs 
       else if (s.repeatable) flags[k] = [];
     }
     if (!help && s.required && flags[k] === undefined) {
-      throw new LorakitError('LK_ARG', `${cmd.name}: missing required flag '--${kebab(k)} ${s.arg ?? ''}'`.trim(), { hint: `run 'lorakit ${cmd.name} --help'` });
+      throw new LorakitError('LK_ARG', `${cmd.name}: missing required flag '--${kebab(k)} ${s.arg ?? ''}'`.trim(), {
+        hint: `run 'lorakit ${cmd.name} --help'`,
+      });
     }
   }
   return { flags, positionals, help };
@@ -66,7 +68,10 @@ export function helpText(cmd: AnyCommand): string {
   const lines = [`lorakit ${cmd.name}${cmd.positionals ? ' ' + cmd.positionals : ''} [flags]`, '', cmd.summary, '', 'Flags:'];
   const rows = Object.entries(cmd.flags).map(([k, s]) => {
     const left = `  ${s.short ? `-${s.short}, ` : ''}--${kebab(k)}${s.arg ? ' ' + s.arg : ''}`;
-    const def = s.default !== undefined && s.default !== false && !(Array.isArray(s.default) && s.default.length === 0) ? ` (default: ${JSON.stringify(s.default)})` : '';
+    const def =
+      s.default !== undefined && s.default !== false && !(Array.isArray(s.default) && s.default.length === 0)
+        ? ` (default: ${JSON.stringify(s.default)})`
+        : '';
     return [left, `${s.help}${s.required ? ' (required)' : ''}${def}${s.repeatable ? ' (repeatable)' : ''}`] as const;
   });
   rows.push(['  -h, --help', 'Show this help']);

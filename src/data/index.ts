@@ -6,7 +6,10 @@ export { toRecord, checkRoleOrder, parseFieldMap, type Validated } from './valid
 export { normalizeText, stripBoilerplate, normalizeRecord, recordContent } from './normalize.js';
 export { MinHasher, wordHashes, shingleHashes, estimateJaccard, exactJaccard, lshParams, candidateProbability, fmix32, fnv1a } from './minhash.js';
 export { ExactSet, NearDupIndex } from './dedup.js';
-export { defaultFilters, qualityCheck, heuristicTokenCount, alphaFraction, repeatedNgramFraction, duplicateLineFraction, stopwordFraction } from './filters.js';
+export {
+  defaultFilters, qualityCheck, heuristicTokenCount, alphaFraction, repeatedNgramFraction, duplicateLineFraction,
+  stopwordFraction,
+} from './filters.js';
 export { scrubText, scrubRecord, luhnValid, shannonEntropy, emptyPiiCounts, piiPlaceholders, type PiiCounts } from './pii.js';
 export { assignSplit, splitPoint } from './split.js';
 export { renderMarkdown, renderHtml, textBars } from './report.js';

@@ -135,7 +135,8 @@ export async function curate(options: CurateOptions): Promise<CurationReport> {
       for await (const item of readRecords(input, { txtUnit: o.txtUnit, maxRecordBytes: o.maxRecordBytes })) {
         records++; c.input++;
         bytesDone += item.bytes;
-        if (o.onProgress && c.input % 2000 === 0) o.onProgress({ phase: 'read', done: Math.min(bytesDone, totalBytes), total: totalBytes, records: c.input });
+        if (o.onProgress && c.input % 2000 === 0)
+          o.onProgress({ phase: 'read', done: Math.min(bytesDone, totalBytes), total: totalBytes, records: c.input });
         const loc = locOf(fi, item.loc.line);
         const reject = (reason: RejectReason, detail: string, extra: Record<string, unknown>, snip: string): void => {
           c.rejected++;
@@ -150,7 +151,12 @@ export async function curate(options: CurateOptions): Promise<CurationReport> {
         const rec = normalizeRecord(v.record, o.stripBoilerplate, stats);
         if (stats.removedChars > 0) { boiler.recordsChanged++; boiler.charsRemoved += stats.removedChars; }
         if (hasEmptyField(rec)) {
-          reject('empty_after_normalize', 'a field is empty after normalisation' + (o.stripBoilerplate ? ' and boilerplate stripping' : ''), { value: v.record }, recordContent(v.record));
+          reject(
+            'empty_after_normalize',
+            'a field is empty after normalisation' + (o.stripBoilerplate ? ' and boilerplate stripping' : ''),
+            { value: v.record },
+            recordContent(v.record),
+          );
           continue;
         }
         const json = JSON.stringify(rec);
@@ -217,7 +223,14 @@ export async function curate(options: CurateOptions): Promise<CurationReport> {
         c.near++;
         const of = locOf(spooled.file.data[root], spooled.line.data[root]);
         const jaccard = Math.round(near.similarity(k, root) * 1000) / 1000;
-        sinks.removed.write({ loc, filter: 'near_dup', detail: `near-duplicate of ${of} (estimated Jaccard ${jaccard})`, duplicateOf: of, jaccard, record: row.r });
+        sinks.removed.write({
+          loc,
+          filter: 'near_dup',
+          detail: `near-duplicate of ${of} (estimated Jaccard ${jaccard})`,
+          duplicateOf: of,
+          jaccard,
+          record: row.r,
+        });
         addEx(exRemoved, 'near_dup', { loc, snippet: snippet(recordContent(row.r)), detail: `near-duplicate of ${of}, Jaccard ≈ ${jaccard}` });
       } else {
         const scrubbed = scrubRecord(row.r, piiCounts);
@@ -248,14 +261,24 @@ export async function curate(options: CurateOptions): Promise<CurationReport> {
         minStopwordFrac: o.minStopwordFrac, maxPerplexity: usePpl ? o.maxPerplexity : null, maxRecordBytes: o.maxRecordBytes,
       },
       tokenCounter: o.tokenCounterName ?? (o.tokenCounter ? 'custom' : 'heuristic: words + punctuation (no tokenizer given)'),
-      counts: { input: c.input, kept, train: c.train, eval: c.eval, rejected: c.rejected, removed: c.removed, exactDuplicates: c.exact, nearDuplicates: c.near },
+      counts: {
+        input: c.input,
+        kept,
+        train: c.train,
+        eval: c.eval,
+        rejected: c.rejected,
+        removed: c.removed,
+        exactDuplicates: c.exact,
+        nearDuplicates: c.near,
+      },
       balanced: c.input === kept + c.rejected + c.removed + c.exact + c.near,
       rejectedByReason: rejectedBy,
       removedByFilter: removedBy,
       pii: { redacted: o.redactPii, recordsWithPii, byKind: piiCounts },
       boilerplate: { enabled: o.stripBoilerplate, ...boiler },
       nearDup: {
-        threshold: o.nearDupThreshold, shingle: o.shingle, numPerm: o.numPerm, bands: nearOn ? bands : 0, rows: nearOn ? rows : 0, ...nd, seconds: (t2 - t1) / 1000,
+        threshold: o.nearDupThreshold, shingle: o.shingle, numPerm: o.numPerm, bands: nearOn ? bands : 0,
+        rows: nearOn ? rows : 0, ...nd, seconds: (t2 - t1) / 1000,
       },
       lengths: { valid: validHist.toJSON(), kept: keptHist.toJSON() },
       examples: { rejected: exRejected, removed: exRemoved },

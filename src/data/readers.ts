@@ -12,7 +12,10 @@ export interface InputFile { readonly file: string; readonly format: ReadFormat;
 
 export type RawItem =
   | { readonly kind: 'value'; readonly loc: SourceLoc; readonly value: unknown; readonly bytes: number }
-  | { readonly kind: 'error'; readonly loc: SourceLoc; readonly reason: RejectReason; readonly detail: string; readonly raw: string; readonly bytes: number };
+  | {
+    readonly kind: 'error'; readonly loc: SourceLoc; readonly reason: RejectReason; readonly detail: string; readonly raw: string;
+    readonly bytes: number;
+  };
 
 const extFormats: Readonly<Record<string, ReadFormat>> = {
   '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'jsonl', '.csv': 'csv', '.tsv': 'csv', '.txt': 'txt', '.text': 'txt', '.md': 'txt',
@@ -50,11 +53,17 @@ export function discoverInputs(inputs: readonly string[], format: InputFormat = 
     const byExt = extFormats[extname(input).toLowerCase()];
     const fmt = format === 'auto' ? byExt : format;
     if (!fmt) {
-      throw new LorakitError('LK_ARG', `cannot tell the format of '${input}' from its extension '${extname(input)}'`, { hint: 'pass --format jsonl|csv|txt' });
+      throw new LorakitError('LK_ARG', `cannot tell the format of '${input}' from its extension '${extname(input)}'`, {
+        hint: 'pass --format jsonl|csv|txt',
+      });
     }
     add(input, fmt);
   }
-  if (files.length === 0) throw new LorakitError('LK_DATA', `no JSONL, CSV or text files found in ${inputs.join(', ')}`, { details: { skipped: skipped.length } });
+  if (files.length === 0) {
+    throw new LorakitError('LK_DATA', `no JSONL, CSV or text files found in ${inputs.join(', ')}`, {
+      details: { skipped: skipped.length },
+    });
+  }
   return { files, skipped };
 }
 
@@ -96,7 +105,9 @@ async function* byteLines(file: string, maxBytes: number): AsyncGenerator<ByteLi
   };
   // small files (most of a folder of e-mails) are read in one call: a 1 MiB stream buffer each is GC churn
   const small = statSync(file).size <= 4 << 20;
-  const chunks: Iterable<Buffer> | AsyncIterable<Buffer> = small ? [readFileSync(file)] : (createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>);
+  const chunks: Iterable<Buffer> | AsyncIterable<Buffer> = small
+    ? [readFileSync(file)]
+    : (createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>);
   for await (const chunk of chunks) {
     let start = 0;
     for (;;) {
@@ -131,7 +142,14 @@ export function readRecords(input: InputFile, opts: { txtUnit: TxtUnit; maxRecor
 }
 
 function tooLarge(file: string, line: number, size: number, max: number): RawItem {
-  return { kind: 'error', loc: { file, line }, reason: 'too_large', detail: `record is ${size} bytes, over the limit of ${max}`, raw: '', bytes: size };
+  return {
+    kind: 'error',
+    loc: { file, line },
+    reason: 'too_large',
+    detail: `record is ${size} bytes, over the limit of ${max}`,
+    raw: '',
+    bytes: size,
+  };
 }
 
 async function* readJsonl(file: string, maxBytes: number): AsyncGenerator<RawItem> {
@@ -139,7 +157,10 @@ async function* readJsonl(file: string, maxBytes: number): AsyncGenerator<RawIte
     const loc = { file, line };
     if (bytes === null) { yield tooLarge(file, line, size, maxBytes); continue; }
     const text = decodeUtf8(bytes);
-    if (text === null) { yield { kind: 'error', loc, reason: 'invalid_utf8', detail: 'line is not valid UTF-8', raw: badBytes(bytes), bytes: size }; continue; }
+    if (text === null) {
+      yield { kind: 'error', loc, reason: 'invalid_utf8', detail: 'line is not valid UTF-8', raw: badBytes(bytes), bytes: size };
+      continue;
+    }
     if (text.trim() === '') continue;
     let value: unknown;
     try {
@@ -214,7 +235,14 @@ async function* readCsv(file: string, maxBytes: number, delim: string): AsyncGen
     if (header === null) { header = row.map((h) => h.trim()); return null; }
     if (row.length === 1 && row[0].trim() === '') return null;
     if (row.length !== header.length) {
-      return { kind: 'error', loc, reason: 'bad_csv', detail: `row has ${row.length} fields, the header has ${header.length}`, raw: snip(raw), bytes };
+      return {
+        kind: 'error',
+        loc,
+        reason: 'bad_csv',
+        detail: `row has ${row.length} fields, the header has ${header.length}`,
+        raw: snip(raw),
+        bytes,
+      };
     }
     const obj: Record<string, string> = {};
     for (let i = 0; i < header.length; i++) obj[header[i]] = row[i];
@@ -243,6 +271,9 @@ async function* readCsv(file: string, maxBytes: number, delim: string): AsyncGen
     }
   }
   if (inQuotes) {
-    yield { kind: 'error', loc: { file, line: startLine }, reason: 'bad_csv', detail: 'unterminated quoted field at end of file', raw: snip(rawText), bytes: size };
+    yield {
+      kind: 'error', loc: { file, line: startLine }, reason: 'bad_csv', detail: 'unterminated quoted field at end of file',
+      raw: snip(rawText), bytes: size,
+    };
   }
 }

@@ -14,7 +14,12 @@ export class LogHistogram {
   }
 }
 
-const label = (h: Histogram, i: number): string => (i === h.edges.length - 1 ? `≥${h.edges[i]}` : h.edges[i + 1] - h.edges[i] === 1 ? `${h.edges[i]}` : `${h.edges[i]}–${h.edges[i + 1] - 1}`);
+const label = (h: Histogram, i: number): string =>
+  i === h.edges.length - 1
+    ? `≥${h.edges[i]}`
+    : h.edges[i + 1] - h.edges[i] === 1
+      ? `${h.edges[i]}`
+      : `${h.edges[i]}–${h.edges[i + 1] - 1}`;
 const used = (h: Histogram): number[] => {
   const idx = h.counts.map((c, i) => (c > 0 ? i : -1)).filter((i) => i >= 0);
   if (idx.length === 0) return [];
@@ -25,7 +30,8 @@ const used = (h: Histogram): number[] => {
 
 export function textBars(h: Histogram, width = 40): string {
   const max = Math.max(1, ...h.counts);
-  return used(h).map((i) => `${label(h, i).padStart(13)} | ${'█'.repeat(Math.round((h.counts[i] / max) * width)).padEnd(width)} ${h.counts[i]}`).join('\n');
+  const bar = (i: number): string => '█'.repeat(Math.round((h.counts[i] / max) * width)).padEnd(width);
+  return used(h).map((i) => `${label(h, i).padStart(13)} | ${bar(i)} ${h.counts[i]}`).join('\n');
 }
 
 const MAX_INPUT_ROWS = 20;
@@ -41,7 +47,9 @@ function svgHistogram(h: Histogram, title: string): string {
       `<rect x="${lw}" y="${k * bh + 2}" width="${bw}" height="${bh - 4}" fill="#4a7bd0"/>` +
       `<text x="${lw + bw + 4}" y="${k * bh + 13}">${h.counts[i]}</text>`;
   }).join('');
-  return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${Math.max(1, rows.length) * bh + 4}" font-size="11" font-family="sans-serif">${bars}</svg></figure>`;
+  const height = Math.max(1, rows.length) * bh + 4;
+  return `<figure><figcaption>${esc(title)}</figcaption>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${height}" font-size="11" font-family="sans-serif">${bars}</svg></figure>`;
 }
 
 function stageRows(r: CurationReport): [string, number][] {
@@ -64,6 +72,9 @@ function exampleList(groups: Readonly<Record<string, readonly ReportExample[] | 
 
 export function renderMarkdown(r: CurationReport): string {
   const c = r.counts;
+  const boilerplate = r.boilerplate.enabled
+    ? `${r.boilerplate.recordsChanged} records changed, ${r.boilerplate.charsRemoved} characters removed`
+    : 'off';
   const L: string[] = ['# Data curation report', '',
     `${c.input} input records → ${c.kept} kept (${c.train} train, ${c.eval} eval); ${c.rejected} rejected, ${c.removed} removed by filters, ` +
     `${c.exactDuplicates} exact and ${c.nearDuplicates} near duplicates. Balanced: ${r.balanced ? 'yes' : 'NO'}.`, '',
@@ -78,40 +89,58 @@ export function renderMarkdown(r: CurationReport): string {
     `MinHash ${r.nearDup.numPerm} permutations, ${r.nearDup.shingle}-word shingles, LSH ${r.nearDup.bands} bands × ${r.nearDup.rows} rows, ` +
     `Jaccard threshold ${r.nearDup.threshold}: ${r.nearDup.candidatePairs} candidate comparisons, ${r.nearDup.verifiedPairs} verified pairs, ` +
     `${r.nearDup.clusters} clusters (largest ${r.nearDup.largestCluster}), ${r.nearDup.seconds.toFixed(2)} s.`, '',
-    `Boilerplate stripping: ${r.boilerplate.enabled ? `${r.boilerplate.recordsChanged} records changed, ${r.boilerplate.charsRemoved} characters removed` : 'off'}.`, '',
-    '## Token lengths', '', 'Valid records:', '', '```', textBars(r.lengths.valid), '```', '', 'Kept records:', '', '```', textBars(r.lengths.kept), '```', '',
+    `Boilerplate stripping: ${boilerplate}.`, '',
+    '## Token lengths', '', 'Valid records:', '', '```', textBars(r.lengths.valid), '```', '',
+    'Kept records:', '', '```', textBars(r.lengths.kept), '```', '',
     '## Examples', ''];
   for (const [k, ex] of [...exampleList(r.examples.rejected), ...exampleList(r.examples.removed)]) {
     L.push(`### ${k}`, '');
     for (const e of ex) L.push(`- \`${e.loc}\`${e.detail ? ` (${e.detail})` : ''}: ${e.snippet.replace(/\s+/g, ' ').slice(0, 160)}`);
     L.push('');
   }
-  L.push('## Timings', '', `read ${r.timings.readSeconds.toFixed(2)} s, near-dup ${r.timings.nearDupSeconds.toFixed(2)} s, write ${r.timings.writeSeconds.toFixed(2)} s; ` +
+  L.push('## Timings', '',
+    `read ${r.timings.readSeconds.toFixed(2)} s, near-dup ${r.timings.nearDupSeconds.toFixed(2)} s, write ${r.timings.writeSeconds.toFixed(2)} s; ` +
     `total ${r.timings.totalSeconds.toFixed(2)} s (${Math.round(r.timings.recordsPerSecond)} records/s).`, '');
   return L.join('\n');
 }
 
+const STYLE = 'body{font:14px/1.4 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}' +
+  'table{border-collapse:collapse;margin:.5em 0}\n' +
+  'td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}td:last-child{text-align:right}' +
+  'pre{white-space:pre-wrap;background:#f5f5f5;padding:4px;max-height:8em;overflow:auto}\n' +
+  '.bad{color:#b00}.ok{color:#070}figure{margin:1em 0}figcaption{font-weight:600}';
+
 export function renderHtml(r: CurationReport): string {
   const c = r.counts;
-  const table = (head: string[], rows: (string | number)[][]): string =>
-    `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((row) => `<tr>${row.map((v) => `<td>${esc(String(v))}</td>`).join('')}</tr>`).join('')}</table>`;
-  const examples = [...exampleList(r.examples.rejected), ...exampleList(r.examples.removed)].map(([k, ex]) =>
-    `<h3>${esc(k)}</h3><ul>${ex.map((e) => `<li><code>${esc(e.loc)}</code>${e.detail ? ` <em>${esc(e.detail)}</em>` : ''}<pre>${esc(e.snippet)}</pre></li>`).join('')}</ul>`).join('');
+  const table = (head: string[], rows: (string | number)[][]): string => {
+    const cells = (row: (string | number)[]): string => row.map((v) => `<td>${esc(String(v))}</td>`).join('');
+    return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((row) => `<tr>${cells(row)}</tr>`).join('')}</table>`;
+  };
+  const item = (e: ReportExample): string =>
+    `<li><code>${esc(e.loc)}</code>${e.detail ? ` <em>${esc(e.detail)}</em>` : ''}<pre>${esc(e.snippet)}</pre></li>`;
+  const examples = [...exampleList(r.examples.rejected), ...exampleList(r.examples.removed)]
+    .map(([k, ex]) => `<h3>${esc(k)}</h3><ul>${ex.map(item).join('')}</ul>`).join('');
+  const kept = `<b>${c.kept}</b> kept (${c.train} train, ${c.eval} eval)`;
+  const balanced = `<span class="${r.balanced ? 'ok' : 'bad'}">Balanced: ${r.balanced ? 'yes' : 'NO'}</span>`;
+  const inputRows: (string | number)[][] = [
+    ...r.inputs.slice(0, MAX_INPUT_ROWS).map((f) => [f.file, f.format, f.records, f.bytes]),
+    ...(r.inputs.length > MAX_INPUT_ROWS ? [[`… and ${r.inputs.length - MAX_INPUT_ROWS} more files (see report.json)`, '', '', '']] : []),
+  ];
+  const skipped = r.skippedFiles.length ? ` ${r.skippedFiles.length} files in input folders were skipped (unknown extension).` : '';
+  const pii = `<p>${r.pii.recordsWithPii} kept records contained PII (${r.pii.redacted ? 'redacted' : 'not redacted'}).</p>`;
+  const nd = r.nearDup;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>lorakit data curation report</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}td:last-child{text-align:right}pre{white-space:pre-wrap;background:#f5f5f5;padding:4px;max-height:8em;overflow:auto}
-.bad{color:#b00}.ok{color:#070}figure{margin:1em 0}figcaption{font-weight:600}</style></head><body>
+<style>${STYLE}</style></head><body>
 <h1>Data curation report</h1>
-<p><b>${c.input}</b> input records → <b>${c.kept}</b> kept (${c.train} train, ${c.eval} eval); ${c.rejected} rejected, ${c.removed} removed by filters,
-${c.exactDuplicates} exact and ${c.nearDuplicates} near duplicates. <span class="${r.balanced ? 'ok' : 'bad'}">Balanced: ${r.balanced ? 'yes' : 'NO'}</span>.</p>
+<p><b>${c.input}</b> input records → ${kept}; ${c.rejected} rejected, ${c.removed} removed by filters,
+${c.exactDuplicates} exact and ${c.nearDuplicates} near duplicates. ${balanced}.</p>
 <h2>Stages</h2>${table(['stage', 'records'], stageRows(r))}
-<h2>Inputs</h2>${table(['file', 'format', 'records', 'bytes'], [...r.inputs.slice(0, MAX_INPUT_ROWS).map((f) => [f.file, f.format, f.records, f.bytes]),
-  ...(r.inputs.length > MAX_INPUT_ROWS ? [[`… and ${r.inputs.length - MAX_INPUT_ROWS} more files (see report.json)`, '', '', '']] : [])])}
-<p>Token counter: ${esc(r.tokenCounter)}.${r.skippedFiles.length ? ` ${r.skippedFiles.length} files in input folders were skipped (unknown extension).` : ''}</p>
+<h2>Inputs</h2>${table(['file', 'format', 'records', 'bytes'], inputRows)}
+<p>Token counter: ${esc(r.tokenCounter)}.${skipped}</p>
 <h2>Token lengths</h2>${svgHistogram(r.lengths.valid, 'Valid records')}${svgHistogram(r.lengths.kept, 'Kept records')}
-<h2>PII</h2><p>${r.pii.recordsWithPii} kept records contained PII (${r.pii.redacted ? 'redacted' : 'not redacted'}).</p>${table(['kind', 'count'], Object.entries(r.pii.byKind))}
-<h2>Near-duplicates</h2><p>MinHash ${r.nearDup.numPerm} permutations, ${r.nearDup.shingle}-word shingles, LSH ${r.nearDup.bands}×${r.nearDup.rows},
-threshold ${r.nearDup.threshold}: ${r.nearDup.verifiedPairs} verified pairs in ${r.nearDup.clusters} clusters (largest ${r.nearDup.largestCluster}).</p>
+<h2>PII</h2>${pii}${table(['kind', 'count'], Object.entries(r.pii.byKind))}
+<h2>Near-duplicates</h2><p>MinHash ${nd.numPerm} permutations, ${nd.shingle}-word shingles, LSH ${nd.bands}×${nd.rows},
+threshold ${nd.threshold}: ${nd.verifiedPairs} verified pairs in ${nd.clusters} clusters (largest ${nd.largestCluster}).</p>
 <h2>Examples of what was removed</h2>${examples || '<p>None.</p>'}
 <h2>Timings</h2><p>total ${r.timings.totalSeconds.toFixed(2)} s, ${Math.round(r.timings.recordsPerSecond)} records/s.</p>
 </body></html>

@@ -99,7 +99,12 @@ export interface ReportExample { readonly loc: string; readonly snippet: string;
 
 export interface CurationReport {
   readonly version: 1;
-  readonly inputs: readonly { readonly file: string; readonly format: Exclude<InputFormat, 'auto'>; readonly records: number; readonly bytes: number }[];
+  readonly inputs: readonly {
+    readonly file: string;
+    readonly format: Exclude<InputFormat, 'auto'>;
+    readonly records: number;
+    readonly bytes: number;
+  }[];
   readonly skippedFiles: readonly string[];
   readonly options: Readonly<Record<string, unknown>>;
   readonly tokenCounter: string;
@@ -115,13 +120,23 @@ export interface CurationReport {
   readonly boilerplate: { readonly enabled: boolean; readonly recordsChanged: number; readonly charsRemoved: number };
   readonly nearDup: {
     readonly threshold: number; readonly shingle: number; readonly numPerm: number; readonly bands: number; readonly rows: number;
-    readonly candidatePairs: number; readonly verifiedPairs: number; readonly clusters: number; readonly largestCluster: number; readonly seconds: number;
+    readonly candidatePairs: number;
+    readonly verifiedPairs: number;
+    readonly clusters: number;
+    readonly largestCluster: number;
+    readonly seconds: number;
   };
   readonly lengths: { readonly valid: Histogram; readonly kept: Histogram };
   readonly examples: {
     readonly rejected: Readonly<Partial<Record<RejectReason, readonly ReportExample[]>>>;
     readonly removed: Readonly<Partial<Record<FilterName | 'exact_dup' | 'near_dup', readonly ReportExample[]>>>;
   };
-  readonly timings: { readonly readSeconds: number; readonly nearDupSeconds: number; readonly writeSeconds: number; readonly totalSeconds: number; readonly recordsPerSecond: number };
+  readonly timings: {
+    readonly readSeconds: number;
+    readonly nearDupSeconds: number;
+    readonly writeSeconds: number;
+    readonly totalSeconds: number;
+    readonly recordsPerSecond: number;
+  };
   readonly outputs: Readonly<Record<'train' | 'eval' | 'rejects' | 'removed' | 'reportJson' | 'reportMd' | 'reportHtml', string>>;
 }

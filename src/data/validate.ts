@@ -8,7 +8,8 @@ export type Validated =
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
 
 const fail = (reason: RejectReason, detail: string): Validated => ({ ok: false, reason, detail });
-const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const typeName = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 const roles: readonly Role[] = ['system', 'user', 'assistant'];
 
 /** Parses `--map` values like 'text=body' or 'prompt=question,completion=answer' into a field map. */
@@ -42,7 +43,8 @@ function messagesOf(v: unknown, src: string): Validated {
   const out: ChatMessage[] = [];
   for (let i = 0; i < v.length; i++) {
     const m = v[i] as Record<string, unknown>;
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) return fail('wrong_type', `${src}[${i}] is ${typeName(m)}, expected {role, content}`);
+    if (m === null || typeof m !== 'object' || Array.isArray(m))
+      return fail('wrong_type', `${src}[${i}] is ${typeName(m)}, expected {role, content}`);
     if (typeof m.role !== 'string') return fail('wrong_type', `${src}[${i}].role is ${typeName(m.role)}, expected a string`);
     if (!roles.includes(m.role as Role)) return fail('bad_role', `${src}[${i}].role is '${m.role}', expected one of ${roles.join(', ')}`);
     if (typeof m.content !== 'string') return fail('wrong_type', `${src}[${i}].content is ${typeName(m.content)}, expected a string`);
@@ -70,11 +72,13 @@ export function checkRoleOrder(rs: readonly Role[]): string | null {
 /** Maps a raw value to a training record. Strings (text files) become {text}. */
 export function toRecord(value: unknown, fieldMap: Readonly<Record<string, string>> = {}): Validated {
   if (typeof value === 'string') return value.trim() === '' ? fail('empty_field', 'text is empty') : { ok: true, record: { text: value } };
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('not_an_object', `record is ${typeName(value)}, expected a JSON object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return fail('not_an_object', `record is ${typeName(value)}, expected a JSON object`);
   const obj = value as Record<string, unknown>;
   const src = (k: string): string => fieldMap[k] ?? k;
   const has = (k: string): boolean => obj[src(k)] !== undefined;
-  if (fieldMap.messages !== undefined || (!fieldMap.text && !fieldMap.prompt && has('messages'))) return messagesOf(obj[src('messages')], src('messages'));
+  if (fieldMap.messages !== undefined || (!fieldMap.text && !fieldMap.prompt && has('messages')))
+    return messagesOf(obj[src('messages')], src('messages'));
   if (fieldMap.prompt !== undefined || fieldMap.completion !== undefined || (!fieldMap.text && (has('prompt') || has('completion')))) {
     const prompt = str(obj, 'prompt', src('prompt'));
     if (typeof prompt !== 'string') return prompt;
@@ -87,5 +91,8 @@ export function toRecord(value: unknown, fieldMap: Readonly<Record<string, strin
     return typeof text === 'string' ? { ok: true, record: { text } } : text;
   }
   const keys = Object.keys(obj).slice(0, 8).map((k) => `'${k}'`).join(', ');
-  return fail('unknown_schema', `record has none of 'text', 'prompt'/'completion', 'messages' (fields: ${keys || 'none'}); map one with --map text=<field>`);
+  return fail(
+    'unknown_schema',
+    `record has none of 'text', 'prompt'/'completion', 'messages' (fields: ${keys || 'none'}); map one with --map text=<field>`,
+  );
 }

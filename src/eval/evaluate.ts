@@ -25,7 +25,13 @@ export interface EvalProgress {
 }
 
 /** Context handed to parity-path factories (e.g. the server path the CLI builds from src/serve). */
-export interface ParityContext { readonly modelDir: string; readonly adapterDir: string; readonly base: Checkpoint; readonly adapter: LoadedAdapter; readonly threads?: number }
+export interface ParityContext {
+  readonly modelDir: string;
+  readonly adapterDir: string;
+  readonly base: Checkpoint;
+  readonly adapter: LoadedAdapter;
+  readonly threads?: number;
+}
 
 export interface EvaluateOptions {
   readonly modelDir: string;
@@ -53,7 +59,13 @@ export interface EvaluateOptions {
 
 export interface EvaluateResult { readonly report: EvalReport; readonly items: ItemRecord[] }
 
-interface Ctx { readonly lm: CausalLM; readonly tok: Tokenizer; readonly base: Checkpoint; readonly binding?: LinearAdapter; readonly o: EvaluateOptions }
+interface Ctx {
+  readonly lm: CausalLM;
+  readonly tok: Tokenizer;
+  readonly base: Checkpoint;
+  readonly binding?: LinearAdapter;
+  readonly o: EvaluateOptions;
+}
 
 type Model = 'base' | 'adapter';
 const f64 = (xs: readonly number[]): Float64Array => Float64Array.from(xs);
@@ -62,7 +74,9 @@ async function perplexityTask(c: Ctx, task: PerplexityTask): Promise<{ data: Tas
   const { texts, single } = loadTexts(c.o.suite, task);
   const maxPos = c.base.config.maxPositionEmbeddings;
   const window = task.window ?? Math.min(512, maxPos);
-  if (window > maxPos) throw new LorakitError('LK_EVAL', `task '${task.name}': window ${window} exceeds the model's max_position_embeddings ${maxPos}`);
+  if (window > maxPos) {
+    throw new LorakitError('LK_EVAL', `task '${task.name}': window ${window} exceeds the model's max_position_embeddings ${maxPos}`);
+  }
   const stride = task.stride ?? Math.max(1, Math.floor(window / 2));
   let budget = task.maxTokens ?? Infinity;
   const docs: number[][] = [];
@@ -76,7 +90,13 @@ async function perplexityTask(c: Ctx, task: PerplexityTask): Promise<{ data: Tas
   if (docs.length === 0) throw new LorakitError('LK_EVAL', `task '${task.name}': no text with at least 2 tokens`);
   const unit = task.unit ?? (single ? 'window' : 'document');
   const run = async (model: Model): Promise<ItemValues> => {
-    const w = await scoreTexts(c.lm, docs, { window, stride, batchSize: c.o.batchSize, adapter: model === 'base' ? undefined : c.binding, onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }) });
+    const w = await scoreTexts(c.lm, docs, {
+      window,
+      stride,
+      batchSize: c.o.batchSize,
+      adapter: model === 'base' ? undefined : c.binding,
+      onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }),
+    });
     if (unit === 'window') return { metric: 'perplexity', nll: f64(w.map((x) => x.nll)), tokens: f64(w.map((x) => x.tokens)) };
     const nll = new Float64Array(docs.length), tokens = new Float64Array(docs.length);
     for (const x of w) { nll[x.doc] += x.nll; tokens[x.doc] += x.tokens; }
@@ -84,7 +104,8 @@ async function perplexityTask(c: Ctx, task: PerplexityTask): Promise<{ data: Tas
   };
   const base = await run('base');
   const adapter = c.binding ? await run('adapter') : null;
-  const sum = (v: ItemValues): [number, number] => (v.metric === 'perplexity' ? [v.nll.reduce((a, b) => a + b, 0), v.tokens.reduce((a, b) => a + b, 0)] : [0, 1]);
+  const sum = (v: ItemValues): [number, number] =>
+    v.metric === 'perplexity' ? [v.nll.reduce((a, b) => a + b, 0), v.tokens.reduce((a, b) => a + b, 0)] : [0, 1];
   const [bn, bt] = sum(base), [an, at] = adapter ? sum(adapter) : [NaN, 1];
   const items: ItemRecord[] = Array.from((base as { nll: Float64Array }).nll, (_, i) => ({
     task: task.name, item: i, base: { nll: (base as { nll: Float64Array }).nll[i], tokens: (base as { tokens: Float64Array }).tokens[i] },
@@ -113,29 +134,65 @@ async function accuracyTask(c: Ctx, task: Exclude<TaskSpec, PerplexityTask>): Pr
   if (task.type === 'generation') {
     const list = noEmpty(task, loadGenerationItems(c.o.suite, task));
     const eos = c.tok.eosTokenIds.length ? c.tok.eosTokenIds : c.base.generationConfig.eosTokenIds;
-    const run = (model: Model) => runGeneration(c.lm, c.tok, list, task, { batchSize: c.o.batchSize, adapter: model === 'base' ? undefined : c.binding, eosTokenIds: eos, onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }) });
+    const run = (model: Model) =>
+      runGeneration(c.lm, c.tok, list, task, {
+        batchSize: c.o.batchSize,
+        adapter: model === 'base' ? undefined : c.binding,
+        eosTokenIds: eos,
+        onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }),
+      });
     const base = await run('base');
     const adapter = c.binding ? await run('adapter') : null;
     const acc = (xs: { correct: boolean }[]): ItemValues => ({ metric: 'accuracy', correct: f64(xs.map((x) => (x.correct ? 1 : 0))) });
     return {
-      data: { task, base: acc(base), adapter: adapter ? acc(adapter) : null, scoredTokens: null, extra: {}, detail: `accuracy (${task.match} match, greedy, <= ${task.maxNewTokens} new tokens)` },
-      items: base.map((b, i) => ({ task: task.name, item: i, base: { output: b.output, correct: b.correct }, adapter: adapter ? { output: adapter[i].output, correct: adapter[i].correct } : null })),
+      data: {
+        task,
+        base: acc(base),
+        adapter: adapter ? acc(adapter) : null,
+        scoredTokens: null,
+        extra: {},
+        detail: `accuracy (${task.match} match, greedy, <= ${task.maxNewTokens} new tokens)`,
+      },
+      items: base.map((b, i) => ({
+        task: task.name,
+        item: i,
+        base: { output: b.output, correct: b.correct },
+        adapter: adapter ? { output: adapter[i].output, correct: adapter[i].correct } : null,
+      })),
     };
   }
   const list = noEmpty(task, loadChoiceItems(c.o.suite, task));
-  const run = (model: Model) => scoreChoices(c.lm, c.tok, list, { delimiter: task.delimiter, batchSize: c.o.batchSize ? c.o.batchSize * 2 : undefined, adapter: model === 'base' ? undefined : c.binding, onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }) });
+  const run = (model: Model) =>
+    scoreChoices(c.lm, c.tok, list, {
+      delimiter: task.delimiter,
+      batchSize: c.o.batchSize ? c.o.batchSize * 2 : undefined,
+      adapter: model === 'base' ? undefined : c.binding,
+      onProgress: (done, total) => c.o.onProgress?.({ phase: 'task', task: task.name, model, done, total }),
+    });
   const base = await run('base');
   const adapter = c.binding ? await run('adapter') : null;
-  const hit = (xs: { pred: number; predNorm: number }[], norm: boolean): Float64Array => f64(xs.map((x, i) => ((norm ? x.predNorm : x.pred) === list[i].answer ? 1 : 0)));
+  const hit = (xs: { pred: number; predNorm: number }[], norm: boolean): Float64Array =>
+    f64(xs.map((x, i) => ((norm ? x.predNorm : x.pred) === list[i].answer ? 1 : 0)));
   const mean = (a: Float64Array): number => (100 * a.reduce((s, v) => s + v, 0)) / a.length;
   const norm = task.metric === 'acc_norm';
   return {
     data: {
-      task, base: { metric: 'accuracy', correct: hit(base, norm) }, adapter: adapter ? { metric: 'accuracy', correct: hit(adapter, norm) } : null, scoredTokens: null,
+      task, base: { metric: 'accuracy', correct: hit(base, norm) },
+      adapter: adapter ? { metric: 'accuracy', correct: hit(adapter, norm) } : null, scoredTokens: null,
       detail: `${task.metric} (log-likelihood over ${list[0]?.choices.length ?? 0} choices)`,
-      extra: { acc: { base: mean(hit(base, false)), adapter: adapter ? mean(hit(adapter, false)) : null }, acc_norm: { base: mean(hit(base, true)), adapter: adapter ? mean(hit(adapter, true)) : null } },
+      extra: {
+        acc: { base: mean(hit(base, false)), adapter: adapter ? mean(hit(adapter, false)) : null },
+        acc_norm: { base: mean(hit(base, true)), adapter: adapter ? mean(hit(adapter, true)) : null },
+      },
     },
-    items: base.map((b, i) => ({ task: task.name, item: i, base: { lls: b.lls, pred: b.pred, pred_norm: b.predNorm, answer: list[i].answer }, adapter: adapter ? { lls: adapter[i].lls, pred: adapter[i].pred, pred_norm: adapter[i].predNorm, answer: list[i].answer } : null })),
+    items: base.map((b, i) => ({
+      task: task.name,
+      item: i,
+      base: { lls: b.lls, pred: b.pred, pred_norm: b.predNorm, answer: list[i].answer },
+      adapter: adapter
+        ? { lls: adapter[i].lls, pred: adapter[i].pred, pred_norm: adapter[i].predNorm, answer: list[i].answer }
+        : null,
+    })),
   };
 }
 
@@ -146,11 +203,19 @@ function summaryLine(r: Pick<EvalReport, 'gate' | 'tags' | 'parity'>, hasAdapter
     const x = tag(t, m);
     if (!x) continue;
     const fmt = (v: number): string => (m === 'perplexity' ? v.toFixed(3) : `${v.toFixed(1)}%`);
-    parts.push(x.adapter && x.delta ? `${t} ${m} ${fmt(x.base.value)} → ${fmt(x.adapter.value)} (${x.delta.value >= 0 ? '+' : ''}${x.delta.value.toFixed(2)}${x.delta.unit === 'pct' ? '%' : ' pts'})` : `${t} ${m} ${fmt(x.base.value)}`);
+    const delta = (d: NonNullable<typeof x.delta>): string =>
+      `${d.value >= 0 ? '+' : ''}${d.value.toFixed(2)}${d.unit === 'pct' ? '%' : ' pts'}`;
+    parts.push(
+      x.adapter && x.delta
+        ? `${t} ${m} ${fmt(x.base.value)} → ${fmt(x.adapter.value)} (${delta(x.delta)})`
+        : `${t} ${m} ${fmt(x.base.value)}`,
+    );
   }
   if (r.parity) parts.push(`parity ${r.parity.passed ? 'ok' : 'BROKEN'}`);
   if (!hasAdapter) return `base only: ${parts.join('; ')}`;
-  return `${r.gate.passed ? 'PASSED' : 'FAILED'}: ${parts.join('; ')}${r.gate.passed ? '' : ` — ${r.gate.reasons.length} check${r.gate.reasons.length > 1 ? 's' : ''} failed`}`;
+  const n = r.gate.reasons.length;
+  const failed = r.gate.passed ? '' : ` — ${n} check${n > 1 ? 's' : ''} failed`;
+  return `${r.gate.passed ? 'PASSED' : 'FAILED'}: ${parts.join('; ')}${failed}`;
 }
 
 export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
@@ -203,7 +268,15 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     suite: o.suite.name, passed: gate.passed, schema: 'lorakit.eval/1', summary: summaryLine({ gate, tags, parity }, loaded !== undefined),
     suite_origin: o.suite.origin, created_at: new Date().toISOString(),
     model: { dir: base.dir, fingerprint: modelFp, architecture: base.config.modelType, parameters: base.parameters, quantization: base.quantization },
-    adapter: loaded && o.adapterDir ? { dir: o.adapterDir, ref: o.adapterRef ?? null, fingerprint: (await fingerprintAdapterDir(o.adapterDir)).fingerprint, base_fingerprint: loaded.baseFingerprint ?? null } : null,
+    adapter:
+      loaded && o.adapterDir
+        ? {
+            dir: o.adapterDir,
+            ref: o.adapterRef ?? null,
+            fingerprint: (await fingerprintAdapterDir(o.adapterDir)).fingerprint,
+            base_fingerprint: loaded.baseFingerprint ?? null,
+          }
+        : null,
     settings: { seed, bootstrap: o.suite.bootstrap, confidence: o.suite.confidence },
     tasks, tags, parity, gate,
     timing: { seconds: (performance.now() - t0) / 1000, tasks: taskSeconds, parity: paritySeconds },

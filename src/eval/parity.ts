@@ -93,14 +93,18 @@ export function decodePath(name: string, description: string, lm: CausalLM, bind
  * merged into its full-precision weights (what `lorakit merge` writes), so that path's drift from the quantized
  * reference is measured and reported rather than gated.
  */
-export async function mergedPath(base: Checkpoint, adapter: Pick<Adapter, 'sites' | 'tensors'>, dtype: ParitySpec['mergedDtype'], threads?: number): Promise<ParityPath> {
+export async function mergedPath(
+  base: Checkpoint, adapter: Pick<Adapter, 'sites' | 'tensors'>, dtype: ParitySpec['mergedDtype'], threads?: number,
+): Promise<ParityPath> {
   const dir = mkdtempSync(join(tmpdir(), 'lorakit-parity-'));
   try {
     const float = base.quant ? await loadCheckpoint(base.dir, { tokenizer: false }) : base;
     const w = await writeMergedModel(float, adapter, join(dir, 'merged'), dtype === 'base' ? undefined : dtype);
     const merged = await loadCheckpoint(w.dir, { tokenizer: false });
     const lm = new CausalLM(merged.config, merged.weights, merged.shapes, { threads });
-    const p = decodePath('merged', `merged model (writeMergedModel, ${w.dtype}, reloaded)`, lm, undefined, () => rmSync(dir, { recursive: true, force: true }));
+    const p = decodePath('merged', `merged model (writeMergedModel, ${w.dtype}, reloaded)`, lm, undefined, () =>
+      rmSync(dir, { recursive: true, force: true }),
+    );
     return base.quant ? { ...p, expectDrift: `a ${base.quantization} adapter merged into full-precision weights` } : p;
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
@@ -109,7 +113,10 @@ export async function mergedPath(base: Checkpoint, adapter: Pick<Adapter, 'sites
 }
 
 /** Runs every path on the probes and compares each with the first (the reference). */
-export async function runParity(paths: readonly ParityPath[], missing: readonly MissingPath[], probeTexts: readonly string[], probes: readonly (readonly number[])[], spec: Pick<ParitySpec, 'maxNewTokens' | 'tolerance'>): Promise<ParityReport> {
+export async function runParity(
+  paths: readonly ParityPath[], missing: readonly MissingPath[], probeTexts: readonly string[],
+  probes: readonly (readonly number[])[], spec: Pick<ParitySpec, 'maxNewTokens' | 'tolerance'>,
+): Promise<ParityReport> {
   const results: ParityPathResult[] = [];
   let ref: ParityOutput | undefined;
   for (const p of paths) {
@@ -135,7 +142,14 @@ export async function runParity(paths: readonly ParityPath[], missing: readonly 
   // A path that could not run proves nothing: it fails parity like a drifting one (issue 13). A 'measured' path
   // (float merge of a QLoRA adapter) reports its drift and does not gate.
   const passed = ref !== undefined && results.every((r) => r.status === 'reference' || r.status === 'ok' || r.status === 'measured');
-  return { passed, tolerance: spec.tolerance, max_new_tokens: spec.maxNewTokens, probes: probeTexts, reference: paths[0]?.name ?? '', paths: results };
+  return {
+    passed,
+    tolerance: spec.tolerance,
+    max_new_tokens: spec.maxNewTokens,
+    probes: probeTexts,
+    reference: paths[0]?.name ?? '',
+    paths: results,
+  };
 }
 
 function compare(p: ParityPath, ref: ParityOutput, out: ParityOutput, tolerance: number): ParityPathResult {
@@ -162,9 +176,14 @@ function compare(p: ParityPath, ref: ParityOutput, out: ParityOutput, tolerance:
     return { probe: i, rel_logit_diff: rel, abs_logit_diff: abs, first_token_mismatch: mismatch };
   });
   const drift = !identical || maxRel > tolerance;
-  const why = [!identical ? `greedy tokens differ (probe ${probes.find((x) => x.first_token_mismatch !== null)!.probe}, position ${probes.find((x) => x.first_token_mismatch !== null)!.first_token_mismatch})` : '', maxRel > tolerance ? `logits differ by ${maxRel.toExponential(2)} relative > ${tolerance}` : ''].filter(Boolean).join('; ');
+  const firstMismatch = probes.find((x) => x.first_token_mismatch !== null);
+  const why = [
+    !identical ? `greedy tokens differ (probe ${firstMismatch!.probe}, position ${firstMismatch!.first_token_mismatch})` : '',
+    maxRel > tolerance ? `logits differ by ${maxRel.toExponential(2)} relative > ${tolerance}` : '',
+  ].filter(Boolean).join('; ');
   return {
     name: p.name, description: p.description, status: drift ? 'drift' : 'ok', ...(drift ? { reason: why } : {}),
-    max_abs_logit_diff: out.lastLogits ? maxAbs : undefined, max_rel_logit_diff: out.lastLogits ? maxRel : undefined, tokens_identical: identical, probes,
+    max_abs_logit_diff: out.lastLogits ? maxAbs : undefined, max_rel_logit_diff: out.lastLogits ? maxRel : undefined,
+    tokens_identical: identical, probes,
   };
 }

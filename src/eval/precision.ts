@@ -11,7 +11,11 @@ import { Rng } from '../util/rng.js';
 import { decodePath, type ParityPath, prefillLogits } from './parity.js';
 
 /** The parity path at the adapter's training precision, or null when it matches `base` (or cannot be rebuilt). */
-export async function trainedPrecisionPath(base: Checkpoint, adapter: Adapter & { readonly meta?: { readonly base_quantization?: string } }, threads?: number): Promise<ParityPath | null> {
+export async function trainedPrecisionPath(
+  base: Checkpoint,
+  adapter: Adapter & { readonly meta?: { readonly base_quantization?: string } },
+  threads?: number,
+): Promise<ParityPath | null> {
   const trained = adapter.meta?.base_quantization ?? 'none';
   const why = precisionMismatch(trained, base.quantization);
   const quantize = parseQuantLabel(trained);
@@ -27,7 +31,9 @@ export async function trainedPrecisionPath(base: Checkpoint, adapter: Adapter & 
  * quantized base + adapter) and the merged model, as the largest relative difference of last-position logits over a
  * few fixed probes (deterministic token ids: no tokenizer needed).
  */
-export async function mergeDrift(baseDir: string, adapter: Adapter, trainedOn: string, mergedDir: string, threads?: number): Promise<{ maxRelLogitDiff: number; probes: number } | null> {
+export async function mergeDrift(
+  baseDir: string, adapter: Adapter, trainedOn: string, mergedDir: string, threads?: number,
+): Promise<{ maxRelLogitDiff: number; probes: number } | null> {
   const quantize = parseQuantLabel(trainedOn);
   if (!quantize || quantize.quantize === 'none') return null;
   const q = await loadCheckpoint(baseDir, { tokenizer: false, quantize });

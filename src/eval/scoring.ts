@@ -13,7 +13,13 @@ export interface WindowScore { readonly doc: number; readonly nll: number; reado
 interface Row { readonly seq: readonly number[]; readonly mask: readonly boolean[] }
 
 /** Scores rows (targets where mask[t] is true, t >= 1) in batches; returns -Σ log p and the target count per row. */
-async function scoreRows(lm: CausalLM, rows: readonly Row[], batchSize: number, adapter: LinearAdapter | undefined, onBatch?: (done: number) => void): Promise<{ nll: number; tokens: number }[]> {
+async function scoreRows(
+  lm: CausalLM,
+  rows: readonly Row[],
+  batchSize: number,
+  adapter: LinearAdapter | undefined,
+  onBatch?: (done: number) => void,
+): Promise<{ nll: number; tokens: number }[]> {
   const out: { nll: number; tokens: number }[] = [];
   for (let i = 0; i < rows.length; i += batchSize) {
     const group = rows.slice(i, i + batchSize);
@@ -35,7 +41,17 @@ async function scoreRows(lm: CausalLM, rows: readonly Row[], batchSize: number, 
  * Sliding-window NLL of each document, as models/perplexity.ts computes it (HF's perplexity guide): each window
  * of `window` tokens scores only the tokens not scored by the previous window. Returns one entry per window.
  */
-export async function scoreTexts(lm: CausalLM, docs: readonly (readonly number[])[], o: { window: number; stride: number; batchSize?: number; adapter?: LinearAdapter; onProgress?: (done: number, total: number) => void }): Promise<WindowScore[]> {
+export async function scoreTexts(
+  lm: CausalLM,
+  docs: readonly (readonly number[])[],
+  o: {
+    window: number;
+    stride: number;
+    batchSize?: number;
+    adapter?: LinearAdapter;
+    onProgress?: (done: number, total: number) => void;
+  },
+): Promise<WindowScore[]> {
   const rows: (Row & { doc: number })[] = [];
   docs.forEach((ids, doc) => {
     let prevEnd = 0;
@@ -71,7 +87,17 @@ function argmax(xs: readonly number[]): number {
  * continuation) past the length of encode(context). acc picks the largest Σ log p; acc_norm the largest
  * Σ log p / (characters of the continuation).
  */
-export async function scoreChoices(lm: CausalLM, tok: Tokenizer, items: readonly ChoiceItem[], o: { delimiter: string; batchSize?: number; adapter?: LinearAdapter; onProgress?: (done: number, total: number) => void }): Promise<ChoiceScore[]> {
+export async function scoreChoices(
+  lm: CausalLM,
+  tok: Tokenizer,
+  items: readonly ChoiceItem[],
+  o: {
+    delimiter: string;
+    batchSize?: number;
+    adapter?: LinearAdapter;
+    onProgress?: (done: number, total: number) => void;
+  },
+): Promise<ChoiceScore[]> {
   const rows: Row[] = [], lengths: number[] = [];
   const fallbackCtx = tok.bosTokenId ?? tok.eosTokenIds[0];
   for (const item of items) {
@@ -83,10 +109,17 @@ export async function scoreChoices(lm: CausalLM, tok: Tokenizer, items: readonly
       const whole = tok.encode(context + cont);
       const contIds = whole.slice(ctx.length);
       if (ctx.length === 0) {
-        if (fallbackCtx === undefined) throw new LorakitError('LK_EVAL', 'a choice item has an empty context and the tokenizer has no BOS/EOS token to condition on');
+        if (fallbackCtx === undefined) {
+          throw new LorakitError('LK_EVAL', 'a choice item has an empty context and the tokenizer has no BOS/EOS token to condition on');
+        }
         ctx = [fallbackCtx];
       }
-      if (contIds.length === 0) throw new LorakitError('LK_EVAL', `choice ${JSON.stringify(choice)} of context ${JSON.stringify(item.context.slice(0, 60))} encodes to no tokens`);
+      if (contIds.length === 0) {
+        throw new LorakitError(
+          'LK_EVAL',
+          `choice ${JSON.stringify(choice)} of context ${JSON.stringify(item.context.slice(0, 60))} encodes to no tokens`,
+        );
+      }
       const seq = [...ctx, ...contIds];
       rows.push({ seq, mask: seq.map((_, i) => i >= ctx.length) });
       lengths.push(cont.length);
@@ -110,7 +143,11 @@ const NUMBER = /[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?/;
 const norm = (s: string, caseSensitive: boolean): string => { const t = s.trim().replace(/\s+/g, ' '); return caseSensitive ? t : t.toLowerCase(); };
 
 /** Does `output` match any expected answer under the task's rule? */
-export function matchAnswer(output: string, expected: readonly string[], task: Pick<GenerationTask, 'match' | 'tolerance' | 'caseSensitive'>): boolean {
+export function matchAnswer(
+  output: string,
+  expected: readonly string[],
+  task: Pick<GenerationTask, 'match' | 'tolerance' | 'caseSensitive'>,
+): boolean {
   const out = norm(output, task.caseSensitive);
   return expected.some((e) => {
     switch (task.match) {
@@ -126,17 +163,45 @@ export function matchAnswer(output: string, expected: readonly string[], task: P
 }
 
 /** Greedy generation for each prompt (batched), cut at the task's stop strings, then matched. */
-export async function runGeneration(lm: CausalLM, tok: Tokenizer, items: readonly GenerationItem[], task: GenerationTask, o: { batchSize?: number; adapter?: LinearAdapter; eosTokenIds: readonly number[]; onProgress?: (done: number, total: number) => void }): Promise<GenerationScore[]> {
+export async function runGeneration(
+  lm: CausalLM,
+  tok: Tokenizer,
+  items: readonly GenerationItem[],
+  task: GenerationTask,
+  o: {
+    batchSize?: number;
+    adapter?: LinearAdapter;
+    eosTokenIds: readonly number[];
+    onProgress?: (done: number, total: number) => void;
+  },
+): Promise<GenerationScore[]> {
   const decode = (ids: readonly number[]): string => tok.decode(ids, { skipSpecialTokens: true });
-  const prompts = items.map((it) => tok.encode(task.chat ? tok.applyChatTemplate([{ role: 'user', content: it.prompt }], { addGenerationPrompt: true }) : it.prompt));
+  const prompts = items.map((it) =>
+    tok.encode(
+      task.chat
+        ? tok.applyChatTemplate([{ role: 'user', content: it.prompt }], { addGenerationPrompt: true })
+        : it.prompt,
+    ),
+  );
   const bs = o.batchSize ?? 8;
   const out: GenerationScore[] = [];
   for (let i = 0; i < prompts.length; i += bs) {
     let r;
     try {
-      r = await generate(lm, prompts.slice(i, i + bs), { maxNewTokens: task.maxNewTokens, temperature: 0, eosTokenIds: o.eosTokenIds, stop: task.stop, decode, adapter: o.adapter });
+      r = await generate(lm, prompts.slice(i, i + bs), {
+        maxNewTokens: task.maxNewTokens,
+        temperature: 0,
+        eosTokenIds: o.eosTokenIds,
+        stop: task.stop,
+        decode,
+        adapter: o.adapter,
+      });
     } catch (e) {
-      throw new LorakitError('LK_EVAL', `task '${task.name}', items ${i}–${Math.min(prompts.length, i + bs) - 1}: ${(e as Error).message}`, { cause: e, hint: 'shorten the prompts or lower max_new_tokens' });
+      throw new LorakitError(
+        'LK_EVAL',
+        `task '${task.name}', items ${i}–${Math.min(prompts.length, i + bs) - 1}: ${(e as Error).message}`,
+        { cause: e, hint: 'shorten the prompts or lower max_new_tokens' },
+      );
     }
     r.tokens.forEach((ids, j) => {
       const output = r.text?.[j] ?? decode(ids);

@@ -28,7 +28,12 @@ export interface ChoiceItem { readonly context: string; readonly choices: readon
 interface Row { readonly where: string; readonly value: unknown }
 
 function fail(task: TaskSpec, problems: string[]): never {
-  throw new LorakitError('LK_EVAL', `task '${task.name}': ${problems.length} bad item${problems.length > 1 ? 's' : ''}:\n  - ${problems.slice(0, 20).join('\n  - ')}${problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''}`, { details: { task: task.name, problems } });
+  const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : '';
+  throw new LorakitError(
+    'LK_EVAL',
+    `task '${task.name}': ${problems.length} bad item${problems.length > 1 ? 's' : ''}:\n  - ${problems.slice(0, 20).join('\n  - ')}${more}`,
+    { details: { task: task.name, problems } },
+  );
 }
 
 function readRows(suite: Suite, task: TaskSpec, src: SourceSpec & { kind: 'file' | 'inline' }): Row[] {
@@ -36,12 +41,19 @@ function readRows(suite: Suite, task: TaskSpec, src: SourceSpec & { kind: 'file'
   const file = resolve(suite.baseDir, src.path);
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw new LorakitError('LK_EVAL', `task '${task.name}': cannot read '${file}': ${(e as Error).message}`, { cause: e, details: { task: task.name, file } });
+    throw new LorakitError('LK_EVAL', `task '${task.name}': cannot read '${file}': ${(e as Error).message}`, {
+      cause: e,
+      details: { task: task.name, file },
+    });
   }
   const rows: Row[] = [], problems: string[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
-    try { rows.push({ where: `${file}:${i + 1}`, value: JSON.parse(line) }); } catch (e) { problems.push(`${file}:${i + 1}: not JSON (${(e as Error).message})`); }
+    try {
+      rows.push({ where: `${file}:${i + 1}`, value: JSON.parse(line) });
+    } catch (e) {
+      problems.push(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
+    }
   });
   if (problems.length) fail(task, problems);
   return rows;
@@ -54,13 +66,26 @@ export function loadTexts(suite: Suite, task: TaskSpec): TextItems {
   const src = task.source;
   if (src.kind === 'builtin') {
     if (src.name === 'brown-heldout') return { texts: cap(readBrown().filter((d) => isBrownHeldOut(d.id)).map((d) => d.text), task), single: false };
-    if (src.name === 'sotu-heldout') return { texts: cap(readSotu({ fromYear: src.fromYear, toYear: src.toYear }).filter(isSotuHeldOut).map((a) => a.text), task), single: false };
+    if (src.name === 'sotu-heldout') {
+      return {
+        texts: cap(
+          readSotu({ fromYear: src.fromYear, toYear: src.toYear })
+            .filter(isSotuHeldOut)
+            .map((a) => a.text),
+          task,
+        ),
+        single: false,
+      };
+    }
     throw new LorakitError('LK_EVAL', `task '${task.name}': builtin '${src.name}' holds choice items, not text for perplexity`);
   }
   if (src.kind === 'file' && extname(src.path).toLowerCase() !== '.jsonl') {
     const file = resolve(suite.baseDir, src.path);
     try { return { texts: [readFileSync(file, 'utf8')], single: true }; } catch (e) {
-      throw new LorakitError('LK_EVAL', `task '${task.name}': cannot read '${file}': ${(e as Error).message}`, { cause: e, details: { task: task.name, file } });
+      throw new LorakitError('LK_EVAL', `task '${task.name}': cannot read '${file}': ${(e as Error).message}`, {
+        cause: e,
+        details: { task: task.name, file },
+      });
     }
   }
   const problems: string[] = [];
@@ -80,12 +105,27 @@ export function loadGenerationItems(suite: Suite, task: TaskSpec): GenerationIte
   const items = readRows(suite, task, task.source).flatMap(({ where, value }) => {
     const v = value as { prompt?: unknown; expected?: unknown } | null;
     const exp = v?.expected;
-    const expected = typeof exp === 'string' || typeof exp === 'number' ? [String(exp)] : Array.isArray(exp) && exp.length && exp.every((e) => typeof e === 'string' || typeof e === 'number') ? exp.map(String) : null;
-    if (typeof v?.prompt !== 'string' || v.prompt === '' || !expected) { problems.push(`${where}: expected {"prompt": "<non-empty string>", "expected": "<string>" | <number> | [<strings>]}`); return []; }
-    if (task.type === 'generation' && task.match === 'regex') {
-      for (const e of expected) { try { new RegExp(e); } catch (err) { problems.push(`${where}: bad regex ${JSON.stringify(e)}: ${(err as Error).message}`); } }
+    const expected =
+      typeof exp === 'string' || typeof exp === 'number'
+        ? [String(exp)]
+        : Array.isArray(exp) && exp.length && exp.every((e) => typeof e === 'string' || typeof e === 'number')
+          ? exp.map(String)
+          : null;
+    if (typeof v?.prompt !== 'string' || v.prompt === '' || !expected) {
+      problems.push(`${where}: expected {"prompt": "<non-empty string>", "expected": "<string>" | <number> | [<strings>]}`);
+      return [];
     }
-    if (task.type === 'generation' && task.match === 'numeric' && expected.some((e) => !Number.isFinite(Number(e)))) problems.push(`${where}: numeric match needs a number in "expected", got ${JSON.stringify(exp)}`);
+    if (task.type === 'generation' && task.match === 'regex') {
+      for (const e of expected) {
+        try {
+          new RegExp(e);
+        } catch (err) {
+          problems.push(`${where}: bad regex ${JSON.stringify(e)}: ${(err as Error).message}`);
+        }
+      }
+    }
+    if (task.type === 'generation' && task.match === 'numeric' && expected.some((e) => !Number.isFinite(Number(e))))
+      problems.push(`${where}: numeric match needs a number in "expected", got ${JSON.stringify(exp)}`);
     return [{ prompt: v.prompt, expected }];
   });
   if (problems.length) fail(task, problems);
@@ -96,7 +136,9 @@ export function loadGenerationItems(suite: Suite, task: TaskSpec): GenerationIte
 export function loadChoiceItems(suite: Suite, task: TaskSpec): ChoiceItem[] {
   const src = task.source;
   if (src.kind === 'builtin') {
-    if (src.name !== 'brown-cloze') throw new LorakitError('LK_EVAL', `task '${task.name}': builtin '${src.name}' is text for perplexity, not choice items`);
+    if (src.name !== 'brown-cloze') {
+      throw new LorakitError('LK_EVAL', `task '${task.name}': builtin '${src.name}' is text for perplexity, not choice items`);
+    }
     return cap(brownCloze(src.items ?? 100), task);
   }
   const problems: string[] = [];
@@ -110,7 +152,10 @@ export function loadChoiceItems(suite: Suite, task: TaskSpec): ChoiceItem[] {
     }
     const a = v!.answer;
     const answer = typeof a === 'number' ? a : typeof a === 'string' ? (choices as string[]).indexOf(a) : -1;
-    if (!Number.isInteger(answer) || answer < 0 || answer >= choices.length) { problems.push(`${where}: 'answer' ${JSON.stringify(a)} is not an index in [0, ${choices.length}) or one of the choices`); return []; }
+    if (!Number.isInteger(answer) || answer < 0 || answer >= choices.length) {
+      problems.push(`${where}: 'answer' ${JSON.stringify(a)} is not an index in [0, ${choices.length}) or one of the choices`);
+      return [];
+    }
     return [{ context, choices: choices as string[], answer }];
   });
   if (problems.length) fail(task, problems);
@@ -127,7 +172,8 @@ export function brownCloze(n: number): ChoiceItem[] {
   const perDoc = Math.ceil(n / docs.length);
   const halves: { context: string; rest: string }[] = [];
   for (const d of docs) {
-    const sentences = d.text.split('\n').flatMap((p) => p.match(/[^.!?]+[.!?]+["')]*(?=\s|$)/g) ?? []).map((s) => s.trim().split(/\s+/)).filter((w) => w.length >= 8 && w.length <= 20);
+    const sentences = d.text.split('\n').flatMap((p) => p.match(/[^.!?]+[.!?]+["')]*(?=\s|$)/g) ?? [])
+      .map((s) => s.trim().split(/\s+/)).filter((w) => w.length >= 8 && w.length <= 20);
     for (let k = 0; k < perDoc && sentences.length; k++) {
       const words = sentences[Math.floor(((k + 0.5) * sentences.length) / perDoc)];
       const cut = Math.floor(words.length / 2);

@@ -64,7 +64,12 @@ export function percentileInterval(values: ArrayLike<number>, confidence: number
   return [at((1 - confidence) / 2), at((1 + confidence) / 2)];
 }
 
-function estimates(metric: ItemValues['metric'], full: { base: [number, number]; adapter: [number, number] | null }, r: Resampled, confidence: number): Pick<TaskResult, 'base' | 'adapter' | 'delta' | 'regression'> {
+function estimates(
+  metric: ItemValues['metric'],
+  full: { base: [number, number]; adapter: [number, number] | null },
+  r: Resampled,
+  confidence: number,
+): Pick<TaskResult, 'base' | 'adapter' | 'delta' | 'regression'> {
   const B = r.base.num.length;
   const vb = new Float64Array(B), va = new Float64Array(B), dv = new Float64Array(B);
   for (let b = 0; b < B; b++) {
@@ -93,7 +98,10 @@ const total = (v: ItemValues): [number, number] => {
 };
 
 /** Task and tag results with paired bootstrap intervals. */
-export function summarize(data: readonly TaskData[], o: { bootstrap: number; seed: number; confidence: number }): { tasks: TaskResult[]; tags: TagResult[] } {
+export function summarize(
+  data: readonly TaskData[],
+  o: { bootstrap: number; seed: number; confidence: number },
+): { tasks: TaskResult[]; tags: TagResult[] } {
   const resampled = data.map((d) => resample(d, o.bootstrap, o.seed));
   const tasks: TaskResult[] = data.map((d, i) => ({
     name: d.task.name, type: d.task.type, tag: d.task.tag, metric: d.base.metric, metric_detail: d.detail,
@@ -107,7 +115,10 @@ export function summarize(data: readonly TaskData[], o: { bootstrap: number; see
       const idx = data.map((d, i) => i).filter((i) => data[i].task.tag === tag && data[i].base.metric === metric);
       if (idx.length === 0) continue;
       const B = o.bootstrap, hasAdapter = idx.every((i) => data[i].adapter !== null);
-      const pooled: Resampled = { base: { num: new Float64Array(B), den: new Float64Array(B) }, adapter: hasAdapter ? { num: new Float64Array(B), den: new Float64Array(B) } : null };
+      const pooled: Resampled = {
+        base: { num: new Float64Array(B), den: new Float64Array(B) },
+        adapter: hasAdapter ? { num: new Float64Array(B), den: new Float64Array(B) } : null,
+      };
       const full = { base: [0, 0] as [number, number], adapter: hasAdapter ? [0, 0] as [number, number] : null };
       for (const i of idx) {
         const r = resampled[i];

@@ -44,7 +44,10 @@ class Checker {
   str(o: Raw, k: string, path: string, def?: string): string {
     const v = o[k];
     if (v === undefined && def !== undefined) return def;
-    if (typeof v !== 'string' || (def === undefined && v === '')) { this.bad(`${path}${k}`, `expected a${def === undefined ? ' non-empty' : ''} string, got ${JSON.stringify(v)}`); return def ?? ''; }
+    if (typeof v !== 'string' || (def === undefined && v === '')) {
+      this.bad(`${path}${k}`, `expected a${def === undefined ? ' non-empty' : ''} string, got ${JSON.stringify(v)}`);
+      return def ?? '';
+    }
     return v;
   }
   num(o: Raw, k: string, path: string, def: number, lo: number, hi: number, int = false): number {
@@ -68,13 +71,19 @@ class Checker {
   oneOf<T extends string>(o: Raw, k: string, path: string, values: readonly T[], def?: T): T {
     const v = o[k];
     if (v === undefined && def !== undefined) return def;
-    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) { this.bad(`${path}${k}`, `expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`); return def ?? values[0]; }
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+      this.bad(`${path}${k}`, `expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
+      return def ?? values[0];
+    }
     return v as T;
   }
   strings(o: Raw, k: string, path: string, def: readonly string[]): readonly string[] {
     const v = o[k];
     if (v === undefined) return def;
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) { this.bad(`${path}${k}`, `expected a list of strings, got ${JSON.stringify(v)}`); return def; }
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
+      this.bad(`${path}${k}`, `expected a list of strings, got ${JSON.stringify(v)}`);
+      return def;
+    }
     return v as string[];
   }
 }
@@ -87,11 +96,20 @@ function parseSource(c: Checker, t: Raw, path: string): SourceSpec {
   }
   const s = t.source;
   if (typeof s === 'string' && s !== '') return { kind: 'file', path: s };
-  const o = s === undefined ? (c.bad(`${path}source`, "missing: a file path, {builtin: NAME} or inline 'items'"), undefined) : c.obj(s, `${path}source`);
+  const o =
+    s === undefined
+      ? (c.bad(`${path}source`, "missing: a file path, {builtin: NAME} or inline 'items'"), undefined)
+      : c.obj(s, `${path}source`);
   if (!o) return { kind: 'inline', items: [] };
   c.keys(o, `${path}source`, ['builtin', 'items', 'from_year', 'to_year']);
   const name = c.oneOf(o, 'builtin', `${path}source.`, BUILTINS);
-  return { kind: 'builtin', name, items: c.optInt(o, 'items', `${path}source.`) ?? undefined, fromYear: c.optInt(o, 'from_year', `${path}source.`) ?? undefined, toYear: c.optInt(o, 'to_year', `${path}source.`) ?? undefined };
+  return {
+    kind: 'builtin',
+    name,
+    items: c.optInt(o, 'items', `${path}source.`) ?? undefined,
+    fromYear: c.optInt(o, 'from_year', `${path}source.`) ?? undefined,
+    toYear: c.optInt(o, 'to_year', `${path}source.`) ?? undefined,
+  };
 }
 
 const COMMON = ['name', 'type', 'tag', 'source', 'items', 'max_items', 'gated', 'max_regression_pct', 'description'];
@@ -166,7 +184,8 @@ function parseParity(c: Checker, raw: unknown): ParitySpec {
   if (probes.length === 0 || probes.some((p) => p === '')) c.bad('parity.probes', 'expected non-empty strings');
   return {
     probes, maxNewTokens: c.num(o, 'max_new_tokens', 'parity.', parityDefaults.maxNewTokens, 1, 1024, true),
-    tolerance: c.num(o, 'tolerance', 'parity.', parityDefaults.tolerance, 0, 1), mergedDtype: c.oneOf(o, 'merged_dtype', 'parity.', ['F32', 'BF16', 'F16', 'base'] as const, 'F32'),
+    tolerance: c.num(o, 'tolerance', 'parity.', parityDefaults.tolerance, 0, 1),
+    mergedDtype: c.oneOf(o, 'merged_dtype', 'parity.', ['F32', 'BF16', 'F16', 'base'] as const, 'F32'),
   };
 }
 
@@ -177,7 +196,8 @@ export function parseSuite(raw: unknown, origin: string, baseDir: string): Suite
   if (!o) throw new LorakitError('LK_EVAL', `${origin}: a suite must be a mapping with 'name' and 'tasks'`);
   c.keys(o, '', ['name', 'description', 'seed', 'bootstrap', 'confidence', 'include', 'tasks', 'gate', 'parity']);
   const name = c.str(o, 'name', '');
-  if (name && !/^[A-Za-z0-9][\w.-]*$/.test(name)) c.bad('name', `'${name}' must be letters, digits, '.', '_' or '-' (the registry refers to suites by it)`);
+  if (name && !/^[A-Za-z0-9][\w.-]*$/.test(name))
+    c.bad('name', `'${name}' must be letters, digits, '.', '_' or '-' (the registry refers to suites by it)`);
   const tasks: TaskSpec[] = [];
   if (o.tasks !== undefined && !Array.isArray(o.tasks)) c.bad('tasks', 'expected a list');
   (Array.isArray(o.tasks) ? o.tasks : []).forEach((t, i) => { const p = parseTask(c, t, i); if (p) tasks.push(p); });
@@ -195,7 +215,9 @@ export function parseSuite(raw: unknown, origin: string, baseDir: string): Suite
     confidence: c.num(o, 'confidence', '', 0.95, 0.5, 0.999), tasks, gate: parseGate(c, o.gate), parity: parseParity(c, o.parity),
   };
   if (c.problems.length) {
-    throw new LorakitError('LK_EVAL', `${origin}: invalid evaluation suite:\n  - ${c.problems.join('\n  - ')}`, { details: { suite: origin, problems: c.problems } });
+    throw new LorakitError('LK_EVAL', `${origin}: invalid evaluation suite:\n  - ${c.problems.join('\n  - ')}`, {
+      details: { suite: origin, problems: c.problems },
+    });
   }
   return suite;
 }
@@ -205,7 +227,9 @@ export function loadSuite(nameOrFile: string): Suite {
   const bundled = bundledSuites[nameOrFile];
   if (bundled && !existsSync(nameOrFile)) return parseSuite(bundled, `bundled:${nameOrFile}`, process.cwd());
   if (!existsSync(nameOrFile) || !statSync(nameOrFile).isFile()) {
-    throw new LorakitError('LK_EVAL', `no suite file '${nameOrFile}' and no bundled suite of that name`, { hint: `bundled suites: ${Object.keys(bundledSuites).join(', ')}` });
+    throw new LorakitError('LK_EVAL', `no suite file '${nameOrFile}' and no bundled suite of that name`, {
+      hint: `bundled suites: ${Object.keys(bundledSuites).join(', ')}`,
+    });
   }
   let raw: unknown;
   try {

@@ -144,7 +144,12 @@ export interface ParityPathResult {
   readonly max_rel_logit_diff?: number;
   readonly tokens_identical?: boolean;
   /** Per probe: relative logit difference and the first position where greedy tokens differ (null: none). */
-  readonly probes?: readonly { readonly probe: number; readonly rel_logit_diff: number | null; readonly abs_logit_diff: number | null; readonly first_token_mismatch: number | null }[];
+  readonly probes?: readonly {
+    readonly probe: number;
+    readonly rel_logit_diff: number | null;
+    readonly abs_logit_diff: number | null;
+    readonly first_token_mismatch: number | null;
+  }[];
 }
 
 export interface ParityReport {
@@ -195,7 +200,12 @@ export interface EvalReport {
     /** 'none' or the base's quantization label (what the scores were computed with). */
     readonly quantization?: string;
   };
-  readonly adapter: { readonly dir: string; readonly ref: string | null; readonly fingerprint: string; readonly base_fingerprint: string | null } | null;
+  readonly adapter: {
+    readonly dir: string;
+    readonly ref: string | null;
+    readonly fingerprint: string;
+    readonly base_fingerprint: string | null;
+  } | null;
   readonly settings: { readonly seed: number; readonly bootstrap: number; readonly confidence: number };
   readonly tasks: readonly TaskResult[];
   readonly tags: readonly TagResult[];

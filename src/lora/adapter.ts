@@ -33,7 +33,12 @@ export function bindAdapter(a: Adapter, opts: { training?: boolean } = {}): Line
  * Checks tensors (PEFT keys) against the sites the config resolves to on this base: every expected key present,
  * shapes [r, in] / [out, r], nothing unexpected. Lists all problems in one LK_ADAPTER error naming `source`.
  */
-export function validateAdapterTensors(source: string, config: LoraConfig, modules: readonly LinearSpec[], tensors: ReadonlyMap<string, { dims: readonly number[] }>): LoraSite[] {
+export function validateAdapterTensors(
+  source: string,
+  config: LoraConfig,
+  modules: readonly LinearSpec[],
+  tensors: ReadonlyMap<string, { dims: readonly number[] }>,
+): LoraSite[] {
   // The tensors say which modules are adapted; the config must agree with them.
   let sites: LoraSite[];
   try {
@@ -47,13 +52,22 @@ export function validateAdapterTensors(source: string, config: LoraConfig, modul
     expected.add(s.keyA).add(s.keyB);
     const a = tensors.get(s.keyA), b = tensors.get(s.keyB);
     if (!a) problems.push(`missing tensor '${s.keyA}' (expected [${s.r}, ${s.spec.inFeatures}])`);
-    else if (a.dims.length !== 2 || a.dims[0] !== s.r || a.dims[1] !== s.spec.inFeatures) problems.push(`tensor '${s.keyA}' has shape [${a.dims.join(', ')}], expected [${s.r}, ${s.spec.inFeatures}]`);
+    else if (a.dims.length !== 2 || a.dims[0] !== s.r || a.dims[1] !== s.spec.inFeatures) {
+      problems.push(`tensor '${s.keyA}' has shape [${a.dims.join(', ')}], expected [${s.r}, ${s.spec.inFeatures}]`);
+    }
     if (!b) problems.push(`missing tensor '${s.keyB}' (expected [${s.spec.outFeatures}, ${s.r}])`);
-    else if (b.dims.length !== 2 || b.dims[0] !== s.spec.outFeatures || b.dims[1] !== s.r) problems.push(`tensor '${s.keyB}' has shape [${b.dims.join(', ')}], expected [${s.spec.outFeatures}, ${s.r}]`);
+    else if (b.dims.length !== 2 || b.dims[0] !== s.spec.outFeatures || b.dims[1] !== s.r) {
+      problems.push(`tensor '${s.keyB}' has shape [${b.dims.join(', ')}], expected [${s.spec.outFeatures}, ${s.r}]`);
+    }
   }
-  for (const k of tensors.keys()) if (!expected.has(k)) problems.push(`unexpected tensor '${k}' (no module of this base model matches it under this adapter's config)`);
+  for (const k of tensors.keys()) {
+    if (!expected.has(k)) problems.push(`unexpected tensor '${k}' (no module of this base model matches it under this adapter's config)`);
+  }
   if (problems.length) {
-    throw new LorakitError('LK_ADAPTER', `${source}: the adapter does not fit this base model:\n  - ${problems.slice(0, 20).join('\n  - ')}${problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''}`, { details: { problems } });
+    const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : '';
+    throw new LorakitError('LK_ADAPTER', `${source}: the adapter does not fit this base model:\n  - ${problems.slice(0, 20).join('\n  - ')}${more}`, {
+      details: { problems },
+    });
   }
   return sites;
 }

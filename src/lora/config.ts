@@ -57,24 +57,49 @@ export const loraDefaults: Omit<LoraConfig, 'target_modules'> = {
 };
 
 // Keys PEFT writes that lorakit reads but does not act on (accepted so real adapter_config.json files load).
-const passthrough = new Set(['inference_mode', 'revision', 'modules_to_save', 'use_dora', 'auto_mapping', 'megatron_config', 'megatron_core', 'loftq_config', 'layer_replication', 'runtime_config', 'lora_bias', 'exclude_modules', 'eva_config', 'corda_config', 'use_qalora', 'qalora_group_size', 'target_parameters', 'trainable_token_indices', 'layers_to_transform_pattern', 'peft_version', 'init_lora_weights_kwargs', 'lora_ga_config', 'ensure_weight_tying', 'alora_invocation_tokens', 'arrow_config']);
+const passthrough = new Set([
+  'inference_mode', 'revision', 'modules_to_save', 'use_dora', 'auto_mapping', 'megatron_config', 'megatron_core',
+  'loftq_config', 'layer_replication', 'runtime_config', 'lora_bias', 'exclude_modules', 'eva_config', 'corda_config',
+  'use_qalora', 'qalora_group_size', 'target_parameters', 'trainable_token_indices', 'layers_to_transform_pattern',
+  'peft_version', 'init_lora_weights_kwargs', 'lora_ga_config', 'ensure_weight_tying', 'alora_invocation_tokens',
+  'arrow_config',
+]);
 
 /** Validates and completes a (possibly partial) PEFT config; `source` names the file or flag set in errors. */
 export function parseLoraConfig(raw: Readonly<Record<string, unknown>>, source: string, defaultTargets: readonly string[]): LoraConfig {
   const bad: string[] = [];
   const known = new Set<string>([...Object.keys(loraDefaults), 'target_modules']);
   for (const k of Object.keys(raw)) if (!known.has(k) && !passthrough.has(k)) bad.push(`unknown key '${k}'`);
-  const c = { ...loraDefaults, target_modules: defaultTargets, ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.has(k) && v !== undefined && !(k === 'target_modules' && v === null))) } as LoraConfig;
+  const c = {
+    ...loraDefaults,
+    target_modules: defaultTargets,
+    ...Object.fromEntries(
+      Object.entries(raw).filter(([k, v]) => known.has(k) && v !== undefined && !(k === 'target_modules' && v === null)),
+    ),
+  } as LoraConfig;
   if (raw.peft_type !== undefined && raw.peft_type !== 'LORA') bad.push(`'peft_type' must be "LORA", got ${JSON.stringify(raw.peft_type)}`);
   if (raw.use_dora === true) bad.push("'use_dora' is true: DoRA adapters are not supported");
-  if (Array.isArray(raw.modules_to_save) && raw.modules_to_save.length > 0) bad.push(`'modules_to_save' ${JSON.stringify(raw.modules_to_save)} is not supported (full copies of modules cannot be batched per request)`);
+  if (Array.isArray(raw.modules_to_save) && raw.modules_to_save.length > 0) {
+    bad.push(
+      `'modules_to_save' ${JSON.stringify(raw.modules_to_save)} is not supported (full copies of modules cannot be batched per request)`,
+    );
+  }
   if (!Number.isInteger(c.r) || c.r <= 0) bad.push(`'r' must be a positive integer, got ${JSON.stringify(c.r)}`);
-  if (typeof c.lora_alpha !== 'number' || !(c.lora_alpha > 0)) bad.push(`'lora_alpha' must be a positive number, got ${JSON.stringify(c.lora_alpha)}`);
-  if (typeof c.lora_dropout !== 'number' || c.lora_dropout < 0 || c.lora_dropout >= 1) bad.push(`'lora_dropout' must be in [0, 1), got ${JSON.stringify(c.lora_dropout)}`);
+  if (typeof c.lora_alpha !== 'number' || !(c.lora_alpha > 0))
+    bad.push(`'lora_alpha' must be a positive number, got ${JSON.stringify(c.lora_alpha)}`);
+  if (typeof c.lora_dropout !== 'number' || c.lora_dropout < 0 || c.lora_dropout >= 1)
+    bad.push(`'lora_dropout' must be in [0, 1), got ${JSON.stringify(c.lora_dropout)}`);
   if (c.bias !== 'none') bad.push(`'bias' must be "none", got ${JSON.stringify(c.bias)}`);
-  if (!(typeof c.target_modules === 'string' || (Array.isArray(c.target_modules) && c.target_modules.length > 0 && c.target_modules.every((t) => typeof t === 'string')))) bad.push(`'target_modules' must be a non-empty list of names, a regex string or "all-linear", got ${JSON.stringify(c.target_modules)}`);
-  if (c.layers_to_transform !== null && !(Array.isArray(c.layers_to_transform) && c.layers_to_transform.every((i) => Number.isInteger(i) && i >= 0))) bad.push(`'layers_to_transform' must be a list of layer indices, got ${JSON.stringify(c.layers_to_transform)}`);
-  if (![true, false, 'gaussian'].includes(c.init_lora_weights as never)) bad.push(`'init_lora_weights' must be true, false or "gaussian", got ${JSON.stringify(c.init_lora_weights)}`);
+  const targetsOk = typeof c.target_modules === 'string'
+    || (Array.isArray(c.target_modules) && c.target_modules.length > 0 && c.target_modules.every((t) => typeof t === 'string'));
+  if (!targetsOk) {
+    bad.push(`'target_modules' must be a non-empty list of names, a regex string or "all-linear", got ${JSON.stringify(c.target_modules)}`);
+  }
+  const layersOk = c.layers_to_transform === null
+    || (Array.isArray(c.layers_to_transform) && c.layers_to_transform.every((i) => Number.isInteger(i) && i >= 0));
+  if (!layersOk) bad.push(`'layers_to_transform' must be a list of layer indices, got ${JSON.stringify(c.layers_to_transform)}`);
+  if (![true, false, 'gaussian'].includes(c.init_lora_weights as never))
+    bad.push(`'init_lora_weights' must be true, false or "gaussian", got ${JSON.stringify(c.init_lora_weights)}`);
   for (const [name, pat] of [['rank_pattern', c.rank_pattern], ['alpha_pattern', c.alpha_pattern]] as const) {
     for (const [k, v] of Object.entries(pat ?? {})) {
       if (typeof v !== 'number' || !(v > 0)) bad.push(`'${name}.${k}' must be a positive number, got ${JSON.stringify(v)}`);
@@ -84,7 +109,11 @@ export function parseLoraConfig(raw: Readonly<Record<string, unknown>>, source: 
   if (typeof c.target_modules === 'string' && c.target_modules !== 'all-linear') {
     try { new RegExp(c.target_modules); } catch { bad.push(`'target_modules' regex ${JSON.stringify(c.target_modules)} is invalid`); }
   }
-  if (bad.length) throw new LorakitError('LK_LORA_CONFIG', `${source}: invalid LoRA config:\n  - ${bad.join('\n  - ')}`, { details: { problems: bad } });
+  if (bad.length) {
+    throw new LorakitError('LK_LORA_CONFIG', `${source}: invalid LoRA config:\n  - ${bad.join('\n  - ')}`, {
+      details: { problems: bad },
+    });
+  }
   return c;
 }
 

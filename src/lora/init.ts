@@ -5,7 +5,11 @@ import { Rng } from '../util/rng.js';
 import type { LoraConfig } from './config.js';
 import type { LoraSite } from './targets.js';
 
-export function initLoraTensors(sites: readonly LoraSite[], init: LoraConfig['init_lora_weights'], seed: number): Map<string, { data: Float32Array; dims: number[] }> {
+export function initLoraTensors(
+  sites: readonly LoraSite[],
+  init: LoraConfig['init_lora_weights'],
+  seed: number,
+): Map<string, { data: Float32Array; dims: number[] }> {
   const rng = new Rng(seed);
   const out = new Map<string, { data: Float32Array; dims: number[] }>();
   for (const s of sites) {

@@ -22,7 +22,10 @@ function mergeGraph(out: number, inn: number, r: number, conv1d: boolean): Promi
 }
 
 /** Returns new weights for every adapted module (`path.weight` → merged data); the base arrays are not modified. */
-export async function mergeAdapterWeights(weights: ReadonlyMap<string, Float32Array>, adapter: Pick<Adapter, 'sites' | 'tensors'>): Promise<Map<string, Float32Array>> {
+export async function mergeAdapterWeights(
+  weights: ReadonlyMap<string, Float32Array>,
+  adapter: Pick<Adapter, 'sites' | 'tensors'>,
+): Promise<Map<string, Float32Array>> {
   const merged = new Map<string, Float32Array>();
   for (const s of adapter.sites) {
     const name = `${s.spec.path}.weight`;

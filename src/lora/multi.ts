@@ -96,7 +96,9 @@ export class MultiLoraSlots {
   write(slot: number, p: PreparedAdapter): void {
     if (slot <= 0 || slot >= this.slots) throw new LorakitError('LK_ARG', `MultiLoraSlots.write: 'slot' must be in [1, ${this.slots}), got ${slot}`);
     const missing = [...p.modules.keys()].filter((k) => !this.targetMap.has(k));
-    if (missing.length) throw new LorakitError('LK_INTERNAL', `MultiLoraSlots.write: modules ${missing.slice(0, 3).join(', ')} are not in the target set`);
+    if (missing.length) {
+      throw new LorakitError('LK_INTERNAL', `MultiLoraSlots.write: modules ${missing.slice(0, 3).join(', ')} are not in the target set`);
+    }
     if (p.rank > this.rank) this.relayout(p.rank);
     this.contents[slot] = p;
     this.fill(slot, p);

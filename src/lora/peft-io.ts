@@ -42,7 +42,10 @@ export function adapterWeightsFile(dir: string): string {
   const weights = join(dir, 'adapter_model.safetensors');
   if (existsSync(weights)) return weights;
   const pickle = existsSync(join(dir, 'adapter_model.bin'));
-  throw new LorakitError('LK_ADAPTER', pickle ? `'${dir}' holds only adapter_model.bin (a pickle, which can run code when loaded); lorakit reads adapter_model.safetensors only` : `'${dir}' has no adapter_model.safetensors`, {
+  const message = pickle
+    ? `'${dir}' holds only adapter_model.bin (a pickle, which can run code when loaded); lorakit reads adapter_model.safetensors only`
+    : `'${dir}' has no adapter_model.safetensors`;
+  throw new LorakitError('LK_ADAPTER', message, {
     hint: pickle ? "convert it with PEFT: model.save_pretrained(dir, safe_serialization=True)" : undefined,
   });
 }
@@ -76,7 +79,11 @@ export function readAdapterTensors(dir: string, sites: readonly LoraSite[]): Ada
         const name = byKey.get(key);
         const dims = name === undefined ? undefined : [...st.tensors.get(name)!.shape];
         if (!dims || dims.join() !== want.join()) {
-          throw new LorakitError('LK_ADAPTER', `${weights}: tensor '${key}' changed after the adapter was checked (now ${dims ? `[${dims.join(', ')}]` : 'missing'}, checked [${want.join(', ')}])`);
+          throw new LorakitError(
+            'LK_ADAPTER',
+            `${weights}: tensor '${key}' changed after the adapter was checked ` +
+              `(now ${dims ? `[${dims.join(', ')}]` : 'missing'}, checked [${want.join(', ')}])`,
+          );
         }
         tensors.set(key, { data: adapterFile(weights, () => st.readFloat32(name!)), dims });
       }
@@ -151,7 +158,9 @@ export function writeAdapter(dir: string, adapter: Pick<Adapter, 'config' | 'ten
 function defaultCard(c: LoraConfig, meta: LorakitAdapterMeta): string {
   return [
     '---', 'library_name: peft', `base_model: ${c.base_model_name_or_path ?? 'unknown'}`, 'tags: [lora, lorakit]', '---', '',
-    `# LoRA adapter`, '', `Trained with lorakit. r=${c.r}, lora_alpha=${c.lora_alpha}${c.use_rslora ? ' (rsLoRA)' : ''}, target_modules=${JSON.stringify(c.target_modules)}.`,
+    `# LoRA adapter`, '',
+    `Trained with lorakit. r=${c.r}, lora_alpha=${c.lora_alpha}${c.use_rslora ? ' (rsLoRA)' : ''}, ` +
+      `target_modules=${JSON.stringify(c.target_modules)}.`,
     meta.base_fingerprint ? `\nBase model fingerprint: \`${meta.base_fingerprint}\`` : '',
     meta.metrics ? `\nFinal metrics: ${Object.entries(meta.metrics).map(([k, v]) => `${k}=${Number(v).toPrecision(4)}`).join(', ')}` : '',
     '', 'Load with PEFT: `PeftModel.from_pretrained(base, path)`; serve with vLLM `--enable-lora --lora-modules name=path`, or `lorakit serve`.', '',

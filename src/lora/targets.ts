@@ -39,12 +39,22 @@ export function resolveSites(cfg: LoraConfig, modules: readonly LinearSpec[], ou
   } else if (typeof t === 'string') {
     const re = new RegExp(`^(?:${t})$`);
     matched = modules.filter((m) => re.test(m.path));
-    if (matched.length === 0) throw new LorakitError('LK_LORA_CONFIG', `target_modules regex ${JSON.stringify(t)} matches no linear module of this model`, { hint: `modules look like '${modules[0]?.path}'` });
+    if (matched.length === 0) {
+      throw new LorakitError(
+        'LK_LORA_CONFIG',
+        `target_modules regex ${JSON.stringify(t)} matches no linear module of this model`,
+        { hint: `modules look like '${modules[0]?.path}'` },
+      );
+    }
   } else {
     const unmatched = (t as readonly string[]).filter((name) => !modules.some((m) => m.path === name || m.path.endsWith(`.${name}`)));
     if (unmatched.length) {
       const names = [...new Set(modules.map((m) => m.path.split('.').pop()!))];
-      throw new LorakitError('LK_LORA_CONFIG', `target_modules ${JSON.stringify(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no linear module of this model; it has: ${names.join(', ')}`);
+      throw new LorakitError(
+        'LK_LORA_CONFIG',
+        `target_modules ${JSON.stringify(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no linear module of this model; ` +
+          `it has: ${names.join(', ')}`,
+      );
     }
     matched = modules.filter((m) => (t as readonly string[]).some((name) => m.path === name || m.path.endsWith(`.${name}`)));
   }
@@ -54,7 +64,9 @@ export function resolveSites(cfg: LoraConfig, modules: readonly LinearSpec[], ou
       const i = layerIndex(m.path, cfg.layers_pattern);
       return i !== null && keep.has(i);
     });
-    if (matched.length === 0) throw new LorakitError('LK_LORA_CONFIG', `layers_to_transform ${JSON.stringify(cfg.layers_to_transform)} leaves no module to adapt`);
+    if (matched.length === 0) {
+      throw new LorakitError('LK_LORA_CONFIG', `layers_to_transform ${JSON.stringify(cfg.layers_to_transform)} leaves no module to adapt`);
+    }
   }
   return matched.map((spec) => {
     const r = patternValue(cfg.rank_pattern, spec.path) ?? cfg.r;

@@ -43,7 +43,10 @@ export interface Batch {
  */
 export function makeScoreBatch(seqs: readonly (readonly number[])[], padId: number, labelMask?: readonly (readonly boolean[])[]): Batch {
   const B = seqs.length, T = Math.max(1, ...seqs.map((s) => s.length));
-  const inputIds = new BigInt64Array(B * T).fill(BigInt(padId)), attentionMask = new BigInt64Array(B * T), positionIds = new BigInt64Array(B * T), labels = new BigInt64Array(B * T).fill(-100n);
+  const inputIds = new BigInt64Array(B * T).fill(BigInt(padId)),
+    attentionMask = new BigInt64Array(B * T),
+    positionIds = new BigInt64Array(B * T),
+    labels = new BigInt64Array(B * T).fill(-100n);
   seqs.forEach((s, b) => {
     for (let t = 0; t < s.length; t++) {
       inputIds[b * T + t] = BigInt(s[t]);
@@ -77,7 +80,10 @@ export class CausalLM {
   ) {}
 
   /** Compiles (once) the graph for these options; `adapter` adds its tensors as inputs. */
-  async graph(o: Omit<GraphOptions, 'shapes' | 'wrapLinear' | 'quant'>, adapter?: LinearAdapter): Promise<{ session: CompiledGraph; weightInputs: readonly string[] }> {
+  async graph(
+    o: Omit<GraphOptions, 'shapes' | 'wrapLinear' | 'quant'>,
+    adapter?: LinearAdapter,
+  ): Promise<{ session: CompiledGraph; weightInputs: readonly string[] }> {
     const key = JSON.stringify([o.mode, o.batch, o.seq, o.packed, o.logits, adapter?.key ?? null]);
     let hit = this.graphs.get(key);
     if (!hit) {

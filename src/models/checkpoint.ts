@@ -89,7 +89,8 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
       } else plan.push([name, src!]);
     }
     if (problems.length > 0) {
-      throw new LorakitError('LK_WEIGHTS', `'${set.source}' does not fit the ${config.modelType} architecture of '${config.file}' (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      throw new LorakitError('LK_WEIGHTS', `'${set.source}' does not fit the ${config.modelType} architecture of '${config.file}' ` +
+        `(${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
         details: { file: set.source, config: config.file, tensors: badTensors, problems },
         hint: 'the weights and config.json must come from the same model',
       });

@@ -81,7 +81,11 @@ export function loadConfig(modelDirOrFile: string): ModelConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new LorakitError('LK_CONFIG', `cannot read '${file}': ${(e as Error).message}`, { cause: e, details: { file }, hint: 'a model folder needs a config.json' });
+    throw new LorakitError('LK_CONFIG', `cannot read '${file}': ${(e as Error).message}`, {
+      cause: e,
+      details: { file },
+      hint: 'a model folder needs a config.json',
+    });
   }
   let raw: unknown;
   try {
@@ -99,14 +103,17 @@ export function normalizeConfig(raw: Raw, file = 'config.json'): ModelConfig {
   if (!Array.isArray(archs) || !archs.every((a) => typeof a === 'string')) bad(file, 'architectures', 'a list of strings', archs);
   const mt = raw.model_type ?? (Object.keys(supportedArchitectures) as ModelType[]).find((t) => supportedArchitectures[t].includes(archs[0]));
   if (!isModelType(mt)) {
-    throw new LorakitError('LK_CONFIG', `'${file}': unsupported model_type ${JSON.stringify(raw.model_type)}${archs.length ? ` (architectures ${JSON.stringify(archs)})` : ''}; supported: ${supportedList()}`, {
+    const archNote = archs.length ? ` (architectures ${JSON.stringify(archs)})` : '';
+    throw new LorakitError('LK_CONFIG',
+      `'${file}': unsupported model_type ${JSON.stringify(raw.model_type)}${archNote}; supported: ${supportedList()}`, {
       details: { file, field: 'model_type', actual: raw.model_type, supported: supportedArchitectures },
     });
   }
   const modelType = mt;
   const unknownArch = archs.find((a) => !supportedArchitectures[modelType].includes(a));
   if (unknownArch !== undefined) {
-    throw new LorakitError('LK_CONFIG', `'${file}': unsupported architecture '${unknownArch}' for model_type '${modelType}'; supported: ${supportedList()}`, {
+    throw new LorakitError('LK_CONFIG',
+      `'${file}': unsupported architecture '${unknownArch}' for model_type '${modelType}'; supported: ${supportedList()}`, {
       details: { file, field: 'architectures', actual: archs, supported: supportedArchitectures },
     });
   }
@@ -142,16 +149,24 @@ export function normalizeConfig(raw: Raw, file = 'config.json'): ModelConfig {
   const normEps = pos(keys.eps, defaults.eps);
   const act = raw[keys.act] ?? defaults.act;
   // Only what the forward can build is accepted, so no graph build ever meets an activation it lacks.
-  if (typeof act !== 'string' || !(fam.activations as readonly string[]).includes(act)) bad(file, keys.act, `one of ${fam.activations.join(', ')}`, act);
+  if (typeof act !== 'string' || !(fam.activations as readonly string[]).includes(act))
+    bad(file, keys.act, `one of ${fam.activations.join(', ')}`, act);
   const hiddenAct = act as HiddenAct;
   const tieWordEmbeddings = bool('tie_word_embeddings', defaults.tie);
 
   // rope: transformers ≥ 5 nests theta and scaling in `rope_parameters`; older configs use rope_theta + rope_scaling.
   const ropeParams = (raw.rope_parameters ?? null) as Raw | null;
-  const ropeTheta = ropeParams && ropeParams.rope_theta !== undefined
-    ? (typeof ropeParams.rope_theta === 'number' && ropeParams.rope_theta > 0 ? ropeParams.rope_theta : bad(file, 'rope_parameters.rope_theta', 'a positive number', ropeParams.rope_theta))
+  const nestedTheta = ropeParams?.rope_theta;
+  const ropeTheta = ropeParams && nestedTheta !== undefined
+    ? (typeof nestedTheta === 'number' && nestedTheta > 0 ? nestedTheta : bad(file, 'rope_parameters.rope_theta', 'a positive number', nestedTheta))
     : pos('rope_theta', defaults.theta);
-  const ropeScaling = !fam.rotary ? null : parseRopeScaling(raw.rope_scaling ?? ropeParams, file, raw.rope_scaling === undefined || raw.rope_scaling === null ? 'rope_parameters' : 'rope_scaling');
+  const ropeScaling = !fam.rotary
+    ? null
+    : parseRopeScaling(
+        raw.rope_scaling ?? ropeParams,
+        file,
+        raw.rope_scaling === undefined || raw.rope_scaling === null ? 'rope_parameters' : 'rope_scaling',
+      );
 
   const reader: ConfigReader = { raw, int, bool, bad: (field, expected, actual) => bad(file, field, expected, actual) };
   const { attentionBias, attentionOutBias, mlpBias, slidingWindow } = fam.fields(reader);

@@ -73,7 +73,10 @@ export interface LorakitAdapterMeta {
 }
 
 /** Keys of config.json that do not change what the model computes. */
-const NON_SEMANTIC_CONFIG_KEYS = ['_name_or_path', 'transformers_version', 'torch_dtype', 'dtype', 'use_cache', '_commit_hash', '_attn_implementation', 'attn_implementation'];
+const NON_SEMANTIC_CONFIG_KEYS = [
+  '_name_or_path', 'transformers_version', 'torch_dtype', 'dtype', 'use_cache', '_commit_hash', '_attn_implementation',
+  'attn_implementation',
+];
 /** Keys of adapter_config.json that are paths or runtime switches. */
 const NON_SEMANTIC_ADAPTER_KEYS = ['base_model_name_or_path', 'inference_mode', 'revision'];
 
@@ -115,10 +118,20 @@ export function readSafetensorsSummary(path: string): SafetensorsSummary {
   try {
     const size = statSync(path).size;
     const lenBuf = Buffer.alloc(8);
-    if (size < 8 || readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new LorakitError('LK_SAFETENSORS', `${path}: file is ${size} bytes, shorter than the 8-byte header length`, { details: { file: path } });
+    if (size < 8 || readSync(fd, lenBuf, 0, 8, 0) !== 8) {
+      throw new LorakitError(
+        'LK_SAFETENSORS',
+        `${path}: file is ${size} bytes, shorter than the 8-byte header length`,
+        { details: { file: path } },
+      );
+    }
     const len = lenBuf.readBigUInt64LE(0);
     if (len > BigInt(size - 8) || len > 100_000_000n) {
-      throw new LorakitError('LK_SAFETENSORS', `${path}: header length ${len} is out of range [0, ${Math.min(size - 8, 100_000_000)}]`, { details: { file: path } });
+      throw new LorakitError(
+        'LK_SAFETENSORS',
+        `${path}: header length ${len} is out of range [0, ${Math.min(size - 8, 100_000_000)}]`,
+        { details: { file: path } },
+      );
     }
     const hdr = Buffer.alloc(Number(len));
     readSync(fd, hdr, 0, hdr.length, 8);
@@ -130,7 +143,11 @@ export function readSafetensorsSummary(path: string): SafetensorsSummary {
     const dtypes = new Set<string>();
     for (const [k, t] of Object.entries(header)) {
       if (k === '__metadata__') continue;
-      if (!t || !Array.isArray(t.shape) || typeof t.dtype !== 'string') throw new LorakitError('LK_SAFETENSORS', `${path}: tensor '${k}' has no dtype/shape in the header`, { details: { file: path, tensor: k } });
+      if (!t || !Array.isArray(t.shape) || typeof t.dtype !== 'string') {
+        throw new LorakitError('LK_SAFETENSORS', `${path}: tensor '${k}' has no dtype/shape in the header`, {
+          details: { file: path, tensor: k },
+        });
+      }
       parameters += t.shape.reduce((a, b) => a * b, 1);
       dtypes.add(t.dtype);
     }
@@ -140,7 +157,11 @@ export function readSafetensorsSummary(path: string): SafetensorsSummary {
   }
 }
 
-function weightsPart(dir: string, digests: Map<string, FileDigest>, names: string[]): { weightsSha256: string; parameters: number; dtypes: string[] } {
+function weightsPart(
+  dir: string,
+  digests: Map<string, FileDigest>,
+  names: string[],
+): { weightsSha256: string; parameters: number; dtypes: string[] } {
   let parameters = 0;
   const dtypes = new Set<string>();
   for (const n of names) {
@@ -162,12 +183,18 @@ const asIds = (v: unknown): number[] => (typeof v === 'number' ? [v] : Array.isA
 export async function fingerprintModelDir(dir: string): Promise<ModelFingerprint> {
   const names = listFiles(dir);
   const config = readJson(dir, 'config.json', 'LK_CONFIG');
-  if (!config) throw new LorakitError('LK_CONFIG', `${join(dir, 'config.json')}: missing; a model folder needs config.json`, { details: { file: join(dir, 'config.json') } });
+  if (!config) {
+    throw new LorakitError('LK_CONFIG', `${join(dir, 'config.json')}: missing; a model folder needs config.json`, {
+      details: { file: join(dir, 'config.json') },
+    });
+  }
   const weights = names.filter((n) => n.endsWith('.safetensors'));
   if (weights.length === 0) {
     const pickle = names.filter((n) => /\.(bin|pt|pth|ckpt)$/.test(n));
-    throw new LorakitError('LK_WEIGHTS', `${dir}: no *.safetensors weights${pickle.length ? ` (found pickle files ${pickle.join(', ')}, which lorakit does not load)` : ''}`,
-      { hint: pickle.length ? 'convert the checkpoint to safetensors (e.g. transformers save_pretrained(safe_serialization=True))' : undefined, details: { file: dir } });
+    throw new LorakitError('LK_WEIGHTS',
+      `${dir}: no *.safetensors weights${pickle.length ? ` (found pickle files ${pickle.join(', ')}, which lorakit does not load)` : ''}`,
+      { hint: pickle.length ? 'convert the checkpoint to safetensors (e.g. transformers save_pretrained(safe_serialization=True))' : undefined,
+        details: { file: dir } });
   }
   const digests = new Map(names.map((n) => [n, digestFile(dir, n)] as const));
   const w = weightsPart(dir, digests, weights);
@@ -183,7 +210,16 @@ export async function fingerprintModelDir(dir: string): Promise<ModelFingerprint
   const modelType = typeof config.model_type === 'string' ? config.model_type : undefined;
   const archs = Array.isArray(config.architectures) ? config.architectures : [];
   const architecture = typeof archs[0] === 'string' ? archs[0] : modelType ?? 'unknown';
-  const fingerprint = sha256(stableStringify({ weights: w.weightsSha256, config: configSha256, tokenizer: tokenizerSha256, chatTemplate: chatTemplateSha256 ?? null, eos: eosTokenIds, architecture }));
+  const fingerprint = sha256(
+    stableStringify({
+      weights: w.weightsSha256,
+      config: configSha256,
+      tokenizer: tokenizerSha256,
+      chatTemplate: chatTemplateSha256 ?? null,
+      eos: eosTokenIds,
+      architecture,
+    }),
+  );
   return {
     fingerprint, weightsSha256: w.weightsSha256, configSha256, tokenizerSha256, ...(chatTemplateSha256 ? { chatTemplateSha256 } : {}),
     eosTokenIds, architecture, ...(modelType ? { modelType } : {}), parameters: w.parameters, dtypes: w.dtypes, files: [...digests.values()],
@@ -195,11 +231,16 @@ export async function fingerprintAdapterDir(dir: string): Promise<AdapterFingerp
   const names = listFiles(dir);
   const cfgPath = join(dir, 'adapter_config.json');
   const loraConfig = readJson(dir, 'adapter_config.json', 'LK_ADAPTER');
-  if (!loraConfig) throw new LorakitError('LK_ADAPTER', `${cfgPath}: missing; a PEFT adapter folder needs adapter_config.json`, { details: { file: cfgPath } });
+  if (!loraConfig) {
+    throw new LorakitError('LK_ADAPTER', `${cfgPath}: missing; a PEFT adapter folder needs adapter_config.json`, {
+      details: { file: cfgPath },
+    });
+  }
   if (!names.includes('adapter_model.safetensors')) {
     const pickle = names.includes('adapter_model.bin');
     throw new LorakitError('LK_ADAPTER', pickle
-      ? `${join(dir, 'adapter_model.bin')}: pickle adapters are refused (loading pickle can run arbitrary code); adapter_model.safetensors is required`
+      ? `${join(dir, 'adapter_model.bin')}: pickle adapters are refused (loading pickle can run arbitrary code); ` +
+        'adapter_model.safetensors is required'
       : `${join(dir, 'adapter_model.safetensors')}: missing`, {
       hint: pickle ? "convert it once in Python: PeftModel.from_pretrained(...).save_pretrained(dir, safe_serialization=True)" : undefined,
       details: { file: join(dir, pickle ? 'adapter_model.bin' : 'adapter_model.safetensors') },
@@ -211,5 +252,14 @@ export async function fingerprintAdapterDir(dir: string): Promise<AdapterFingerp
   const configSha256 = sha256(stableStringify(omit(loraConfig, NON_SEMANTIC_ADAPTER_KEYS)));
   const meta = readJson(dir, 'lorakit.json', 'LK_ADAPTER') as LorakitAdapterMeta | undefined;
   const fingerprint = sha256(stableStringify({ config: configSha256, weights: w.weightsSha256 }));
-  return { fingerprint, weightsSha256: w.weightsSha256, configSha256, loraConfig, parameters: w.parameters, dtypes: w.dtypes, ...(meta ? { lorakit: meta } : {}), files: [...digests.values()] };
+  return {
+    fingerprint,
+    weightsSha256: w.weightsSha256,
+    configSha256,
+    loraConfig,
+    parameters: w.parameters,
+    dtypes: w.dtypes,
+    ...(meta ? { lorakit: meta } : {}),
+    files: [...digests.values()],
+  };
 }

@@ -33,7 +33,15 @@ export interface GenerateResult {
   readonly decodeSteps: number;
 }
 
-interface Row { readonly index: number; readonly prompt: readonly number[]; readonly out: number[]; readonly seen: Set<number>; lastPos: number; reason?: FinishReason; text?: string }
+interface Row {
+  readonly index: number;
+  readonly prompt: readonly number[];
+  readonly out: number[];
+  readonly seen: Set<number>;
+  lastPos: number;
+  reason?: FinishReason;
+  text?: string;
+}
 
 export async function generate(lm: CausalLM, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<GenerateResult> {
   if (prompts.length === 0) return { tokens: [], finishReasons: [], promptTokens: 0, prefillMs: 0, decodeMs: 0, decodeSteps: 0 };
@@ -41,10 +49,16 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
   const cfg = lm.config;
   const maxLen = Math.max(...prompts.map((p) => p.length)) + o.maxNewTokens;
   if (maxLen > cfg.maxPositionEmbeddings) {
-    throw new LorakitError('LK_SEQ_TOO_LONG', `generate: prompt + max_new_tokens = ${maxLen} tokens exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`);
+    throw new LorakitError(
+      'LK_SEQ_TOO_LONG',
+      `generate: prompt + max_new_tokens = ${maxLen} tokens exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`,
+    );
   }
   if (cfg.slidingWindow && maxLen > cfg.slidingWindow) {
-    throw new LorakitError('LK_SEQ_TOO_LONG', `generate: ${maxLen} tokens exceed sliding_window ${cfg.slidingWindow}; attention beyond the window is not implemented with the KV cache`);
+    throw new LorakitError(
+      'LK_SEQ_TOO_LONG',
+      `generate: ${maxLen} tokens exceed sliding_window ${cfg.slidingWindow}; attention beyond the window is not implemented with the KV cache`,
+    );
   }
   const rng = new Rng(o.seed ?? 0);
   const eos = new Set(o.eosTokenIds ?? []);
@@ -79,7 +93,12 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
   let prefillMs = 0, steps = 0;
   const finished: Row[] = [];
   for (;;) {
-    const feeds: Record<string, { data: Float32Array | BigInt64Array; dims: number[] }> = { ...weightFeeds, input_ids: { data: ids, dims: [B, T] }, position_ids: { data: pos, dims: [B, T] }, attention_mask: { data: mask, dims: [B, S + T] } };
+    const feeds: Record<string, { data: Float32Array | BigInt64Array; dims: number[] }> = {
+      ...weightFeeds,
+      input_ids: { data: ids, dims: [B, T] },
+      position_ids: { data: pos, dims: [B, T] },
+      attention_mask: { data: mask, dims: [B, S + T] },
+    };
     for (let i = 0; i < L; i++) {
       feeds[`past_key_values.${i}.key`] = { data: past[2 * i], dims: [B, nkv, S, hd] };
       feeds[`past_key_values.${i}.value`] = { data: past[2 * i + 1], dims: [B, nkv, S, hd] };

@@ -5,7 +5,17 @@ import { makeScoreBatch } from './causal-lm.js';
 
 export interface PerplexityResult { readonly perplexity: number; readonly nll: number; readonly scored: number }
 
-export async function perplexity(lm: CausalLM, ids: readonly number[], o: { window: number; stride: number; batchSize?: number; adapter?: LinearAdapter; onProgress?: (done: number) => void }): Promise<PerplexityResult> {
+export async function perplexity(
+  lm: CausalLM,
+  ids: readonly number[],
+  o: {
+    window: number;
+    stride: number;
+    batchSize?: number;
+    adapter?: LinearAdapter;
+    onProgress?: (done: number) => void;
+  },
+): Promise<PerplexityResult> {
   // Window w covers [begin, end); targets are positions [max(begin+1, prevEnd), end).
   const windows: { seq: number[]; mask: boolean[]; end: number }[] = [];
   let prevEnd = 0;

@@ -21,7 +21,8 @@ export interface TensorToWrite {
 function encodeTensor(t: TensorToWrite, file: string): Uint8Array {
   const n = numel(t.shape);
   if (t.data.length !== n) {
-    throw new LorakitError('LK_ARG', `writeSafetensors '${file}': tensor '${t.name}' has ${t.data.length} values, shape [${t.shape.join(', ')}] needs ${n}`, {
+    throw new LorakitError('LK_ARG',
+      `writeSafetensors '${file}': tensor '${t.name}' has ${t.data.length} values, shape [${t.shape.join(', ')}] needs ${n}`, {
       details: { file, tensor: t.name, expected: n, actual: t.data.length },
     });
   }
@@ -53,7 +54,11 @@ function encodeTensor(t: TensorToWrite, file: string): Uint8Array {
 export function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata?: Readonly<Record<string, string>>): void {
   const names = new Set<string>();
   for (const t of tensors) {
-    if (names.has(t.name) || t.name === '__metadata__') throw new LorakitError('LK_ARG', `writeSafetensors '${path}': duplicate or reserved tensor name '${t.name}'`, { details: { file: path, tensor: t.name } });
+    if (names.has(t.name) || t.name === '__metadata__') {
+      throw new LorakitError('LK_ARG', `writeSafetensors '${path}': duplicate or reserved tensor name '${t.name}'`, {
+        details: { file: path, tensor: t.name },
+      });
+    }
     names.add(t.name);
   }
   const order = [...tensors].sort((a, b) => dtypeBytes[b.dtype] - dtypeBytes[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

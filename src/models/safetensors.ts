@@ -47,7 +47,8 @@ const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b
 function fail(file: string, problems: string[], tensors: string[]): never {
   const shown = problems.slice(0, 50).map((p) => `  - ${p}`).join('\n');
   const more = problems.length > 50 ? `\n  … and ${problems.length - 50} more` : '';
-  throw new LorakitError('LK_SAFETENSORS', `'${file}' is not a valid safetensors file (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${shown}${more}`, {
+  throw new LorakitError('LK_SAFETENSORS',
+    `'${file}' is not a valid safetensors file (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${shown}${more}`, {
     details: { file, tensors, problems },
     hint: 'the file is truncated or corrupt: download or convert it again',
   });
@@ -113,8 +114,10 @@ function parseHeader(fd: number, file: string): SafetensorsHeader {
     if (v === null || typeof v !== 'object') { flag(name, 'entry is not an object'); continue; }
     const { dtype, shape, data_offsets: offs } = v as Record<string, unknown>;
     const before = problems.length;
-    if (typeof dtype !== 'string' || !(dtype in dtypeBytes)) flag(name, `unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(dtypeBytes).join(', ')})`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) flag(name, `shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (typeof dtype !== 'string' || !(dtype in dtypeBytes))
+      flag(name, `unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(dtypeBytes).join(', ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      flag(name, `shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0) || offs[0] > offs[1]) {
       flag(name, `data_offsets ${JSON.stringify(offs)} is not [begin, end] with 0 <= begin <= end`);
     }
@@ -123,7 +126,9 @@ function parseHeader(fd: number, file: string): SafetensorsHeader {
     const shp = shape as number[];
     const dt = dtype as SafetensorsDtype;
     const want = numel(shp) * dtypeBytes[dt];
-    if (want !== e - b) flag(name, `shape [${shp.join(', ')}] × ${dt} (${dtypeBytes[dt]} B) = ${want} bytes, but data_offsets [${b}, ${e}] span ${e - b}`);
+    if (want !== e - b) {
+      flag(name, `shape [${shp.join(', ')}] × ${dt} (${dtypeBytes[dt]} B) = ${want} bytes, but data_offsets [${b}, ${e}] span ${e - b}`);
+    }
     if (e > dataLen) flag(name, `data_offsets [${b}, ${e}] end beyond the data section (${dataLen} bytes; file truncated?)`);
     entries.push({ name, dtype: dt, shape: shp, b, e });
   }
@@ -494,7 +499,8 @@ export function resolveWeightsPath(path: string): string {
     if (existsSync(join(path, name))) return join(path, name);
   }
   const legacy = ['pytorch_model.bin', 'pytorch_model.bin.index.json'].find((n) => existsSync(join(path, n)));
-  throw new LorakitError('LK_WEIGHTS', `'${path}' has no model.safetensors or model.safetensors.index.json${legacy ? ` (only the pickle '${legacy}', which lorakit refuses to load)` : ''}`, {
+  const pickleNote = legacy ? ` (only the pickle '${legacy}', which lorakit refuses to load)` : '';
+  throw new LorakitError('LK_WEIGHTS', `'${path}' has no model.safetensors or model.safetensors.index.json${pickleNote}`, {
     details: { file: path },
     hint: legacy ? 'convert it to safetensors (e.g. with the safetensors convert script) first' : 'point at a Hugging Face model folder',
   });
@@ -509,7 +515,9 @@ function readIndexHeaders(index: string): SafetensorsHeader[] {
   }
   const map = (raw as { weight_map?: unknown } | null)?.weight_map;
   if (!map || typeof map !== 'object' || Array.isArray(map) || !Object.values(map).every((v) => typeof v === 'string')) {
-    throw new LorakitError('LK_SAFETENSORS', `'${index}': 'weight_map' must be an object of tensor name → shard file`, { details: { file: index, field: 'weight_map' } });
+    throw new LorakitError('LK_SAFETENSORS', `'${index}': 'weight_map' must be an object of tensor name → shard file`, {
+      details: { file: index, field: 'weight_map' },
+    });
   }
   const weightMap = map as Record<string, string>;
   const shards = [...new Set(Object.values(weightMap))];
@@ -526,7 +534,10 @@ function readIndexHeaders(index: string): SafetensorsHeader[] {
   }
   for (const [name, shard] of Object.entries(weightMap)) {
     const file = join(dirname(index), shard);
-    if (!headers.find((h) => h.file === file)?.tensors.has(name)) { problems.push(`'${name}': the index puts it in '${shard}', which does not hold it`); bad.push(name); }
+    if (!headers.find((h) => h.file === file)?.tensors.has(name)) {
+      problems.push(`'${name}': the index puts it in '${shard}', which does not hold it`);
+      bad.push(name);
+    }
   }
   if (problems.length > 0) fail(index, problems, bad);
   return headers;

@@ -95,7 +95,10 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
   try {
     tok = new HfTokenizer(tokJson, tokCfg);
   } catch (e) {
-    throw new LorakitError('LK_TOKENIZER', `'${tokFile}' cannot be used as a tokenizer: ${(e as Error).message}`, { cause: e, details: { file: tokFile } });
+    throw new LorakitError('LK_TOKENIZER', `'${tokFile}' cannot be used as a tokenizer: ${(e as Error).message}`, {
+      cause: e,
+      details: { file: tokFile },
+    });
   }
 
   const jinjaFile = join(modelDir, 'chat_template.jinja');
@@ -114,7 +117,11 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
     try {
       compiled = new Template(chatTemplate);
     } catch (e) {
-      throw new LorakitError('LK_TOKENIZER', `'${templateFile}': chat template does not parse: ${(e as Error).message}`, { cause: e, details: { file: templateFile } });
+      throw new LorakitError(
+        'LK_TOKENIZER',
+        `'${templateFile}': chat template does not parse: ${(e as Error).message}`,
+        { cause: e, details: { file: templateFile } },
+      );
     }
   }
 
@@ -158,7 +165,11 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
       try {
         return compiled.render({ ...specials, ...opts.extra, messages, add_generation_prompt: opts.addGenerationPrompt ?? false });
       } catch (e) {
-        throw new LorakitError('LK_TOKENIZER', `'${templateFile}': chat template failed to render: ${(e as Error).message}`, { cause: e, details: { file: templateFile } });
+        throw new LorakitError(
+          'LK_TOKENIZER',
+          `'${templateFile}': chat template failed to render: ${(e as Error).message}`,
+          { cause: e, details: { file: templateFile } },
+        );
       }
     },
   };

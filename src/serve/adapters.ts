@@ -80,7 +80,8 @@ export class AdapterManager {
     const c = await checkAdapterFor(this.base, dir, { fingerprint: this.o.baseFingerprint, baseNames: await this.baseNames() });
     if (c.rank > this.o.maxRank) {
       throw new LorakitError('LK_ADAPTER', `adapter '${dir}' has rank ${c.rank}, above this server's --max-lora-rank ${this.o.maxRank}`, {
-        hint: `restart with --max-lora-rank ${c.rank} or more, or serve an adapter of rank <= ${this.o.maxRank}`, details: { rank: c.rank, maxRank: this.o.maxRank },
+        hint: `restart with --max-lora-rank ${c.rank} or more, or serve an adapter of rank <= ${this.o.maxRank}`,
+        details: { rank: c.rank, maxRank: this.o.maxRank },
       });
     }
     if (!c.baseCheck.verified) this.warn(`adapter '${dir}': ${c.baseCheck.message}`);
@@ -103,7 +104,11 @@ export class AdapterManager {
 
   /** Adds `name` (checked now; weights read on first use unless `preload`). Its modules join the slot target set. */
   async register(name: string, dir: string, opts: { preload?: boolean; root?: string } = {}): Promise<AdapterEntry> {
-    if (this.entries.has(name)) throw new LorakitError('LK_CONFLICT', `an adapter named '${name}' is already loaded`, { hint: 'unload it first (POST /v1/unload_lora_adapter)' });
+    if (this.entries.has(name)) {
+      throw new LorakitError('LK_CONFLICT', `an adapter named '${name}' is already loaded`, {
+        hint: 'unload it first (POST /v1/unload_lora_adapter)',
+      });
+    }
     const abs = resolvePath(dir);
     const check = await this.check(abs);
     const e = new AdapterEntry(name, opts.root ?? abs, check);
@@ -111,7 +116,13 @@ export class AdapterManager {
     this.entries.set(name, e);
     this.o.metrics.adapterResident.set(() => (e.slot !== null ? 1 : 0), { adapter: name });
     if (opts.preload) {
-      try { await this.ensureLoaded(e); } catch (err) { this.entries.delete(name); this.o.metrics.adapterResident.delete({ adapter: name }); throw err; }
+      try {
+        await this.ensureLoaded(e);
+      } catch (err) {
+        this.entries.delete(name);
+        this.o.metrics.adapterResident.delete({ adapter: name });
+        throw err;
+      }
     }
     return e;
   }
@@ -145,7 +156,11 @@ export class AdapterManager {
     }
     const fp = await this.o.baseFingerprint();
     if (v.baseFingerprint !== fp) {
-      throw new LorakitError('LK_BASE_MISMATCH', `registry adapter '${v.ref}' belongs to base ${v.baseFingerprint.slice(0, 12)}, not to the served base (${fp.slice(0, 12)})`, { details: { ref: v.ref, expectedBase: v.baseFingerprint, actualBase: fp } });
+      throw new LorakitError(
+        'LK_BASE_MISMATCH',
+        `registry adapter '${v.ref}' belongs to base ${v.baseFingerprint.slice(0, 12)}, not to the served base (${fp.slice(0, 12)})`,
+        { details: { ref: v.ref, expectedBase: v.baseFingerprint, actualBase: fp } },
+      );
     }
     const dir = join(this.o.cacheDir ?? join(reg.home, 'serve-cache'), v.fingerprint);
     // lorakit.json carries the base binding (older caches lack it: export again).

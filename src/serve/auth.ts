@@ -17,16 +17,24 @@ export interface Tenant {
 export function parseApiKeys(raw: unknown, source: string): Tenant[] {
   const bad: string[] = [];
   const keys = (raw as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys)) throw new LorakitError('LK_ARG', `${source}: expected {"keys": [{"key": "...", "adapters": [...] | "*", "name": "..."}]}`);
+  if (!Array.isArray(keys)) {
+    throw new LorakitError('LK_ARG', `${source}: expected {"keys": [{"key": "...", "adapters": [...] | "*", "name": "..."}]}`);
+  }
   const out: Tenant[] = [];
   keys.forEach((k: Record<string, unknown>, i) => {
     if (!k || typeof k !== 'object') { bad.push(`keys[${i}] is not an object`); return; }
     if (typeof k.key !== 'string' || k.key.length < 8) bad.push(`keys[${i}].key must be a string of at least 8 characters`);
     const ad = k.adapters;
-    if (!(ad === '*' || (Array.isArray(ad) && ad.every((a) => typeof a === 'string')))) bad.push(`keys[${i}].adapters must be "*" or a list of adapter names`);
+    if (!(ad === '*' || (Array.isArray(ad) && ad.every((a) => typeof a === 'string'))))
+      bad.push(`keys[${i}].adapters must be "*" or a list of adapter names`);
     if (k.name !== undefined && typeof k.name !== 'string') bad.push(`keys[${i}].name must be a string`);
     if (k.admin !== undefined && typeof k.admin !== 'boolean') bad.push(`keys[${i}].admin must be true or false`);
-    out.push({ key: String(k.key), adapters: ad === '*' ? '*' : (ad as string[]) ?? [], name: typeof k.name === 'string' ? k.name : `key-${i}`, admin: k.admin === true || ad === '*' });
+    out.push({
+      key: String(k.key),
+      adapters: ad === '*' ? '*' : ((ad as string[]) ?? []),
+      name: typeof k.name === 'string' ? k.name : `key-${i}`,
+      admin: k.admin === true || ad === '*',
+    });
   });
   if (new Set(out.map((t) => t.key)).size !== out.length) bad.push('two entries have the same key');
   if (bad.length) throw new LorakitError('LK_ARG', `${source}: invalid API keys file:\n  - ${bad.join('\n  - ')}`, { details: { problems: bad } });

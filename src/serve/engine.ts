@@ -254,12 +254,15 @@ export class BatchEngine {
   }
 
   /** One session run over `rows`: input (B, T), cache (B, Hkv, P, D); returns last-position logits and the grown cache. */
-  private async run(rows: Sequence[], ids: BigInt64Array, pos: BigInt64Array, mask: BigInt64Array, T: number, past: BatchCache): Promise<{ logits: Float32Array; present: Float32Array[] }> {
+  private async run(
+    rows: Sequence[], ids: BigInt64Array, pos: BigInt64Array, mask: BigInt64Array, T: number, past: BatchCache,
+  ): Promise<{ logits: Float32Array; present: Float32Array[] }> {
     const B = rows.length, { numKvHeads: nkv, headDim: hd } = this.lm.config;
     const useSlots = rows.some((s) => s.slot > 0);
     const g = await this.graphFor(useSlots);
     const feeds: Record<string, { data: Float32Array | BigInt64Array; dims: readonly number[] }> = {
-      ...g.feeds, input_ids: { data: ids, dims: [B, T] }, position_ids: { data: pos, dims: [B, T] }, attention_mask: { data: mask, dims: [B, past.S + T] },
+      ...g.feeds, input_ids: { data: ids, dims: [B, T] }, position_ids: { data: pos, dims: [B, T] },
+      attention_mask: { data: mask, dims: [B, past.S + T] },
     };
     if (useSlots) feeds[ADAPTER_SLOT_INPUT] = { data: BigInt64Array.from(rows, (s) => BigInt(s.slot)), dims: [B] };
     for (let i = 0; i < this.L; i++) {
@@ -267,7 +270,13 @@ export class BatchEngine {
       feeds[`past_key_values.${i}.value`] = { data: past.past[2 * i + 1], dims: [B, nkv, past.S, hd] };
     }
     const r = await g.session.run(feeds);
-    return { logits: r.logits.data as Float32Array, present: Array.from({ length: 2 * this.L }, (_, j) => r[`present.${j >> 1}.${j & 1 ? 'value' : 'key'}`].data as Float32Array) };
+    return {
+      logits: r.logits.data as Float32Array,
+      present: Array.from(
+        { length: 2 * this.L },
+        (_, j) => r[`present.${j >> 1}.${j & 1 ? 'value' : 'key'}`].data as Float32Array,
+      ),
+    };
   }
 
   /** Hooks and listeners; `rows` are exactly the rows just fed to the session (their slots = the adapter_slot feed). */

@@ -22,5 +22,6 @@ export const errorHandler = (limits: ServeLimits) => (err: FastifyError | Error,
     return reply.code(413).send({ error: { message: msg, type: 'invalid_request_error', param: null, code: 'request_too_large' } });
   }
   const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-  return reply.code(status).send({ error: { message: status === 500 ? `internal error: ${e.message}` : e.message, type: errorType(status), param: null, code: null } });
+  const error = { message: status === 500 ? `internal error: ${e.message}` : e.message, type: errorType(status), param: null, code: null };
+  return reply.code(status).send({ error });
 };

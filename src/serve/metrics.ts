@@ -78,15 +78,24 @@ export class ServeMetrics {
   readonly adapterResident = new Gauge('lorakit_adapter_resident', 'Per adapter: 1 when resident in a slot, else 0');
   readonly requestLatency = new Histogram('lorakit_request_latency_seconds', 'Time from request to last token, by endpoint', SECONDS);
   readonly ttft = new Histogram('lorakit_time_to_first_token_seconds', 'Time from admission queue entry to first token', SECONDS);
-  readonly stepLatency = new Histogram('lorakit_engine_step_seconds', 'Engine session runs, by kind (prefill, decode)', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  readonly stepLatency = new Histogram(
+    'lorakit_engine_step_seconds',
+    'Engine session runs, by kind (prefill, decode)',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
   readonly modelsPerStep = new Histogram('lorakit_engine_models_per_decode_step', 'Distinct models (adapters + base) in the rows of a decode step',
     [1, 2, 3, 4, 8, 16, 32]);
   readonly adapterLoadSeconds = new Histogram('lorakit_adapter_load_seconds', 'Cold adapter load from disk', SECONDS);
-  readonly adapterSwitchSeconds = new Histogram('lorakit_adapter_switch_seconds', 'Writing an adapter into a slot (memcpy)', [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05]);
+  readonly adapterSwitchSeconds = new Histogram(
+    'lorakit_adapter_switch_seconds',
+    'Writing an adapter into a slot (memcpy)',
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+  );
 
   private all(): Metric[] {
     return [this.requests, this.promptTokens, this.completionTokens, this.queueDepth, this.runningBatch, this.adapterLoads, this.adapterSlotLoads,
-      this.adapterEvictions, this.adapterHits, this.cacheHitRate, this.residentAdapters, this.adapterResident, this.requestLatency, this.ttft, this.stepLatency,
+      this.adapterEvictions, this.adapterHits, this.cacheHitRate, this.residentAdapters, this.adapterResident,
+      this.requestLatency, this.ttft, this.stepLatency,
       this.modelsPerStep, this.adapterLoadSeconds, this.adapterSwitchSeconds];
   }
 

@@ -3,7 +3,23 @@
 import type { ChatMessage } from '../models/tokenizer.js';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly param: string | null = null, readonly type = status === 429 ? 'rate_limit_error' : status === 401 ? 'authentication_error' : status === 403 ? 'permission_error' : status === 404 ? 'not_found_error' : status >= 500 ? 'server_error' : 'invalid_request_error', readonly headers: Readonly<Record<string, string>> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param: string | null = null,
+    readonly type = status === 429
+      ? 'rate_limit_error'
+      : status === 401
+        ? 'authentication_error'
+        : status === 403
+          ? 'permission_error'
+          : status === 404
+            ? 'not_found_error'
+            : status >= 500
+              ? 'server_error'
+              : 'invalid_request_error',
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
     super(message);
   }
   /** OpenAI's error `code` (e.g. 'context_length_exceeded'); 404s say 'model_not_found'. */
@@ -43,7 +59,8 @@ const bad = (param: string, msg: string): ApiError => new ApiError(400, `'${para
 function num(b: Body, k: string, lo: number, hi: number, int = false): number | undefined {
   const v = b[k];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || (int && !Number.isInteger(v))) throw bad(k, `must be ${int ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || (int && !Number.isInteger(v)))
+    throw bad(k, `must be ${int ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`);
   if (v < lo || v > hi) throw bad(k, `must be in [${lo}, ${hi}], got ${v}`);
   return v;
 }
@@ -51,7 +68,8 @@ function num(b: Body, k: string, lo: number, hi: number, int = false): number | 
 export function parseCommon(raw: unknown, limits: { maxN: number }): CommonParams {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ApiError(400, 'the request body must be a JSON object', null);
   const b = raw as Body;
-  if (typeof b.model !== 'string' || b.model.length === 0) throw bad('model', 'is required: the base model name or an adapter name (see GET /v1/models)');
+  if (typeof b.model !== 'string' || b.model.length === 0)
+    throw bad('model', 'is required: the base model name or an adapter name (see GET /v1/models)');
   let stop: string[] = [];
   if (typeof b.stop === 'string') stop = [b.stop];
   else if (Array.isArray(b.stop)) stop = b.stop as string[];
@@ -61,7 +79,10 @@ export function parseCommon(raw: unknown, limits: { maxN: number }): CommonParam
   if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false) throw bad('logprobs', 'is not supported by this server');
   if (b.best_of !== undefined && b.best_of !== null && b.best_of !== 1) throw bad('best_of', 'is not supported by this server (only 1)');
   const so = b.stream_options as Body | undefined | null;
-  if (so !== undefined && so !== null && (typeof so !== 'object' || (so.include_usage !== undefined && typeof so.include_usage !== 'boolean'))) throw bad('stream_options', 'must be {"include_usage": true|false}');
+  const badIncludeUsage = so?.include_usage !== undefined && typeof so?.include_usage !== 'boolean';
+  if (so !== undefined && so !== null && (typeof so !== 'object' || badIncludeUsage)) {
+    throw bad('stream_options', 'must be {"include_usage": true|false}');
+  }
   const maxTokens = num(b, 'max_completion_tokens', 1, 1e9, true) ?? num(b, 'max_tokens', 1, 1e9, true);
   return {
     model: b.model, maxTokens, temperature: num(b, 'temperature', 0, 2) ?? 1, topP: num(b, 'top_p', 0, 1) ?? 1,
@@ -90,8 +111,11 @@ export function parseMessages(b: Body): ChatMessage[] {
     let content: string;
     if (typeof x.content === 'string') content = x.content;
     else if (x.content === null && x.role === 'assistant') content = '';
-    else if (Array.isArray(x.content) && x.content.every((c: Body) => c && c.type === 'text' && typeof c.text === 'string')) content = x.content.map((c: Body) => c.text as string).join('');
-    else throw bad(`messages[${i}].content`, 'must be a string or a list of {"type": "text", "text": ...} parts');
+    else if (Array.isArray(x.content) && x.content.every((c: Body) => c && c.type === 'text' && typeof c.text === 'string')) {
+      content = x.content.map((c: Body) => c.text as string).join('');
+    } else {
+      throw bad(`messages[${i}].content`, 'must be a string or a list of {"type": "text", "text": ...} parts');
+    }
     return { role: x.role, content };
   });
 }
@@ -103,18 +127,40 @@ export interface Usage { prompt_tokens: number; completion_tokens: number; total
 export const usage = (p: number, c: number): Usage => ({ prompt_tokens: p, completion_tokens: c, total_tokens: p + c });
 
 export function completionBody(id: string, created: number, model: string, choices: Choice[], u: Usage): unknown {
-  return { id, object: 'text_completion', created, model, choices: choices.map((c) => ({ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason, ...ids(c) })), usage: u };
+  return {
+    id,
+    object: 'text_completion',
+    created,
+    model,
+    choices: choices.map((c) => ({
+      index: c.index,
+      text: c.text,
+      logprobs: null,
+      finish_reason: c.finishReason,
+      ...ids(c),
+    })),
+    usage: u,
+  };
 }
 
 export function chatBody(id: string, created: number, model: string, choices: Choice[], u: Usage): unknown {
   return {
     id, object: 'chat.completion', created, model,
-    choices: choices.map((c) => ({ index: c.index, message: { role: 'assistant', content: c.text }, logprobs: null, finish_reason: c.finishReason, ...ids(c) })), usage: u,
+    choices: choices.map((c) => ({
+      index: c.index, message: { role: 'assistant', content: c.text }, logprobs: null, finish_reason: c.finishReason, ...ids(c),
+    })),
+    usage: u,
   };
 }
 
 export function completionChunk(id: string, created: number, model: string, c: Choice): unknown {
-  return { id, object: 'text_completion', created, model, choices: [{ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason }] };
+  return {
+    id,
+    object: 'text_completion',
+    created,
+    model,
+    choices: [{ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason }],
+  };
 }
 
 export function chatChunk(id: string, created: number, model: string, c: Choice, first: boolean): unknown {

@@ -58,7 +58,9 @@ export async function setupServing(opts: ServeOptions): Promise<ServeContext> {
   if (!tok) throw new LorakitError('LK_SERVE', `'${ckpt.dir}' has no tokenizer.json; the server needs one to read prompts`);
   if (opts.metricsKey !== undefined && opts.metricsKey.length < 8) throw new LorakitError('LK_ARG', "'--metrics-key' must be at least 8 characters");
   const baseName = opts.servedModelName ?? basename(resolvePath(ckpt.dir));
-  if (opts.adapters?.[baseName] !== undefined) throw new LorakitError('LK_ARG', `adapter name '${baseName}' is the base model's name; choose another name or set --served-model-name`);
+  if (opts.adapters?.[baseName] !== undefined) {
+    throw new LorakitError('LK_ARG', `adapter name '${baseName}' is the base model's name; choose another name or set --served-model-name`);
+  }
   const limits = servingLimits(opts, ckpt.config.maxPositionEmbeddings, tok);
   const auth = new Auth(opts.apiKeys === undefined ? null : typeof opts.apiKeys === 'string' ? loadApiKeys(opts.apiKeys) : opts.apiKeys);
   const metrics = new ServeMetrics();
@@ -110,8 +112,18 @@ function servingLimits(opts: ServeOptions, ctx: number, tok: Tokenizer): ServeLi
 async function mergedWeights(opts: ServeOptions, ckpt: Checkpoint, fingerprint: () => Promise<string>): Promise<Map<string, Float32Array>> {
   const merged = opts.merged!;
   const others = Object.keys(opts.adapters ?? {}).filter((n) => n !== merged);
-  if (others.length) throw new LorakitError('LK_ARG', `--merged '${merged}' serves that one adapter only; remove --adapter ${others.join(', ')} (or drop --merged to batch them all)`);
-  if (ckpt.quant) throw new LorakitError('LK_ARG', `--merged cannot be combined with a quantized base (${ckpt.quantization}): merging needs float weights; serve the adapter unmerged`);
+  if (others.length) {
+    throw new LorakitError(
+      'LK_ARG',
+      `--merged '${merged}' serves that one adapter only; remove --adapter ${others.join(', ')} (or drop --merged to batch them all)`,
+    );
+  }
+  if (ckpt.quant) {
+    throw new LorakitError(
+      'LK_ARG',
+      `--merged cannot be combined with a quantized base (${ckpt.quantization}): merging needs float weights; serve the adapter unmerged`,
+    );
+  }
   const dir = opts.adapters?.[merged];
   if (!dir) throw new LorakitError('LK_ARG', `--merged '${merged}' names no adapter given with --adapter NAME=DIR`);
   const a = await loadAdapterFor(ckpt, dir, { fingerprint });

@@ -15,7 +15,8 @@ export interface CompareTable { readonly runIds: string[]; readonly rows: Compar
 export function flatten(o: Readonly<Record<string, unknown>>, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${k}.`));
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0)
+      Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${k}.`));
     else out[prefix + k] = v;
   }
   return out;
@@ -48,7 +49,11 @@ export function compareRuns(runs: readonly RunRecord[], finals: readonly Readonl
 export function formatCompare(t: CompareTable, opts: { ansi?: boolean; onlyDiffs?: boolean } = {}): string {
   const rows = opts.onlyDiffs ? t.rows.filter((r) => r.differs || r.section === 'run') : t.rows;
   const head = ['', 'key', ...t.runIds];
-  const body = rows.map((r) => [r.differs ? '*' : ' ', `${r.section === 'config' ? '' : r.section === 'metric' ? 'final.' : 'run.'}${r.key}`, ...r.values]);
+  const body = rows.map((r) => [
+    r.differs ? '*' : ' ',
+    `${r.section === 'config' ? '' : r.section === 'metric' ? 'final.' : 'run.'}${r.key}`,
+    ...r.values,
+  ]);
   const w = head.map((_, i) => Math.max(head[i].length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
   const out = [line(head), line(w.map((x) => '-'.repeat(x)))];

@@ -43,7 +43,10 @@ export function clippedScale(grads: readonly Float32Array[], targets: number, ma
  * One AdamW step in place. `gradScale` multiplies every gradient first (e.g. 1/accumulation steps, or the clip factor).
  * Returns nothing; `state.step` is incremented.
  */
-export function adamwStep(params: readonly Float32Array[], grads: readonly Float32Array[], state: AdamWState, cfg: AdamWConfig, lr: number, gradScale = 1): void {
+export function adamwStep(
+  params: readonly Float32Array[], grads: readonly Float32Array[], state: AdamWState, cfg: AdamWConfig, lr: number,
+  gradScale = 1,
+): void {
   state.step += 1;
   const { beta1, beta2, eps, weightDecay } = cfg;
   const bc1 = 1 - Math.pow(beta1, state.step), bc2 = 1 - Math.pow(beta2, state.step);
@@ -63,7 +66,16 @@ export function adamwStep(params: readonly Float32Array[], grads: readonly Float
 }
 
 /** Learning rate at `step` (0-based): linear warmup, then cosine or linear decay to `minRatio`·lr, or constant. */
-export function scheduledLr(step: number, o: { lr: number; warmupSteps: number; totalSteps: number; schedule: 'cosine' | 'linear' | 'constant'; minRatio?: number }): number {
+export function scheduledLr(
+  step: number,
+  o: {
+    lr: number;
+    warmupSteps: number;
+    totalSteps: number;
+    schedule: 'cosine' | 'linear' | 'constant';
+    minRatio?: number;
+  },
+): number {
   const min = o.minRatio ?? 0;
   if (o.warmupSteps > 0 && step < o.warmupSteps) return (o.lr * (step + 1)) / o.warmupSteps;
   if (o.schedule === 'constant') return o.lr;

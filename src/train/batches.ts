@@ -9,7 +9,12 @@ export interface TrainBatch extends Batch {
   readonly targets: number;
 }
 
-export interface Sequence { readonly ids: readonly number[]; readonly target: readonly boolean[]; readonly segments?: readonly number[]; readonly positions?: readonly number[] }
+export interface Sequence {
+  readonly ids: readonly number[];
+  readonly target: readonly boolean[];
+  readonly segments?: readonly number[];
+  readonly positions?: readonly number[];
+}
 
 export function toSequences(samples: readonly Sample[]): Sequence[] {
   return samples.map((s) => ({ ids: s.ids, target: s.target }));
@@ -17,7 +22,10 @@ export function toSequences(samples: readonly Sample[]): Sequence[] {
 
 export function makeTrainBatch(seqs: readonly Sequence[], padId: number, packed: boolean): TrainBatch {
   const B = seqs.length, T = Math.max(...seqs.map((s) => s.ids.length));
-  const inputIds = new BigInt64Array(B * T).fill(BigInt(padId)), attentionMask = new BigInt64Array(B * T), positionIds = new BigInt64Array(B * T), labels = new BigInt64Array(B * T).fill(-100n);
+  const inputIds = new BigInt64Array(B * T).fill(BigInt(padId)),
+    attentionMask = new BigInt64Array(B * T),
+    positionIds = new BigInt64Array(B * T),
+    labels = new BigInt64Array(B * T).fill(-100n);
   const segmentIds = packed ? new BigInt64Array(B * T).fill(-1n) : undefined;
   let targets = 0;
   seqs.forEach((s, b) => {

@@ -26,7 +26,9 @@ export interface CheckpointData {
   readonly v: readonly Float32Array[];
 }
 
-export function saveCheckpoint(runDir: string, names: readonly string[], dims: readonly (readonly number[])[], data: CheckpointData, keep = 2): string {
+export function saveCheckpoint(
+  runDir: string, names: readonly string[], dims: readonly (readonly number[])[], data: CheckpointData, keep = 2,
+): string {
   const root = join(runDir, 'checkpoints');
   mkdirSync(root, { recursive: true });
   const name = `step-${String(data.state.step).padStart(7, '0')}`;
@@ -67,7 +69,13 @@ export function loadLatestCheckpoint(runDir: string, names: readonly string[]): 
   const st = openSafetensors(join(dir, 'state.safetensors'));
   try {
     const missing = names.filter((n) => !st.tensors.has(`param.${n}`));
-    if (missing.length) throw new LorakitError('LK_CHECKPOINT', `checkpoint '${dir}' does not hold ${missing.length} adapter tensor(s) of this run, e.g. '${missing[0]}'`, { hint: 'the LoRA config changed since the checkpoint was written' });
+    if (missing.length) {
+      throw new LorakitError(
+        'LK_CHECKPOINT',
+        `checkpoint '${dir}' does not hold ${missing.length} adapter tensor(s) of this run, e.g. '${missing[0]}'`,
+        { hint: 'the LoRA config changed since the checkpoint was written' },
+      );
+    }
     return {
       state,
       params: new Map(names.map((n) => [n, st.readFloat32(`param.${n}`)])),

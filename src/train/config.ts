@@ -118,7 +118,8 @@ export function readTrainConfigFile(path: string): Partial<TrainConfig> {
   } catch (e) {
     throw new LorakitError('LK_TRAIN_CONFIG', `cannot read config file '${path}': ${(e as Error).message}`, { cause: e });
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new LorakitError('LK_TRAIN_CONFIG', `config file '${path}' must hold a mapping of keys to values`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new LorakitError('LK_TRAIN_CONFIG', `config file '${path}' must hold a mapping of keys to values`);
   const out: Record<string, unknown> = {};
   const unknown: string[] = [];
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
@@ -126,7 +127,13 @@ export function readTrainConfigFile(path: string): Partial<TrainConfig> {
     if (!(key in trainDefaults)) unknown.push(k);
     else out[key] = v;
   }
-  if (unknown.length) throw new LorakitError('LK_TRAIN_CONFIG', `config file '${path}': unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `'${u}'`).join(', ')}`, { hint: `known keys: ${Object.keys(trainDefaults).map(kebab).join(', ')}` });
+  if (unknown.length) {
+    throw new LorakitError(
+      'LK_TRAIN_CONFIG',
+      `config file '${path}': unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `'${u}'`).join(', ')}`,
+      { hint: `known keys: ${Object.keys(trainDefaults).map(kebab).join(', ')}` },
+    );
+  }
   return out as Partial<TrainConfig>;
 }
 
@@ -135,21 +142,42 @@ export function resolveTrainConfig(...layers: Partial<TrainConfig>[]): TrainConf
   const c = { ...trainDefaults } as TrainConfig;
   for (const l of layers) for (const [k, v] of Object.entries(l)) if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
   const bad: string[] = [];
-  const posInt = (k: keyof TrainConfig): void => { const v = c[k]; if (!Number.isInteger(v) || (v as number) <= 0) bad.push(`'${kebab(k)}' must be a positive integer, got ${JSON.stringify(v)}`); };
-  const nonNegInt = (k: keyof TrainConfig): void => { const v = c[k]; if (!Number.isInteger(v) || (v as number) < 0) bad.push(`'${kebab(k)}' must be an integer >= 0, got ${JSON.stringify(v)}`); };
-  const num = (k: keyof TrainConfig, lo: number, hi: number, loOpen = false): void => { const v = c[k] as number; if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (loOpen && v === lo)) bad.push(`'${kebab(k)}' must be in ${loOpen ? '(' : '['}${lo}, ${hi}], got ${JSON.stringify(v)}`); };
+  const posInt = (k: keyof TrainConfig): void => {
+    const v = c[k];
+    if (!Number.isInteger(v) || (v as number) <= 0)
+      bad.push(`'${kebab(k)}' must be a positive integer, got ${JSON.stringify(v)}`);
+  };
+  const nonNegInt = (k: keyof TrainConfig): void => {
+    const v = c[k];
+    if (!Number.isInteger(v) || (v as number) < 0)
+      bad.push(`'${kebab(k)}' must be an integer >= 0, got ${JSON.stringify(v)}`);
+  };
+  const num = (k: keyof TrainConfig, lo: number, hi: number, loOpen = false): void => {
+    const v = c[k] as number;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (loOpen && v === lo))
+      bad.push(`'${kebab(k)}' must be in ${loOpen ? '(' : '['}${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  };
   if (!c.model) bad.push("'model' is required");
   if (!c.data) bad.push("'data' is required");
   if (!c.out) bad.push("'out' is required");
   posInt('rank'); posInt('epochs'); posInt('batchSize'); posInt('gradAccum'); posInt('maxLength');
   nonNegInt('warmupSteps'); nonNegInt('seed'); nonNegInt('evalEvery'); nonNegInt('earlyStoppingPatience'); nonNegInt('saveEvery');
   if (c.maxSteps !== null) posInt('maxSteps');
-  num('alpha', 0, 1e6, true); num('lr', 0, 10, true); num('weightDecay', 0, 10); num('beta1', 0, 1); num('beta2', 0, 1); num('maxGradNorm', 0, 1e9); num('evalFraction', 0, 0.9); num('dropout', 0, 0.99);
-  if (!['cosine', 'linear', 'constant'].includes(c.schedule)) bad.push(`'schedule' must be cosine, linear or constant, got ${JSON.stringify(c.schedule)}`);
+  num('alpha', 0, 1e6, true);
+  num('lr', 0, 10, true);
+  num('weightDecay', 0, 10);
+  num('beta1', 0, 1);
+  num('beta2', 0, 1);
+  num('maxGradNorm', 0, 1e9);
+  num('evalFraction', 0, 0.9);
+  num('dropout', 0, 0.99);
+  if (!['cosine', 'linear', 'constant'].includes(c.schedule))
+    bad.push(`'schedule' must be cosine, linear or constant, got ${JSON.stringify(c.schedule)}`);
   if (!['kaiming', 'gaussian'].includes(c.init)) bad.push(`'init' must be kaiming or gaussian, got ${JSON.stringify(c.init)}`);
   if (!Array.isArray(c.targetModules)) bad.push(`'target-modules' must be a list, got ${JSON.stringify(c.targetModules)}`);
   if (c.threads !== null) posInt('threads');
-  if (typeof c.gradientCheckpointing !== 'boolean') bad.push(`'gradient-checkpointing' must be true or false, got ${JSON.stringify(c.gradientCheckpointing)}`);
+  if (typeof c.gradientCheckpointing !== 'boolean')
+    bad.push(`'gradient-checkpointing' must be true or false, got ${JSON.stringify(c.gradientCheckpointing)}`);
   if (!['none', 'int8', 'int4'].includes(c.quantize)) bad.push(`'quantize' must be none, int8 or int4, got ${JSON.stringify(c.quantize)}`);
   if (![16, 32, 64, 128].includes(c.quantBlock)) bad.push(`'quant-block' must be 16, 32, 64 or 128, got ${JSON.stringify(c.quantBlock)}`);
   if (!['fast', 'low-memory'].includes(c.qloraMode)) bad.push(`'qlora-mode' must be fast or low-memory, got ${JSON.stringify(c.qloraMode)}`);

@@ -42,7 +42,11 @@ export interface DataOptions {
   readonly maxRecordBytes?: number;
 }
 
-function encodeSegments(tok: Tokenizer, segments: readonly { text: string; target: boolean }[], addEos: boolean): { ids: number[]; target: boolean[] } {
+function encodeSegments(
+  tok: Tokenizer,
+  segments: readonly { text: string; target: boolean }[],
+  addEos: boolean,
+): { ids: number[]; target: boolean[] } {
   const ids: number[] = [], target: boolean[] = [];
   segments.forEach((s, i) => {
     // Special tokens (BOS) only at the very start, as a single encode of the whole text would add them.
@@ -63,7 +67,10 @@ function chatSegments(tok: Tokenizer, messages: ChatMessage[], trainOnInputs: bo
     if (m.role === 'assistant') {
       // The generation prompt (e.g. "<|assistant|>\n") belongs to the input; the reply and its end marker are targets.
       const withPrompt = tok.applyChatTemplate(messages.slice(0, i), { addGenerationPrompt: true });
-      if (withPrompt.startsWith(prev) && withPrompt.length > prev.length) { segs.push({ text: withPrompt.slice(prev.length), target: trainOnInputs }); prev = withPrompt; }
+      if (withPrompt.startsWith(prev) && withPrompt.length > prev.length) {
+        segs.push({ text: withPrompt.slice(prev.length), target: trainOnInputs });
+        prev = withPrompt;
+      }
       const full = tok.applyChatTemplate(messages.slice(0, i + 1));
       if (!full.startsWith(prev)) throw new Error('the chat template does not render turns as a growing prefix');
       segs.push({ text: full.slice(prev.length), target: true });
@@ -129,7 +136,14 @@ export async function loadTrainingData(path: string, tok: Tokenizer, o: DataOpti
         continue;
       }
       if (enc.ids.length > o.maxLength) {
-        if (!o.truncate) { invalid.push({ source, kind: 'too_long', reason: `${enc.ids.length} tokens, longer than max length ${o.maxLength}` }); continue; }
+        if (!o.truncate) {
+          invalid.push({
+            source,
+            kind: 'too_long',
+            reason: `${enc.ids.length} tokens, longer than max length ${o.maxLength}`,
+          });
+          continue;
+        }
         enc = { ids: enc.ids.slice(0, o.maxLength), target: enc.target.slice(0, o.maxLength) };
         truncated++;
       }
@@ -147,21 +161,31 @@ export async function loadTrainingData(path: string, tok: Tokenizer, o: DataOpti
 export function checkInvalid(path: string, d: LoadedData, skipInvalid: boolean): void {
   if (d.invalid.length && !skipInvalid) {
     const list = d.invalid.slice(0, 10).map((i) => `${i.source}: ${i.reason}`).join('\n  ');
-    throw new LorakitError('LK_DATA_ROW', `${d.invalid.length} of ${d.rows} rows in '${path}' are invalid:\n  ${list}${d.invalid.length > 10 ? `\n  … and ${d.invalid.length - 10} more` : ''}`, {
+    const more = d.invalid.length > 10 ? `\n  … and ${d.invalid.length - 10} more` : '';
+    throw new LorakitError('LK_DATA_ROW', `${d.invalid.length} of ${d.rows} rows in '${path}' are invalid:\n  ${list}${more}`, {
       hint: 'fix them, clean the file with `lorakit data curate`, or pass --skip-invalid to train on the valid rows (they are still reported)',
       details: { invalid: d.invalid.length, rows: d.rows, first: d.invalid.slice(0, 10) },
     });
   }
-  if (d.samples.length === 0) throw new LorakitError('LK_DATA', `'${path}' has no usable training rows (${d.rows} rows, ${d.invalid.length} invalid)`);
+  if (d.samples.length === 0) {
+    throw new LorakitError('LK_DATA', `'${path}' has no usable training rows (${d.rows} rows, ${d.invalid.length} invalid)`);
+  }
 }
 
 /** Packs samples (in order) into sequences of at most maxLength, with segment ids that keep attention per sample. */
-export function packSamples(samples: readonly Sample[], maxLength: number): { ids: number[]; target: boolean[]; segments: number[]; positions: number[] }[] {
+export function packSamples(
+  samples: readonly Sample[],
+  maxLength: number,
+): { ids: number[]; target: boolean[]; segments: number[]; positions: number[] }[] {
   const out: { ids: number[]; target: boolean[]; segments: number[]; positions: number[] }[] = [];
   let cur = { ids: [] as number[], target: [] as boolean[], segments: [] as number[], positions: [] as number[] };
   let seg = 0;
   for (const s of samples) {
-    if (cur.ids.length + s.ids.length > maxLength && cur.ids.length > 0) { out.push(cur); cur = { ids: [], target: [], segments: [], positions: [] }; seg = 0; }
+    if (cur.ids.length + s.ids.length > maxLength && cur.ids.length > 0) {
+      out.push(cur);
+      cur = { ids: [], target: [], segments: [], positions: [] };
+      seg = 0;
+    }
     s.ids.forEach((id, i) => { cur.ids.push(id); cur.target.push(i === 0 ? false : s.target[i]); cur.segments.push(seg); cur.positions.push(i); });
     seg++;
   }

@@ -17,6 +17,12 @@ const dur = (s: number): string => (s >= 3600 ? `${(s / 3600).toFixed(2)} h` : s
 export function modelCard({ cfg, mc, result: r, data }: CardInput): string {
   const brown = cfg.corpus.includes('brown');
   const epochs = r.tokensSeen / Math.max(1, data.trainTokens);
+  const context = `trained on ${cfg.seq}-token windows; \`max_position_embeddings\` is ${mc.maxPositionEmbeddings}, ` +
+    `quality beyond ${cfg.seq} tokens is untested`;
+  const optimiser = `AdamW (β ${cfg.beta1}/${cfg.beta2}, weight decay ${cfg.weightDecay} on matrices except the embedding), ` +
+    `grad-norm clip ${cfg.maxGradNorm}`;
+  const tailSteps = Math.max(1, Math.min(50, Math.round(cfg.steps / 10)));
+  const stride = cfg.pplStride ?? Math.max(1, cfg.seq / 2);
   return `---
 license: apache-2.0
 language: en
@@ -44,7 +50,7 @@ useful as an assistant and knows very little.
 | MLP | SwiGLU, intermediate size ${mc.intermediateSize} |
 | norm / position | RMSNorm (eps ${mc.normEps}), RoPE (theta ${mc.ropeTheta}) |
 | vocabulary | ${data.vocab} byte-level BPE tokens (GPT-2 pre-tokenizer, trained by \`lorakit tokenizer train\`) |
-| context | trained on ${cfg.seq}-token windows; \`max_position_embeddings\` is ${mc.maxPositionEmbeddings}, quality beyond ${cfg.seq} tokens is untested |
+| context | ${context} |
 | weights | model.safetensors in bfloat16 (${(r.sizeBytes / 1e6).toFixed(1)} MB) |
 
 Special tokens: \`<|endoftext|>\` (bos/eos, joins documents), \`<|pad|>\`, and \`<|system|>\`, \`<|user|>\`, \`<|assistant|>\`, \`<|end|>\`
@@ -65,17 +71,17 @@ rows of ${cfg.seq} tokens, shuffled with seed ${cfg.seed}. Held-out: ${data.held
 | | |
 |---|---|
 | steps | ${r.steps} × batch ${cfg.batch} × ${cfg.seq} tokens = ${r.tokensSeen.toLocaleString('en-US')} tokens (${epochs.toFixed(2)} epochs) |
-| optimiser | AdamW (β ${cfg.beta1}/${cfg.beta2}, weight decay ${cfg.weightDecay} on matrices except the embedding), grad-norm clip ${cfg.maxGradNorm} |
+| optimiser | ${optimiser} |
 | learning rate | ${cfg.lr}, ${cfg.warmupSteps} warmup steps, cosine decay to ${cfg.minLrRatio}× |
 | init | normal(0, 0.02) for linear and embedding weights, ones for norms (HF Llama), seed ${cfg.seed} |
 | training time | ${dur(r.trainSeconds)} on a shared 2-core CPU (${Math.round(r.tokensPerSecond)} tokens/s) |
-| final train loss | ${r.trainLoss.toFixed(4)} (last step); ${r.trainLossTail.toFixed(4)} (mean of the last ${Math.max(1, Math.min(50, Math.round(cfg.steps / 10)))} steps) |
+| final train loss | ${r.trainLoss.toFixed(4)} (last step); ${r.trainLossTail.toFixed(4)} (mean of the last ${tailSteps} steps) |
 | held-out validation loss | ${r.evalLoss === null ? 'n/a' : r.evalLoss.toFixed(4)} (${cfg.evalRows} held-out rows, f32 weights) |
 
 ## Evaluation
 
 Held-out perplexity **${r.heldOutPerplexity.toFixed(2)}** (mean NLL ${Math.log(r.heldOutPerplexity).toFixed(4)} nats/token over
-${r.heldOutTokens.toLocaleString('en-US')} tokens of the held-out documents; sliding window ${cfg.seq}, stride ${cfg.pplStride ?? Math.max(1, cfg.seq / 2)};
+${r.heldOutTokens.toLocaleString('en-US')} tokens of the held-out documents; sliding window ${cfg.seq}, stride ${stride};
 measured by \`perplexity()\` after loading this folder's bfloat16 weights with \`loadCheckpoint\`). Perplexity is per
 BPE token of this tokenizer, so it is not comparable with models that use another vocabulary.
 

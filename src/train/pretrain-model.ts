@@ -47,7 +47,9 @@ export function llamaConfigJson(size: ModelSize, vocab: number, ids: SpecialIds)
 export function pretrainConfig(raw: Record<string, unknown>, file: string, vocab: number): ModelConfig {
   const cfg = normalizeConfig(raw, file);
   if (cfg.modelType !== 'llama') throw new LorakitError('LK_CONFIG', `'${file}': pretraining builds model_type 'llama', got '${cfg.modelType}'`);
-  if (cfg.vocabSize < vocab) throw new LorakitError('LK_CONFIG', `'${file}': vocab_size ${cfg.vocabSize} is smaller than the tokenizer's ${vocab} ids`);
+  if (cfg.vocabSize < vocab) {
+    throw new LorakitError('LK_CONFIG', `'${file}': vocab_size ${cfg.vocabSize} is smaller than the tokenizer's ${vocab} ids`);
+  }
   return cfg;
 }
 
@@ -74,7 +76,10 @@ export function decays(name: string, shape: readonly number[]): boolean {
 /** Writes the HF folder: config.json, BF16 model.safetensors, the tokenizer files, generation_config.json; temp folder
  *  + rename under the --out rule of util/out-dir.ts (`rule`). */
 export function writeModelFolder(target: string, o: {
-  config: Record<string, unknown>; names: readonly string[]; weights: ReadonlyMap<string, Float32Array>; shapes: ReadonlyMap<string, readonly number[]>;
+  config: Record<string, unknown>;
+  names: readonly string[];
+  weights: ReadonlyMap<string, Float32Array>;
+  shapes: ReadonlyMap<string, readonly number[]>;
   tokenizerDir: string; ids: SpecialIds; maxNewTokens: number;
 }, rule: OutDirOptions = { verb: 'pretrain' }): void {
   const w = beginOutDir(target, rule);
@@ -87,7 +92,11 @@ export function writeModelFolder(target: string, o: {
   w.commit();
   function fill(out: string): void {
   writeJsonAtomic(join(out, 'config.json'), o.config);
-  writeSafetensors(join(out, 'model.safetensors'), o.names.map((n) => ({ name: n, dtype: 'BF16' as const, shape: o.shapes.get(n)!, data: o.weights.get(n)! })), { format: 'pt' });
+  writeSafetensors(
+    join(out, 'model.safetensors'),
+    o.names.map((n) => ({ name: n, dtype: 'BF16' as const, shape: o.shapes.get(n)!, data: o.weights.get(n)! })),
+    { format: 'pt' },
+  );
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(o.tokenizerDir, f), join(out, f));
   writeJsonAtomic(join(out, 'generation_config.json'), {
     bos_token_id: o.ids.bos, eos_token_id: o.ids.stop.length > 1 ? [...o.ids.stop] : o.ids.eos,

@@ -102,9 +102,18 @@ export interface PretrainResult {
 
 function specialIds(tokDir: string, tok: Awaited<ReturnType<typeof loadTokenizer>>): SpecialIds {
   const eos = tok.eosTokenIds[0];
-  if (eos === undefined) throw new LorakitError('LK_TOKENIZER', `'${tokDir}' names no eos_token; pretraining joins documents with it`, { hint: 'set eos_token in tokenizer_config.json' });
+  if (eos === undefined) {
+    throw new LorakitError('LK_TOKENIZER', `'${tokDir}' names no eos_token; pretraining joins documents with it`, {
+      hint: 'set eos_token in tokenizer_config.json',
+    });
+  }
   const end = tok.tokenToId('<|end|>');
-  return { bos: tok.bosTokenId ?? eos, eos, ...(tok.padTokenId !== undefined ? { pad: tok.padTokenId } : {}), stop: end !== undefined && end !== eos ? [eos, end] : [eos] };
+  return {
+    bos: tok.bosTokenId ?? eos,
+    eos,
+    ...(tok.padTokenId !== undefined ? { pad: tok.padTokenId } : {}),
+    stop: end !== undefined && end !== eos ? [eos, end] : [eos],
+  };
 }
 
 export async function pretrain(

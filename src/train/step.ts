@@ -65,7 +65,9 @@ export class TrainStep {
       input_ids: { data: batch.inputIds, dims }, attention_mask: { data: batch.attentionMask, dims },
       position_ids: { data: batch.positionIds, dims }, labels: { data: batch.labels, dims },
       ...(this.packed ? { segment_ids: { data: batch.segmentIds!, dims } } : {}),
-      ...(this.session.inputs.some((i) => i.name === DROPOUT_SEED_INPUT) ? { [DROPOUT_SEED_INPUT]: { data: new BigInt64Array([BigInt(dropoutSeed)]), dims: [] } } : {}),
+      ...(this.session.inputs.some((i) => i.name === DROPOUT_SEED_INPUT)
+        ? { [DROPOUT_SEED_INPUT]: { data: new BigInt64Array([BigInt(dropoutSeed)]), dims: [] } }
+        : {}),
     };
     const into = Object.fromEntries(this.paramNames.map((n, i) => [`grad.${n}`, gradsOut[i]]));
     const r = await this.session.run(feeds, into);

@@ -101,7 +101,12 @@ export function formatCount(n: number): string {
 export function loraConfigFromTrain(cfg: TrainConfig, base: Checkpoint): LoraConfig {
   return parseLoraConfig({
     r: cfg.rank, lora_alpha: cfg.alpha, lora_dropout: cfg.dropout,
-    target_modules: cfg.targetModules.length === 1 && cfg.targetModules[0] === 'all-linear' ? 'all-linear' : cfg.targetModules.length ? cfg.targetModules : undefined,
+    target_modules:
+      cfg.targetModules.length === 1 && cfg.targetModules[0] === 'all-linear'
+        ? 'all-linear'
+        : cfg.targetModules.length
+          ? cfg.targetModules
+          : undefined,
     use_rslora: cfg.rslora, layers_to_transform: cfg.layersToTransform, rank_pattern: cfg.rankPattern, alpha_pattern: cfg.alphaPattern,
     init_lora_weights: cfg.init === 'gaussian' ? 'gaussian' : true, fan_in_fan_out: fanInFanOut(base.config),
     base_model_name_or_path: resolve(cfg.model),

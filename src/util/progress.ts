@@ -41,14 +41,26 @@ export function createProgress(opts: ProgressOptions): Progress {
     const rate = elapsed > 0 ? done / elapsed : 0;
     const eta = rate > 0 ? (opts.total - done) / rate : NaN;
     if (opts.json) {
-      stream.write(JSON.stringify({ event: final ? 'done' : 'progress', label: opts.label, done, total: opts.total, rate, eta_s: eta, elapsed_s: elapsed, ...fields }) + '\n');
+      stream.write(
+        JSON.stringify({
+          event: final ? 'done' : 'progress',
+          label: opts.label,
+          done,
+          total: opts.total,
+          rate,
+          eta_s: eta,
+          elapsed_s: elapsed,
+          ...fields,
+        }) + '\n',
+      );
       return;
     }
     const width = 24;
     const frac = opts.total > 0 ? Math.min(1, done / opts.total) : 1;
     const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
     const extra = Object.entries(fields).map(([k, v]) => `${k} ${fmtField(v)}`).join(' · ');
-    const line = `${opts.label} ${bar} ${done}/${opts.total} ${rate.toFixed(1)} ${unit}/s ETA ${final ? '0s' : formatDuration(eta)}${extra ? ' · ' + extra : ''}`;
+    const line = `${opts.label} ${bar} ${done}/${opts.total} ${rate.toFixed(1)} ${unit}/s ` +
+      `ETA ${final ? '0s' : formatDuration(eta)}${extra ? ' · ' + extra : ''}`;
     if (tty) stream.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     else if (final || performance.now() - lastLine > 5000) {
       stream.write(line + '\n');

@@ -46,7 +46,10 @@ test('npm run quickstart -- --fast: every step runs and leaves its outputs in on
     assert.deepEqual(shown.evalReports.map((e) => [e.suite, e.passed]), [['sotu', false]]);
     assert.deepEqual([report.adapter!.fingerprint, report.model.fingerprint], [shown.version.fingerprint, shown.version.baseFingerprint]);
   } finally { await reg.close(); }
-  for (const f of ['data/train.jsonl', 'data/report.html', 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors', 'eval/report.md', 'lorakit-home', 'run/metrics.jsonl']) {
+  for (const f of [
+    'data/train.jsonl', 'data/report.html', 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors',
+    'eval/report.md', 'lorakit-home', 'run/metrics.jsonl',
+  ]) {
     assert.ok(existsSync(join(out, f)), `missing ${f}`);
   }
   const peft = JSON.parse(readFileSync(join(out, 'adapter', 'adapter_config.json'), 'utf8')) as { peft_type: string };

@@ -60,10 +60,17 @@ const runsOf = async (kind: RunKind): Promise<RunRecord[]> => { const t = await 
 
 test('pretrain records a run: config, per-step loss, the model folder as artifact', async () => {
   const corpus = join(root, 'corpus.txt');
-  writeFileSync(corpus, Array.from({ length: 40 }, (_, i) => `Paragraph ${i}: the jury said the city of Atlanta was well run, and the people agreed.`).join('\n\n'));
+  writeFileSync(
+    corpus,
+    Array.from(
+      { length: 40 },
+      (_, i) => `Paragraph ${i}: the jury said the city of Atlanta was well run, and the people agreed.`,
+    ).join('\n\n'),
+  );
   const out = join(root, 'pretrained');
-  const r = await verb('pretrain', '--corpus', corpus, '--tokenizer', base, '--out', out, '--hidden', '32', '--layers', '1', '--heads', '4', '--kv-heads', '2',
-    '--max-positions', '64', '--steps', '3', '--seq', '32', '--batch', '2', '--eval-every', '0', '--eval-rows', '2', '--save-every', '0', '--threads', '1',
+  const r = await verb('pretrain', '--corpus', corpus, '--tokenizer', base, '--out', out,
+    '--hidden', '32', '--layers', '1', '--heads', '4', '--kv-heads', '2', '--max-positions', '64',
+    '--steps', '3', '--seq', '32', '--batch', '2', '--eval-every', '0', '--eval-rows', '2', '--save-every', '0', '--threads', '1',
     '--ppl-stride', '32', '--sample-prompt', 'The');
   assert.equal(r.error, undefined);
   const { run, final, artifacts } = await recorded(r.json.runId);
@@ -76,7 +83,10 @@ test('pretrain records a run: config, per-step loss, the model folder as artifac
 });
 
 test('eval records a run: config, lineage, per-task scores, the report files as artifacts', async () => {
-  writeFileSync(join(root, 'held.jsonl'), Array.from({ length: 3 }, (_, i) => JSON.stringify({ text: `The jury said the city ${i} was well run.` })).join('\n'));
+  writeFileSync(
+    join(root, 'held.jsonl'),
+    Array.from({ length: 3 }, (_, i) => JSON.stringify({ text: `The jury said the city ${i} was well run.` })).join('\n'),
+  );
   const suite = join(root, 'suite.yaml');
   writeFileSync(suite, ['name: tiny', 'tasks:', '  - { name: held, type: perplexity, tag: domain, source: held.jsonl }',
     'gate: { require_parity: false }', 'parity: { max_new_tokens: 2, probes: ["The"] }'].join('\n'));
@@ -89,7 +99,12 @@ test('eval records a run: config, lineage, per-task scores, the report files as 
   assert.equal(run.config.adapter, adapter);
   assert.match(run.lineage.baseFingerprint ?? '', /^[0-9a-f]{64}$/);
   assert.match(run.lineage.evaluated ?? '', /^[0-9a-f]{64}$/, 'a folder is named by its fingerprint');
-  assert.ok(Number.isFinite(final['held.base']) && Number.isFinite(final['held.adapter']) && Number.isFinite(final['held.delta']), JSON.stringify(final));
+  assert.ok(
+    Number.isFinite(final['held.base']) &&
+      Number.isFinite(final['held.adapter']) &&
+      Number.isFinite(final['held.delta']),
+    JSON.stringify(final),
+  );
   assert.equal(run.summary.suite, 'tiny');
   assert.deepEqual(artifacts.map((a) => a.name).sort(), ['report.items', 'report.json', 'report.markdown']);
 });

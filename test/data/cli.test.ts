@@ -12,7 +12,10 @@ import { isLorakitError } from '../../src/errors.js';
 import { tempDir } from './helpers.js';
 
 test('flags parse to typed values with defaults', () => {
-  const p = parseArgs(dataCurate, ['a.jsonl', 'dir/', '--out', 'o', '--map', 'prompt=q,completion=a', '--near-dup-threshold', '0.7', '--redact-pii', '--eval-fraction', '0.2', '--seed', '3']);
+  const p = parseArgs(dataCurate, [
+    'a.jsonl', 'dir/', '--out', 'o', '--map', 'prompt=q,completion=a', '--near-dup-threshold', '0.7', '--redact-pii',
+    '--eval-fraction', '0.2', '--seed', '3',
+  ]);
   assert.deepEqual(p.positionals, ['a.jsonl', 'dir/']);
   assert.equal(p.flags.out, 'o');
   assert.deepEqual(p.flags.map, ['prompt=q,completion=a']);
@@ -32,7 +35,10 @@ test('flags parse to typed values with defaults', () => {
 test('lorakit data curate --json prints the report summary', async () => {
   const dir = tempDir();
   const file = join(dir, 'in.csv');
-  writeFileSync(file, 'q,a\n"What is the capital of France?","Paris is the capital of France."\n"What is the capital of Spain?","Madrid is the capital of Spain."\n');
+  writeFileSync(
+    file,
+    'q,a\n"What is the capital of France?","Paris is the capital of France."\n"What is the capital of Spain?","Madrid is the capital of Spain."\n',
+  );
   const chunks: string[] = [];
   const sink = new Writable({ write(c, _enc, cb) { chunks.push(String(c)); cb(); } });
   const p = parseArgs(dataCurate, [file, '--out', join(dir, 'out'), '--map', 'prompt=q,completion=a', '--json']);

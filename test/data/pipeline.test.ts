@@ -8,9 +8,10 @@ import { curate } from '../../src/data/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { readJsonl, tempDir } from './helpers.js';
 
-const VOCAB = ('time year people way day man thing woman life child world school state family student group country problem hand part place case week ' +
-  'company system program question work government number night point home water room mother area money story fact month lot right study book eye job ' +
-  'word business issue side kind head house service friend father power hour game line end member law car city community name president team minute').split(' ');
+const VOCAB = ('time year people way day man thing woman life child world school state family student group country problem ' +
+  'hand part place case week company system program question work government number night point home water room ' +
+  'mother area money story fact month lot right study book eye job word business issue side kind head house ' +
+  'service friend father power hour game line end member law car city community name president team minute').split(' ');
 const STOP = 'the of and to a in is it that for on was with as'.split(' ');
 
 /** An English-looking sentence sequence: content words interleaved with stop words. */
@@ -33,7 +34,8 @@ test('each quality filter removes its record, named in removed.jsonl', async () 
     { text: 'ok' },                                                               // 2 min_tokens
     { text: prose(rng, 400) },                                                    // 3 max_tokens
     { text: '$$$ ### 1234 5678 9012 %%% &&& *** !!! ??? 42 17 99 +++ === ~~~' },  // 4 char_mix
-    { text: 'le chat est sur la table et le chien dort dans le jardin pendant que les enfants jouent avec une balle rouge sous le soleil chaud de midi' }, // 5 language
+    { text: 'le chat est sur la table et le chien dort dans le jardin pendant que les enfants jouent avec une balle ' +
+      'rouge sous le soleil chaud de midi' },                                     // 5 language
     { text: Array.from({ length: 8 }, () => 'Click here to win a prize of the year').join('\n') }, // 6 repetition_lines
     { text: Array.from({ length: 12 }, () => 'buy the time of the people').join(' and ') },   // 7 repetition_ngrams
     { text: 'gibberish ' + prose(rng, 40) },                                      // 8 perplexity
@@ -47,7 +49,15 @@ test('each quality filter removes its record, named in removed.jsonl', async () 
   assert.deepEqual(removed.map((x) => [Number(x.loc.split(':').pop()), x.filter]), [
     [2, 'min_tokens'], [3, 'max_tokens'], [4, 'char_mix'], [5, 'language'], [6, 'repetition_lines'], [7, 'repetition_ngrams'], [8, 'perplexity'],
   ]);
-  assert.deepEqual(r.removedByFilter, { min_tokens: 1, max_tokens: 1, char_mix: 1, language: 1, repetition_lines: 1, repetition_ngrams: 1, perplexity: 1 });
+  assert.deepEqual(r.removedByFilter, {
+    min_tokens: 1,
+    max_tokens: 1,
+    char_mix: 1,
+    language: 1,
+    repetition_lines: 1,
+    repetition_ngrams: 1,
+    perplexity: 1,
+  });
   assert.equal(r.counts.kept, 1);
   assert.ok(r.balanced);
   assert.ok(r.examples.removed.language?.[0].snippet.startsWith('le chat'));
@@ -78,7 +88,8 @@ test('exact duplicates after normalisation, near-duplicates by MinHash; the firs
   // deterministic: a second run gives byte-identical outputs; another seed gives another split
   const out2 = join(dir, 'out2');
   await curate({ inputs: [file], outDir: out2, evalFraction: 0.3, seed: 5 });
-  for (const f of ['train.jsonl', 'eval.jsonl', 'removed.jsonl']) assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(out2, f), 'utf8'));
+  for (const f of ['train.jsonl', 'eval.jsonl', 'removed.jsonl'])
+    assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(out2, f), 'utf8'));
   const r3 = await curate({ inputs: [file], outDir: join(dir, 'out3'), evalFraction: 0.3, seed: 6 });
   assert.notEqual(readFileSync(join(out, 'eval.jsonl'), 'utf8'), readFileSync(join(dir, 'out3', 'eval.jsonl'), 'utf8'));
   assert.equal(r3.counts.train + r3.counts.eval, 30);
@@ -114,13 +125,26 @@ test('PII is counted, and redacted only with redactPii; a custom token counter i
   const file = join(dir, 'in.jsonl');
   write(file, [
     { prompt: 'Contact me at jane@example.com about ' + prose(rng, 20), completion: 'Sure, I will call 555-123-4567 and ' + prose(rng, 20) },
-    { messages: [{ role: 'system', content: 'You are helpful.' }, { role: 'user', content: 'My key is AKIAIOSFODNN7EXAMPLE, ' + prose(rng, 20) }, { role: 'assistant', content: 'Please rotate it. ' + prose(rng, 20) }] },
+    {
+      messages: [
+        { role: 'system', content: 'You are helpful.' },
+        { role: 'user', content: 'My key is AKIAIOSFODNN7EXAMPLE, ' + prose(rng, 20) },
+        { role: 'assistant', content: 'Please rotate it. ' + prose(rng, 20) },
+      ],
+    },
   ]);
   const plain = await curate({ inputs: [file], outDir: join(dir, 'a'), evalFraction: 0 });
   assert.deepEqual(plain.pii.byKind, { email: 1, phone: 1, credit_card: 0, ipv4: 0, ipv6: 0, secret: 1 });
   assert.equal(plain.pii.recordsWithPii, 2);
   assert.match(readFileSync(join(dir, 'a', 'train.jsonl'), 'utf8'), /jane@example\.com/);
-  const red = await curate({ inputs: [file], outDir: join(dir, 'b'), evalFraction: 0, redactPii: true, tokenCounter: (t) => t.length, tokenCounterName: 'chars' });
+  const red = await curate({
+    inputs: [file],
+    outDir: join(dir, 'b'),
+    evalFraction: 0,
+    redactPii: true,
+    tokenCounter: (t) => t.length,
+    tokenCounterName: 'chars',
+  });
   const train = readFileSync(join(dir, 'b', 'train.jsonl'), 'utf8');
   assert.doesNotMatch(train, /jane@example\.com|555-123-4567|AKIA/);
   assert.match(train, /<EMAIL>.*<PHONE>/s);
@@ -135,7 +159,17 @@ test('a failing run leaves no output or temp files behind', async () => {
   write(file, Array.from({ length: 50 }, (_, i) => ({ text: `record ${i} says the thing is in the house of the man` })));
   const out = join(dir, 'out');
   let calls = 0;
-  await assert.rejects(curate({ inputs: [file], outDir: out, tokenCounter: () => { if (++calls === 30) throw new Error('tokenizer crashed'); return 10; } }), /tokenizer crashed/);
+  await assert.rejects(
+    curate({
+      inputs: [file],
+      outDir: out,
+      tokenCounter: () => {
+        if (++calls === 30) throw new Error('tokenizer crashed');
+        return 10;
+      },
+    }),
+    /tokenizer crashed/,
+  );
   assert.ok(!existsSync(out), 'the out folder appears only when the run succeeds');
   assert.deepEqual(readdirSync(dir), ['in.jsonl'], 'no temp folder is left behind');
 });

@@ -8,7 +8,8 @@ import { curate, checkRoleOrder, parseFieldMap, toRecord } from '../../src/data/
 import { isLorakitError } from '../../src/errors.js';
 import { readJsonl, tempDir } from './helpers.js';
 
-const good = (i: number): string => JSON.stringify({ text: `Record number ${i} is a perfectly fine sentence about the weather in the town of ${i}.` });
+const good = (i: number): string =>
+  JSON.stringify({ text: `Record number ${i} is a perfectly fine sentence about the weather in the town of ${i}.` });
 
 test('JSONL: each rejection reason is reported with file:line', async () => {
   const dir = tempDir();

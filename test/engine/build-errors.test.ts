@@ -61,7 +61,10 @@ test('frozen weights get no gradient work: d/dA needs no node producing a d/dW-s
     const before = g.nodes.length;
     const { nodeCount } = E.emitModel(g);
     assert.ok(before >= nodeCount);
-    const dwShaped = g.nodes.filter((n) => n.outputs.some((o) => o.shape.length === 2 && o.shape[0] === 64 && o.shape[1] === 48) && /MatMul$/.test(n.op)).length;
+    const dwShaped = g.nodes.filter(
+      (n) =>
+        n.outputs.some((o) => o.shape.length === 2 && o.shape[0] === 64 && o.shape[1] === 48) && /MatMul$/.test(n.op),
+    ).length;
     return dwShaped;
   };
   assert.equal(build(false), 0, 'no (64,48) (Fused)MatMul when W is frozen');

@@ -65,7 +65,10 @@ async function build(c: GradCase, dtype: 'float32' | 'float64', weights: number[
         feeds[spec.name] = { data, dims: [...spec.shape] };
       });
       const res = await s.run(feeds);
-      return { loss: Number((res.loss.data as Float64Array)[0]), grads: diffIdx.map((i) => Float64Array.from(res[`d_${c.inputs[i].name}`].data as Float64Array)) };
+      return {
+        loss: Number((res.loss.data as Float64Array)[0]),
+        grads: diffIdx.map((i) => Float64Array.from(res[`d_${c.inputs[i].name}`].data as Float64Array)),
+      };
     },
   };
 }
@@ -75,7 +78,12 @@ export async function checkGradients(c: GradCase, seed = 1): Promise<{ maxErr64:
   const vals = c.inputs.map((s) => values(s, rng));
   // Shape of the output is needed for the random projection; build once to learn it.
   const probe = new Graph('probe');
-  const outShape = c.build(c.inputs.map((s) => probe.input(s.name, s.kind === 'int' ? 'int64' : s.kind === 'bool' ? 'bool' : 'float64', s.shape)), probe).shape as number[];
+  const outShape = c.build(
+    c.inputs.map((s) =>
+      probe.input(s.name, s.kind === 'int' ? 'int64' : s.kind === 'bool' ? 'bool' : 'float64', s.shape),
+    ),
+    probe,
+  ).shape as number[];
   const weights = Array.from({ length: outShape.reduce((p, d) => p * d, 1) }, () => rng.normal());
   const f32 = await build(c, 'float32', weights);
   const a32 = await f32.run(vals);
@@ -105,7 +113,12 @@ export async function checkGradients(c: GradCase, seed = 1): Promise<{ maxErr64:
   return { maxErr64, maxErr32 };
 }
 
-async function checkFloat32Only(c: GradCase, f32: Built, analytic: Float64Array[], vals: number[][]): Promise<{ maxErr64: number; maxErr32: number }> {
+async function checkFloat32Only(
+  c: GradCase,
+  f32: Built,
+  analytic: Float64Array[],
+  vals: number[][],
+): Promise<{ maxErr64: number; maxErr32: number }> {
   const eps = 1e-2;
   let maxErr32 = 0;
   for (let j = 0; j < f32.diffIdx.length; j++) {

@@ -35,7 +35,10 @@ test('preallocated outputs are written in place', async () => {
   const r = await s.run({ x: { data: x, dims: [2, 3, 4] }, w: { data: new Float32Array(8).fill(0.5), dims: [4, 2] } }, { y: out });
   assert.equal(out[0], 2);
   assert.equal(r.y.data.buffer, out.buffer, 'the returned tensor is the preallocated buffer');
-  await assert.rejects(s.run({ x: { data: x, dims: [2, 3, 4] }, w: { data: new Float32Array(8), dims: [4, 2] } }, { y: new Float32Array(5) }), (e: unknown) => isLorakitError(e, 'LK_SHAPE'));
+  await assert.rejects(
+    s.run({ x: { data: x, dims: [2, 3, 4] }, w: { data: new Float32Array(8), dims: [4, 2] } }, { y: new Float32Array(5) }),
+    (e: unknown) => isLorakitError(e, 'LK_SHAPE'),
+  );
 });
 
 test('bad feeds are refused with the input named', async () => {
@@ -57,7 +60,9 @@ test('hash dropout: drops ≈ p of the elements, scales the rest by 1/(1−p), s
   g.output('y', E.hashDropout(x, 0.25, seed, 3));
   const s = await E.compile(g);
   const data = new Float32Array(4 * 100 * 64).fill(1);
-  const run = async (sd: number): Promise<Float32Array> => (await s.run({ x: { data, dims: [4, 100, 64] }, seed: { data: new BigInt64Array([BigInt(sd)]), dims: [] } })).y.data as Float32Array;
+  const run = async (sd: number): Promise<Float32Array> =>
+    (await s.run({ x: { data, dims: [4, 100, 64] }, seed: { data: new BigInt64Array([BigInt(sd)]), dims: [] } })).y
+      .data as Float32Array;
   const a = await run(7), b = await run(7), c = await run(8);
   const zeros = a.filter((v) => v === 0).length / a.length;
   assert.ok(Math.abs(zeros - 0.25) < 0.01, `dropped fraction ${zeros}`);

@@ -37,7 +37,10 @@ async function trainCharMlp(seed: number, steps: number): Promise<{ losses: numb
 
   const rng = new Rng(seed);
   const init = (n: number, std: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * std);
-  const values = [init(V * EMB, 1), init(CTX * EMB * HID, 1 / Math.sqrt(CTX * EMB)), new Float32Array(HID), init(HID * V, 1 / Math.sqrt(HID)), new Float32Array(V)];
+  const values = [
+    init(V * EMB, 1), init(CTX * EMB * HID, 1 / Math.sqrt(CTX * EMB)), new Float32Array(HID),
+    init(HID * V, 1 / Math.sqrt(HID)), new Float32Array(V),
+  ];
   const gradBufs = values.map((v) => new Float32Array(v.length));
   const state = createAdamWState(values);
   const ctxBuf = new BigInt64Array(BATCH * CTX), tgtBuf = new BigInt64Array(BATCH);

@@ -19,7 +19,12 @@ import { CLI } from '../helpers/cli.js';
 const tmp = mkdtempSync(join(tmpdir(), 'lk-eval-cli-'));
 const home = join(tmp, 'home');
 const model = join(tmp, 'model'), adapter = join(tmp, 'adapter');
-const sentences = (n: number, from: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `The people of the united states, in congress number ${from + i}, shall make law for the union and its government.` })).join('\n');
+const sentences = (n: number, from: number) =>
+  Array.from({ length: n }, (_, i) =>
+    JSON.stringify({
+      text: `The people of the united states, in congress number ${from + i}, shall make law for the union and its government.`,
+    }),
+  ).join('\n');
 
 function cli(...args: string[]): { code: number | null; json: Record<string, unknown>; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [...CLI, 'eval', ...args], { env: { ...process.env, LORAKIT_HOME: home, USER: 'tester' }, encoding: 'utf8' });
@@ -44,7 +49,19 @@ before(async () => {
   writeTinyModel(model, { hidden: 32, seed: 9 });
   writeFileSync(join(tmp, 'train.jsonl'), sentences(40, 0));
   writeFileSync(join(tmp, 'held.jsonl'), sentences(6, 100));
-  await trainAdapter(resolveTrainConfig({ model, data: join(tmp, 'train.jsonl'), out: adapter, maxLength: 128, lr: 1e-2, maxSteps: 12, batchSize: 8, evalFraction: 0, threads: 1 }));
+  await trainAdapter(
+    resolveTrainConfig({
+      model,
+      data: join(tmp, 'train.jsonl'),
+      out: adapter,
+      maxLength: 128,
+      lr: 1e-2,
+      maxSteps: 12,
+      batchSize: 8,
+      evalFraction: 0,
+      threads: 1,
+    }),
+  );
 });
 
 test('eval --help and flags parse without side effects', async () => {
@@ -62,12 +79,20 @@ test('a passing gate exits 0 and writes report.json/md and items.jsonl; a failin
   const out = join(tmp, 'out');
   const ok = cli('--model', model, '--adapter', adapter, '--suite', suiteFile('congress', 'pass.yaml', 5), '--out', out, '--json', '--threads', '1');
   assert.equal(ok.code, 0, ok.stderr);
-  const report = ok.json.report as { suite: string; passed: boolean; tasks: { name: string; delta: { value: number } }[]; parity: { passed: boolean; paths: { name: string; status: string }[] } };
+  const report = ok.json.report as {
+    suite: string;
+    passed: boolean;
+    tasks: { name: string; delta: { value: number } }[];
+    parity: { passed: boolean; paths: { name: string; status: string }[] };
+  };
   assert.equal(report.suite, 'congress');
   assert.equal(report.passed, true);
   assert.ok(report.tasks[0].delta.value < -5);
   assert.equal(report.parity.passed, true);
-  assert.deepEqual(report.parity.paths.map((p) => [p.name, p.status]), [['train', 'reference'], ['adapter', 'ok'], ['merged', 'ok'], ['server', 'ok']]);
+  assert.deepEqual(
+    report.parity.paths.map((p) => [p.name, p.status]),
+    [['train', 'reference'], ['adapter', 'ok'], ['merged', 'ok'], ['server', 'ok']],
+  );
   for (const f of ['report.json', 'report.md', 'items.jsonl']) assert.ok(existsSync(join(out, f)), f);
   assert.match(ok.stderr, /"event":"done"/, 'progress as JSON lines on stderr');
 
@@ -80,7 +105,8 @@ test('a passing gate exits 0 and writes report.json/md and items.jsonl; a failin
   assert.equal((missing.json.error as { code: string }).code, 'LK_EVAL');
 });
 
-test('registry: eval of name@v1 stores the report on the version; alias-set --require-suite accepts it, then refuses after a failing report', async () => {
+test('registry: eval of name@v1 stores the report on the version; ' +
+  'alias-set --require-suite accepts it, then refuses after a failing report', async () => {
   const reg = Registry.open(home);
   try {
     await reg.addBase(model, { name: 'tiny' });
@@ -99,7 +125,10 @@ test('registry: eval of name@v1 stores the report on the version; alias-set --re
     assert.equal((await reg2.setAlias('congress-lora@v1', 'production', { requireSuite: 'congress' })).version.aliases[0], 'production');
   } finally { await reg2.close(); }
   // A failing report for the same suite, attached with --register (the folder must be that version).
-  const f = cli('--model', model, '--adapter', adapter, '--register', 'congress-lora@v1', '--suite', suiteFile('congress', 'strict.yaml', 99.9), '--json', '--threads', '1');
+  const f = cli(
+    '--model', model, '--adapter', adapter, '--register', 'congress-lora@v1',
+    '--suite', suiteFile('congress', 'strict.yaml', 99.9), '--json', '--threads', '1',
+  );
   assert.equal(f.code, 3, f.stderr);
   assert.equal(f.json.registered, 'congress-lora@v1');
   reg2 = Registry.open(home);
@@ -108,7 +137,20 @@ test('registry: eval of name@v1 stores the report on the version; alias-set --re
   } finally { await reg2.close(); }
   // --register refuses a folder that is not the registered version.
   const other = join(tmp, 'other-adapter');
-  await trainAdapter(resolveTrainConfig({ model, data: join(tmp, 'train.jsonl'), out: other, maxLength: 128, lr: 1e-2, maxSteps: 2, batchSize: 8, evalFraction: 0, threads: 1, seed: 4 }));
+  await trainAdapter(
+    resolveTrainConfig({
+      model,
+      data: join(tmp, 'train.jsonl'),
+      out: other,
+      maxLength: 128,
+      lr: 1e-2,
+      maxSteps: 2,
+      batchSize: 8,
+      evalFraction: 0,
+      threads: 1,
+      seed: 4,
+    }),
+  );
   const wrong = cli('--model', model, '--adapter', other, '--register', 'congress-lora@v1', '--suite', pass, '--json');
   assert.equal(wrong.code, 1);
   assert.equal((wrong.json.error as { code: string }).code, 'LK_CONFLICT');

@@ -21,19 +21,52 @@ import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { resolveTrainConfig } from '../../src/train/config.js';
 import { trainAdapter } from '../../src/train/trainer.js';
 import { serverParityPath } from '../../src/cli/commands/eval.js';
-import { type ParityPath, type Suite, evaluate, isBrownHeldOut, isSotuHeldOut, parseSuite, stableReport, writeEvalReport } from '../../src/eval/index.js';
+import {
+  type ParityPath, type Suite, evaluate, isBrownHeldOut, isSotuHeldOut, parseSuite, stableReport, writeEvalReport,
+} from '../../src/eval/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lk-eval-forget-'));
 let base = '', suite: Suite;
-const jsonl = (file: string, texts: readonly string[]): string => { writeFileSync(file, texts.map((text) => JSON.stringify({ text })).join('\n')); return file; };
-const paragraphs = (text: string): string[] => (text.match(/[^.!?]+[.!?]+(\s+[^.!?]+[.!?]+){0,2}/g) ?? []).map((p) => p.trim()).filter((p) => p.length > 80 && p.length < 400);
-const train = (model: string, data: string, out: string, o: Record<string, unknown>) => trainAdapter(resolveTrainConfig({ model, data, out, maxLength: 128, truncate: true, evalFraction: 0, seed: 1, threads: 1, ...o }));
+const jsonl = (file: string, texts: readonly string[]): string => {
+  writeFileSync(file, texts.map((text) => JSON.stringify({ text })).join('\n'));
+  return file;
+};
+const paragraphs = (text: string): string[] =>
+  (text.match(/[^.!?]+[.!?]+(\s+[^.!?]+[.!?]+){0,2}/g) ?? [])
+    .map((p) => p.trim())
+    .filter((p) => p.length > 80 && p.length < 400);
+const train = (model: string, data: string, out: string, o: Record<string, unknown>) =>
+  trainAdapter(
+    resolveTrainConfig({
+      model,
+      data,
+      out,
+      maxLength: 128,
+      truncate: true,
+      evalFraction: 0,
+      seed: 1,
+      threads: 1,
+      ...o,
+    }),
+  );
 
 before(async () => {
   // 1. Pretrain: Brown paragraphs from files that are NOT held out (the general suite reads only held-out files).
   const model0 = writeTinyModel(join(tmp, 'random'), { hidden: 64, layers: 2, seed: 3 });
-  const brown = readBrown().filter((d) => !isBrownHeldOut(d.id)).flatMap((d) => d.text.split('\n')).filter((p) => p.length > 100).map((p) => p.slice(0, 250));
-  await train(model0, jsonl(join(tmp, 'brown.jsonl'), brown.slice(0, 3000)), join(tmp, 'pretrain'), { rank: 32, alpha: 64, targetModules: ['all-linear'], lr: 1e-2, warmupSteps: 10, maxSteps: 100, batchSize: 16 });
+  const brown = readBrown()
+    .filter((d) => !isBrownHeldOut(d.id))
+    .flatMap((d) => d.text.split('\n'))
+    .filter((p) => p.length > 100)
+    .map((p) => p.slice(0, 250));
+  await train(model0, jsonl(join(tmp, 'brown.jsonl'), brown.slice(0, 3000)), join(tmp, 'pretrain'), {
+    rank: 32,
+    alpha: 64,
+    targetModules: ['all-linear'],
+    lr: 1e-2,
+    warmupSteps: 10,
+    maxSteps: 100,
+    batchSize: 16,
+  });
   const ck = await loadCheckpoint(model0, { tokenizer: true });
   base = (await writeMergedModel(ck, await loadAdapterFor(ck, join(tmp, 'pretrain')), join(tmp, 'base'))).dir;
   // 2. Domain: SOTU addresses since 1946; held-out years (divisible by 10) for evaluation only.
@@ -41,8 +74,21 @@ before(async () => {
   const domainTrain = sotu.filter((a) => !isSotuHeldOut(a)).flatMap((a) => paragraphs(a.text)).slice(0, 400);
   const domainHeld = sotu.filter(isSotuHeldOut).flatMap((a) => paragraphs(a.text)).slice(0, 60);
   jsonl(join(tmp, 'sotu-held.jsonl'), domainHeld);
-  await train(base, jsonl(join(tmp, 'sotu.jsonl'), domainTrain), join(tmp, 'good'), { rank: 16, targetModules: ['all-linear'], lr: 1e-2, maxSteps: 80, batchSize: 8 });
-  await train(base, jsonl(join(tmp, 'narrow.jsonl'), domainTrain.slice(0, 4)), join(tmp, 'overfit'), { rank: 16, targetModules: ['all-linear'], lr: 5e-2, schedule: 'constant', epochs: 40, batchSize: 4 });
+  await train(base, jsonl(join(tmp, 'sotu.jsonl'), domainTrain), join(tmp, 'good'), {
+    rank: 16,
+    targetModules: ['all-linear'],
+    lr: 1e-2,
+    maxSteps: 80,
+    batchSize: 8,
+  });
+  await train(base, jsonl(join(tmp, 'narrow.jsonl'), domainTrain.slice(0, 4)), join(tmp, 'overfit'), {
+    rank: 16,
+    targetModules: ['all-linear'],
+    lr: 5e-2,
+    schedule: 'constant',
+    epochs: 40,
+    batchSize: 4,
+  });
   suite = parseSuite({
     name: 'sotu-test', include: ['general'],
     tasks: [{ name: 'sotu-heldout', type: 'perplexity', tag: 'domain', source: 'sotu-held.jsonl' }],
@@ -58,10 +104,14 @@ test('a real fine-tune: domain perplexity falls, general perplexity is measured,
   assert.ok(gen.adapter!.value > 1 && gen.regression!.value <= 2, `general perplexity ${gen.base.value} → ${gen.adapter!.value}`);
   assert.equal(report.passed, true, report.gate.reasons.join('\n'));
   assert.deepEqual(report.gate.checks.map((c) => [c.check, c.task, c.passed]), [
-    ['domain_perplexity_drop', 'sotu-heldout', true], ['general_regression', 'brown-heldout', true], ['general_regression', 'brown-cloze', true], ['parity', null, true],
+    ['domain_perplexity_drop', 'sotu-heldout', true], ['general_regression', 'brown-heldout', true],
+    ['general_regression', 'brown-cloze', true], ['parity', null, true],
   ]);
   assert.match(report.summary, /^PASSED: domain perplexity .* → .* \(-\d+\.\d+%\); general perplexity/);
-  assert.deepEqual(report.parity!.paths.map((p) => [p.name, p.status]), [['train', 'reference'], ['adapter', 'ok'], ['merged', 'ok'], ['server', 'ok']]);
+  assert.deepEqual(
+    report.parity!.paths.map((p) => [p.name, p.status]),
+    [['train', 'reference'], ['adapter', 'ok'], ['merged', 'ok'], ['server', 'ok']],
+  );
   assert.ok(report.parity!.paths.every((p) => (p.max_rel_logit_diff ?? 0) < 1e-4 && p.tokens_identical !== false));
   assert.deepEqual(report.tags.map((t) => `${t.tag}/${t.metric}`), ['domain/perplexity', 'general/perplexity', 'general/accuracy']);
   const files = writeEvalReport(join(tmp, 'out-good'), report, items);
@@ -74,11 +124,17 @@ test('a real fine-tune: domain perplexity falls, general perplexity is measured,
 test('an adapter over-fitted to a narrow domain fails the forgetting gate (general perplexity rises beyond 2%)', async () => {
   const { report } = await evaluate({ modelDir: base, adapterDir: join(tmp, 'overfit'), suite, threads: 1 });
   const gen = report.tasks.find((t) => t.name === 'brown-heldout')!;
-  assert.ok(gen.regression!.ci[0] > 2, `held-out Brown perplexity ${gen.base.value} → ${gen.adapter!.value} (${gen.regression!.value}%, CI ${gen.regression!.ci})`);
+  assert.ok(
+    gen.regression!.ci[0] > 2,
+    `held-out Brown perplexity ${gen.base.value} → ${gen.adapter!.value} (${gen.regression!.value}%, CI ${gen.regression!.ci})`,
+  );
   assert.equal(report.passed, false);
   const failed = report.gate.checks.find((c) => c.check === 'general_regression' && c.task === 'brown-heldout')!;
   assert.equal(failed.passed, false);
-  assert.ok(report.gate.reasons.some((r) => /general task 'brown-heldout': perplexity rose .* beyond the allowed 2%/.test(r)), report.gate.reasons.join('\n'));
+  assert.ok(
+    report.gate.reasons.some((r) => /general task 'brown-heldout': perplexity rose .* beyond the allowed 2%/.test(r)),
+    report.gate.reasons.join('\n'),
+  );
   assert.match(report.summary, /^FAILED/);
   console.log(`# over-fit adapter: ${report.summary}`);
 });
@@ -103,7 +159,10 @@ test('parity: a merge rounded to bfloat16 and a serving path that changes tokens
   // A fake server that answers with the adapter's greedy tokens but one token changed (no logits exposed).
   const liar = (inner: ParityPath): ParityPath => ({
     name: 'server', description: 'test server',
-    async run(probes, n) { const r = await inner.run(probes, n); return { tokens: r.tokens.map((t, i) => (i === 1 ? [...t.slice(0, 3), (t[3] + 1) % 256, ...t.slice(4)] : t)) }; },
+    async run(probes, n) {
+      const r = await inner.run(probes, n);
+      return { tokens: r.tokens.map((t, i) => (i === 1 ? [...t.slice(0, 3), (t[3] + 1) % 256, ...t.slice(4)] : t)) };
+    },
   });
   const { report } = await evaluate({
     modelDir: base, adapterDir: join(tmp, 'good'), suite: small, threads: 1,

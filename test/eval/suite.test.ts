@@ -33,7 +33,13 @@ test('a YAML suite parses with defaults; relative sources resolve against the su
   ].join('\n'));
   const s = loadSuite(file);
   assert.equal(s.name, 'support-v1');
-  assert.deepEqual(s.tasks.map((t) => [t.name, t.type, t.tag]), [['dom', 'perplexity', 'domain'], ['qa', 'generation', 'domain'], ['mc', 'choice', 'general'], ['brown-heldout', 'perplexity', 'general'], ['brown-cloze', 'choice', 'general']]);
+  assert.deepEqual(
+    s.tasks.map((t) => [t.name, t.type, t.tag]),
+    [
+      ['dom', 'perplexity', 'domain'], ['qa', 'generation', 'domain'], ['mc', 'choice', 'general'],
+      ['brown-heldout', 'perplexity', 'general'], ['brown-cloze', 'choice', 'general'],
+    ],
+  );
   assert.equal(s.baseDir, tmp);
   assert.deepEqual(s.gate, { ...gateDefaults, domainPerplexityDropPct: 5, maxGeneralRegressionPct: 2, decideOn: 'ci' });
   const qa = s.tasks[1];
@@ -55,7 +61,10 @@ test('an invalid suite is refused with every problem listed (unknown keys, bad v
   assert.throws(() => parseSuite(raw, 'bad.yaml', tmp), (e: unknown) => {
     if (!isLorakitError(e, 'LK_EVAL')) return false;
     const p = (e.details as { problems: string[] }).problems;
-    for (const needle of ["name: 'bad suite'", 'colour: unknown key', 'tasks[0].stride', 'tasks[1].tag', 'tasks[1].match', 'tasks[2].source', "task name 'a' is used twice", 'gate.domain_ppl_drop: unknown key']) {
+    for (const needle of [
+      "name: 'bad suite'", 'colour: unknown key', 'tasks[0].stride', 'tasks[1].tag', 'tasks[1].match',
+      'tasks[2].source', "task name 'a' is used twice", 'gate.domain_ppl_drop: unknown key',
+    ]) {
       assert.ok(p.some((x) => x.includes(needle)), `missing problem '${needle}' in ${JSON.stringify(p)}`);
     }
     return e.message.startsWith('bad.yaml: invalid evaluation suite');
@@ -103,17 +112,46 @@ test('answer matching: exact, contains, regex, numeric', () => {
     ['-3e2', ['-300'], rule('numeric'), true],
     ['Rome', ['Paris', 'Rome'], rule('exact'), true],
   ];
-  for (const [out, exp, r, want] of cases) assert.equal(matchAnswer(out, exp, r), want, `${JSON.stringify(out)} vs ${JSON.stringify(exp)} (${r.match})`);
+  for (const [out, exp, r, want] of cases)
+    assert.equal(matchAnswer(out, exp, r), want, `${JSON.stringify(out)} vs ${JSON.stringify(exp)} (${r.match})`);
 });
 
 test('percentile intervals and the paired bootstrap: identical models give a zero delta; seeded and order-free', () => {
   const pi = percentileInterval(Array.from({ length: 101 }, (_, i) => 101 - i), 0.95);
   assert.ok(Math.abs(pi[0] - 3.5) < 1e-9 && Math.abs(pi[1] - 98.5) < 1e-9, String(pi));
-  const task = (name: string, tag: 'domain' | 'general') => ({ name, tag, type: 'perplexity', source: { kind: 'inline', items: [] }, maxItems: null, gated: true, maxRegressionPct: null, window: null, stride: null, maxTokensPerDocument: null, maxTokens: null, unit: null }) as const;
+  const task = (name: string, tag: 'domain' | 'general') =>
+    ({
+      name,
+      tag,
+      type: 'perplexity',
+      source: { kind: 'inline', items: [] },
+      maxItems: null,
+      gated: true,
+      maxRegressionPct: null,
+      window: null,
+      stride: null,
+      maxTokensPerDocument: null,
+      maxTokens: null,
+      unit: null,
+    }) as const;
   const nll = Float64Array.from({ length: 30 }, (_, i) => 50 + (i % 7) * 3), tokens = Float64Array.from({ length: 30 }, () => 20);
   const worse = nll.map((x) => x * 1.1);
-  const d1: TaskData = { task: task('same', 'general'), detail: '', base: { metric: 'perplexity', nll, tokens }, adapter: { metric: 'perplexity', nll, tokens }, extra: {}, scoredTokens: 600 };
-  const d2: TaskData = { task: task('worse', 'general'), detail: '', base: { metric: 'perplexity', nll, tokens }, adapter: { metric: 'perplexity', nll: worse, tokens }, extra: {}, scoredTokens: 600 };
+  const d1: TaskData = {
+    task: task('same', 'general'),
+    detail: '',
+    base: { metric: 'perplexity', nll, tokens },
+    adapter: { metric: 'perplexity', nll, tokens },
+    extra: {},
+    scoredTokens: 600,
+  };
+  const d2: TaskData = {
+    task: task('worse', 'general'),
+    detail: '',
+    base: { metric: 'perplexity', nll, tokens },
+    adapter: { metric: 'perplexity', nll: worse, tokens },
+    extra: {},
+    scoredTokens: 600,
+  };
   const r = summarize([d1, d2], { bootstrap: 200, seed: 7, confidence: 0.95 });
   assert.deepEqual([r.tasks[0].delta!.value, ...r.tasks[0].delta!.ci], [0, 0, 0]);
   assert.ok(r.tasks[1].delta!.ci[0] > 0 && r.tasks[1].regression!.value > 0);
@@ -126,12 +164,17 @@ test('percentile intervals and the paired bootstrap: identical models give a zer
 });
 
 test('the gate: domain drop, general regression (per-task limit), decided on points or on CI bounds', () => {
-  const t = (name: string, tag: 'domain' | 'general', metric: 'perplexity' | 'accuracy', d: number, ci: [number, number], limit: number | null = null): TaskResult => ({
+  const t = (name: string, tag: 'domain' | 'general', metric: 'perplexity' | 'accuracy', d: number,
+    ci: [number, number], limit: number | null = null): TaskResult => ({
     name, type: metric === 'perplexity' ? 'perplexity' : 'choice', tag, metric, metric_detail: '', items: 10, scored_tokens: null,
     base: { value: 10, ci: [9, 11] }, adapter: { value: 10, ci: [9, 11] }, delta: { value: d, ci, unit: metric === 'perplexity' ? 'pct' : 'pts' },
     regression: metric === 'perplexity' ? { value: d, ci } : { value: -d, ci: [-ci[1], -ci[0]] }, extra: {}, gated: true, max_regression_pct: limit,
   });
-  const tasks = [t('dom', 'domain', 'perplexity', -6, [-8, -4]), t('gen', 'general', 'perplexity', 3, [-1, 6]), t('mc', 'general', 'accuracy', -4, [-9, 1], 5)];
+  const tasks = [
+    t('dom', 'domain', 'perplexity', -6, [-8, -4]),
+    t('gen', 'general', 'perplexity', 3, [-1, 6]),
+    t('mc', 'general', 'accuracy', -4, [-9, 1], 5),
+  ];
   const spec = { ...gateDefaults, domainPerplexityDropPct: 5, maxGeneralRegressionPct: 2, requireParity: false };
   const point = decideGate(spec, tasks, null, true);
   assert.deepEqual(point.checks.map((c) => [c.task, c.passed]), [['dom', true], ['gen', false], ['mc', true]]);
@@ -179,7 +222,16 @@ test('generation and choice tasks through evaluate(): base only, no gate; bad ro
   const base = await loadCheckpoint(model, { tokenizer: true });
   const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: 1 });
   const prompts = ['Q: 2+2?', 'The cat'];
-  const g = await generate(lm, prompts.map((p) => base.tokenizer!.encode(p)), { maxNewTokens: 6, temperature: 0, eosTokenIds: base.tokenizer!.eosTokenIds, decode: (x) => base.tokenizer!.decode(x, { skipSpecialTokens: true }) });
+  const g = await generate(
+    lm,
+    prompts.map((p) => base.tokenizer!.encode(p)),
+    {
+      maxNewTokens: 6,
+      temperature: 0,
+      eosTokenIds: base.tokenizer!.eosTokenIds,
+      decode: (x) => base.tokenizer!.decode(x, { skipSpecialTokens: true }),
+    },
+  );
   const items = [{ prompt: prompts[0], expected: g.text![0] }, { prompt: prompts[1], expected: 'certainly not this' }];
   const suite = parseSuite({
     name: 'unit', tasks: [
@@ -197,9 +249,26 @@ test('generation and choice tasks through evaluate(): base only, no gate; bad ro
   assert.ok(report.summary.startsWith('base only'));
 
   const bad = join(tmp, 'bad.jsonl');
-  writeFileSync(bad, ['{"context": "x", "choices": ["a", "b"], "answer": 1}', '{"context": "x", "choices": ["a"], "answer": 0}', 'not json'].join('\n'));
+  writeFileSync(
+    bad,
+    ['{"context": "x", "choices": ["a", "b"], "answer": 1}', '{"context": "x", "choices": ["a"], "answer": 0}', 'not json'].join('\n'),
+  );
   const s2 = parseSuite({ name: 'bad', tasks: [{ name: 'mc', type: 'choice', tag: 'general', source: 'bad.jsonl' }] }, 'bad', tmp);
   assert.throws(() => loadChoiceItems(s2, s2.tasks[0]), (e: unknown) => isLorakitError(e, 'LK_EVAL') && e.message.includes(`${bad}:3`));
-  writeFileSync(bad, ['{"context": "x", "choices": ["a", "b"], "answer": 1}', '{"context": "x", "choices": ["a"], "answer": 0}', '{"context": "x", "choices": ["a", "b"], "answer": "z"}'].join('\n'));
-  assert.throws(() => loadChoiceItems(s2, s2.tasks[0]), (e: unknown) => isLorakitError(e, 'LK_EVAL') && e.message.includes(`${bad}:2`) && e.message.includes(`${bad}:3`) && !e.message.includes(`${bad}:1`));
+  writeFileSync(
+    bad,
+    [
+      '{"context": "x", "choices": ["a", "b"], "answer": 1}',
+      '{"context": "x", "choices": ["a"], "answer": 0}',
+      '{"context": "x", "choices": ["a", "b"], "answer": "z"}',
+    ].join('\n'),
+  );
+  assert.throws(
+    () => loadChoiceItems(s2, s2.tasks[0]),
+    (e: unknown) =>
+      isLorakitError(e, 'LK_EVAL') &&
+      e.message.includes(`${bad}:2`) &&
+      e.message.includes(`${bad}:3`) &&
+      !e.message.includes(`${bad}:1`),
+  );
 });

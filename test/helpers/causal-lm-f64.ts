@@ -90,7 +90,8 @@ export function causalLmF64(cfg: ModelConfig, weights: ReadonlyMap<string, Float
     if (!t) throw new Error(`missing weight '${name}'`);
     return t;
   };
-  const lin = (x: Float64Array, path: string, outF: number, bias: boolean): Float64Array => linear(x, T, w(`${path}.weight`), outF, bias ? w(`${path}.bias`) : undefined);
+  const lin = (x: Float64Array, path: string, outF: number, bias: boolean): Float64Array =>
+    linear(x, T, w(`${path}.weight`), outF, bias ? w(`${path}.bias`) : undefined);
   const inv = invFreq64(cfg), embed = w('model.embed_tokens.weight');
   const x = new Float64Array(T * H);
   ids.forEach((id, t) => x.set(embed.subarray(id * H, (id + 1) * H), t * H));

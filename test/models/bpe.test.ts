@@ -45,7 +45,10 @@ test('ties break by the merged string, independent of input order', () => {
 
 test('a merged string reached by two merges keeps one id (HF BpeTrainer behaviour)', () => {
   // 'abc' can come from ab+c and a+bc; both merges are kept, the vocabulary holds it once.
-  const m = trainBpeFromCounts(new Map([['abx', 10], ['ab', 10], ['bcy', 9], ['bc', 9], ['abc', 8], ['zabc', 1]]), { vocabSize: 256 + 5, minFrequency: 1 });
+  const m = trainBpeFromCounts(
+    new Map([['abx', 10], ['ab', 10], ['bcy', 9], ['bc', 9], ['abc', 8], ['zabc', 1]]),
+    { vocabSize: 256 + 5, minFrequency: 1 },
+  );
   const strings = m.symbols.slice(256);
   assert.equal(new Set(strings).size, strings.length);
   assert.equal(m.vocabSize, m.symbols.length);
@@ -53,7 +56,10 @@ test('a merged string reached by two merges keeps one id (HF BpeTrainer behaviou
 
 test('vocabSize outside the valid range is LK_ARG', () => {
   assert.throws(() => trainBpe(['hello'], { vocabSize: 200 }), (e: unknown) => e instanceof LorakitError && e.code === 'LK_ARG');
-  assert.throws(() => trainBpe(['hello'], { vocabSize: 258, specialTokens: ['<a>', '<b>', '<c>'] }), (e: unknown) => e instanceof LorakitError && e.code === 'LK_ARG');
+  assert.throws(
+    () => trainBpe(['hello'], { vocabSize: 258, specialTokens: ['<a>', '<b>', '<c>'] }),
+    (e: unknown) => e instanceof LorakitError && e.code === 'LK_ARG',
+  );
 });
 
 /** Independent reference: GPT-2 BPE by merge rank over each pre-tokenized piece. */
@@ -93,7 +99,13 @@ test('a 4096-token Brown tokenizer: fast, HF layout, exact round trips, learned 
   assert.equal(info.specialIds['<|endoftext|>'], 4090);
 
   // Standard tokenizer.json v1.0 layout (what `tokenizers.Tokenizer.from_file` and transformers read).
-  interface TokJson { version: string; added_tokens: { content: string; id: number }[]; pre_tokenizer: { type: string }; decoder: { type: string }; model: { type: string; vocab: Record<string, number>; merges: string[] } }
+  interface TokJson {
+    version: string;
+    added_tokens: { content: string; id: number }[];
+    pre_tokenizer: { type: string };
+    decoder: { type: string };
+    model: { type: string; vocab: Record<string, number>; merges: string[] };
+  }
   const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as TokJson;
   assert.equal(json.version, '1.0');
   assert.equal(json.model.type, 'BPE');

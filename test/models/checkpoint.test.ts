@@ -104,7 +104,10 @@ test('missing and mis-shaped tensors are all reported in one LK_WEIGHTS error na
   } catch (e) {
     const err = e as { code: string; message: string; details: { tensors: string[] } };
     assert.equal(err.code, 'LK_WEIGHTS', err.message);
-    for (const s of [join(d, 'model.safetensors'), 'model.layers.1.mlp.up_proj.weight', 'missing', 'model.layers.0.self_attn.k_proj.weight', '[64, 64]', '[32, 64]']) {
+    for (const s of [
+      join(d, 'model.safetensors'), 'model.layers.1.mlp.up_proj.weight', 'missing',
+      'model.layers.0.self_attn.k_proj.weight', '[64, 64]', '[32, 64]',
+    ]) {
       assert.ok(err.message.includes(s), s);
     }
     assert.deepEqual(err.details.tensors.sort(), ['model.layers.0.self_attn.k_proj.weight', 'model.layers.1.mlp.up_proj.weight']);

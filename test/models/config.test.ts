@@ -16,12 +16,83 @@ const pick = (c: ModelConfig): Partial<ModelConfig> => {
 test('every fixture config normalises to the expected fields', () => {
   const common = { vocabSize: 361, hiddenSize: 64, numLayers: 2, numHeads: 4, headDim: 16 };
   const expect: Record<string, Partial<ModelConfig>> = {
-    'llama-gqa-f32': { ...common, modelType: 'llama', architectures: ['LlamaForCausalLM'], numKvHeads: 2, intermediateSize: 128, maxPositionEmbeddings: 128, ropeTheta: 10000, ropeScaling: null, normEps: 1e-5, hiddenAct: 'silu', tieWordEmbeddings: false, attentionBias: false, attentionOutBias: false, mlpBias: false, slidingWindow: null, bosTokenId: 357, eosTokenIds: [358], torchDtype: 'float32' },
-    'llama-tied-bf16': { ...common, modelType: 'llama', numKvHeads: 4, ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 32 }, normEps: 1e-6, tieWordEmbeddings: true, padTokenId: 356, torchDtype: 'bfloat16' },
-    'qwen2-bias-f32': { ...common, modelType: 'qwen2', numKvHeads: 2, ropeTheta: 1e6, ropeScaling: { type: 'linear', factor: 2 }, attentionBias: true, attentionOutBias: false, mlpBias: false, slidingWindow: null, eosTokenIds: [360] },
+    'llama-gqa-f32': {
+      ...common,
+      modelType: 'llama',
+      architectures: ['LlamaForCausalLM'],
+      numKvHeads: 2,
+      intermediateSize: 128,
+      maxPositionEmbeddings: 128,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      normEps: 1e-5,
+      hiddenAct: 'silu',
+      tieWordEmbeddings: false,
+      attentionBias: false,
+      attentionOutBias: false,
+      mlpBias: false,
+      slidingWindow: null,
+      bosTokenId: 357,
+      eosTokenIds: [358],
+      torchDtype: 'float32',
+    },
+    'llama-tied-bf16': {
+      ...common,
+      modelType: 'llama',
+      numKvHeads: 4,
+      ropeTheta: 500000,
+      ropeScaling: {
+        type: 'llama3',
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 32,
+      },
+      normEps: 1e-6,
+      tieWordEmbeddings: true,
+      padTokenId: 356,
+      torchDtype: 'bfloat16',
+    },
+    'qwen2-bias-f32': {
+      ...common,
+      modelType: 'qwen2',
+      numKvHeads: 2,
+      ropeTheta: 1e6,
+      ropeScaling: { type: 'linear', factor: 2 },
+      attentionBias: true,
+      attentionOutBias: false,
+      mlpBias: false,
+      slidingWindow: null,
+      eosTokenIds: [360],
+    },
     'mistral-f32': { ...common, modelType: 'mistral', numKvHeads: 2, slidingWindow: 4096, attentionBias: false, tieWordEmbeddings: false },
-    'llama-bias-f32': { ...common, modelType: 'llama', numKvHeads: 2, headDim: 32, intermediateSize: 96, attentionBias: true, attentionOutBias: true, mlpBias: true },
-    'gpt2-f32': { ...common, modelType: 'gpt2', architectures: ['GPT2LMHeadModel'], numKvHeads: 4, intermediateSize: 256, maxPositionEmbeddings: 64, normEps: 1e-5, hiddenAct: 'gelu_new', tieWordEmbeddings: true, attentionBias: true, attentionOutBias: true, mlpBias: true, ropeScaling: null, slidingWindow: null, eosTokenIds: [356] },
+    'llama-bias-f32': {
+      ...common,
+      modelType: 'llama',
+      numKvHeads: 2,
+      headDim: 32,
+      intermediateSize: 96,
+      attentionBias: true,
+      attentionOutBias: true,
+      mlpBias: true,
+    },
+    'gpt2-f32': {
+      ...common,
+      modelType: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      numKvHeads: 4,
+      intermediateSize: 256,
+      maxPositionEmbeddings: 64,
+      normEps: 1e-5,
+      hiddenAct: 'gelu_new',
+      tieWordEmbeddings: true,
+      attentionBias: true,
+      attentionOutBias: true,
+      mlpBias: true,
+      ropeScaling: null,
+      slidingWindow: null,
+      eosTokenIds: [356],
+    },
   };
   for (const m of MODELS) {
     const c = loadConfig(modelDir(m));
@@ -32,7 +103,14 @@ test('every fixture config normalises to the expected fields', () => {
 });
 
 test('defaults follow transformers when a field is absent', () => {
-  const l = normalizeConfig({ model_type: 'llama', hidden_size: 64, num_attention_heads: 4, intermediate_size: 8, num_hidden_layers: 1, vocab_size: 10 });
+  const l = normalizeConfig({
+    model_type: 'llama',
+    hidden_size: 64,
+    num_attention_heads: 4,
+    intermediate_size: 8,
+    num_hidden_layers: 1,
+    vocab_size: 10,
+  });
   assert.equal(l.numKvHeads, 4); // num_key_value_heads defaults to num_attention_heads
   assert.equal(l.ropeTheta, 10000);
   assert.equal(l.normEps, 1e-6);
@@ -41,12 +119,24 @@ test('defaults follow transformers when a field is absent', () => {
   assert.equal(g.intermediateSize, 128); // n_inner null → 4 * n_embd
   assert.equal(g.tieWordEmbeddings, true);
   assert.equal(g.hiddenAct, 'gelu_new');
-  const q = normalizeConfig({ model_type: 'qwen2', hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, use_sliding_window: true, sliding_window: 32 });
+  const q = normalizeConfig({
+    model_type: 'qwen2',
+    hidden_size: 64,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    use_sliding_window: true,
+    sliding_window: 32,
+  });
   assert.equal(q.slidingWindow, 32);
   const m = normalizeConfig({ model_type: 'mistral', hidden_size: 64, num_attention_heads: 16, sliding_window: null });
   assert.equal(m.slidingWindow, null);
   assert.equal(m.numKvHeads, 8); // MistralConfig's default
-  const v5 = normalizeConfig({ model_type: 'llama', hidden_size: 64, num_attention_heads: 4, rope_parameters: { rope_type: 'linear', factor: 4, rope_theta: 1234 } });
+  const v5 = normalizeConfig({
+    model_type: 'llama',
+    hidden_size: 64,
+    num_attention_heads: 4,
+    rope_parameters: { rope_type: 'linear', factor: 4, rope_theta: 1234 },
+  });
   assert.equal(v5.ropeTheta, 1234);
   assert.deepEqual(v5.ropeScaling, { type: 'linear', factor: 4 });
   const inferred = normalizeConfig({ architectures: ['Qwen2ForCausalLM'], hidden_size: 64, num_attention_heads: 4 });
@@ -79,7 +169,11 @@ test('invalid fields are LK_CONFIG naming the field, expected vs actual', async 
   for (const [patch, mentions] of cases) {
     await expectError(() => normalizeConfig({ ...base, ...patch }, 'x/config.json'), 'LK_CONFIG', ['x/config.json', ...mentions]);
   }
-  await expectError(() => normalizeConfig({ model_type: 'gpt2', n_embd: 64, n_head: 4, scale_attn_by_inverse_layer_idx: true }), 'LK_CONFIG', ['scale_attn_by_inverse_layer_idx']);
+  await expectError(
+    () => normalizeConfig({ model_type: 'gpt2', n_embd: 64, n_head: 4, scale_attn_by_inverse_layer_idx: true }),
+    'LK_CONFIG',
+    ['scale_attn_by_inverse_layer_idx'],
+  );
 });
 
 test('expectedWeights: HF names and shapes per architecture; matches the fixture files exactly', () => {

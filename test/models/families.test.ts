@@ -17,7 +17,15 @@ import { defaultLoraTargets, fanInFanOut, linearModules, lmHeadName } from '../.
 import { MODELS, expectError, modelDir, tmp } from './fixture-models.js';
 
 const tiny = {
-  llama: { model_type: 'llama', hidden_size: 16, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32, num_hidden_layers: 1, vocab_size: 11 },
+  llama: {
+    model_type: 'llama',
+    hidden_size: 16,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    intermediate_size: 32,
+    num_hidden_layers: 1,
+    vocab_size: 11,
+  },
   gpt2: { model_type: 'gpt2', n_embd: 16, n_head: 2, n_layer: 1, vocab_size: 11, n_positions: 8 },
 };
 

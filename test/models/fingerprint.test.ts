@@ -15,7 +15,10 @@ test('a base fingerprint reads parameters and dtypes from the safetensors header
   assert.equal(fp.architecture, 'LlamaForCausalLM');
   assert.deepEqual(fp.eosTokenIds, [2]);
   assert.ok(fp.chatTemplateSha256);
-  assert.deepEqual(fp.files.map((f) => f.name), ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+  assert.deepEqual(
+    fp.files.map((f) => f.name),
+    ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'],
+  );
   assert.deepEqual(readSafetensorsSummary(join(d, 'model.safetensors')), { parameters: fp.parameters, dtypes: ['F32'] });
 });
 

@@ -15,7 +15,15 @@ export interface GoldenJson {
   model: string;
   dtype_on_disk: string;
   tolerances: Record<string, { rtol: number } | string>;
-  batch: { texts: string[]; input_ids: number[][]; attention_mask: number[][]; labels: number[][]; loss: number; tokens_in_loss: number; pad_token_id: number };
+  batch: {
+    texts: string[];
+    input_ids: number[][];
+    attention_mask: number[][];
+    labels: number[][];
+    loss: number;
+    tokens_in_loss: number;
+    pad_token_id: number;
+  };
   greedy: { new_tokens: number; runs: { prompt_ids: number[]; new_ids: number[]; top1_minus_top2: number[] }[] };
   tokenizer: { text: string; tokens: string[]; ids: number[]; ids_with_special: number[]; decoded: string }[];
   special_tokens: { bos: string | null; eos: string; pad: string | null; eos_token_ids_merged: number[]; vocab_size: number };

@@ -53,10 +53,28 @@ test('a packed sequence scores each segment exactly as if it were alone', async 
   const lm = new CausalLM(ck.config, ck.weights, ck.shapes);
   const s1 = [257, 72, 105, 32, 116, 104, 101, 114, 101], s2 = [257, 66, 121, 101];
   const alone = await lm.scoreBatch(makeScoreBatch([s1, s2], 258));
-  const packed = makeTrainBatch([{ ids: [...s1, ...s2], target: [...s1.map((_, i) => i > 0), ...s2.map((_, i) => i > 0)], segments: [...s1.map(() => 0), ...s2.map(() => 1)], positions: [...s1.keys(), ...s2.keys()] }], 258, true);
+  const packed = makeTrainBatch(
+    [
+      {
+        ids: [...s1, ...s2],
+        target: [...s1.map((_, i) => i > 0), ...s2.map((_, i) => i > 0)],
+        segments: [...s1.map(() => 0), ...s2.map(() => 1)],
+        positions: [...s1.keys(), ...s2.keys()],
+      },
+    ],
+    258,
+    true,
+  );
   const { session, weightInputs } = await lm.graph({ mode: 'score', packed: true });
   const dims = [1, s1.length + s2.length];
-  const r = await session.run({ ...lm.weightFeeds(weightInputs), input_ids: { data: packed.inputIds, dims }, attention_mask: { data: packed.attentionMask, dims }, position_ids: { data: packed.positionIds, dims }, labels: { data: packed.labels, dims }, segment_ids: { data: packed.segmentIds!, dims } });
+  const r = await session.run({
+    ...lm.weightFeeds(weightInputs),
+    input_ids: { data: packed.inputIds, dims },
+    attention_mask: { data: packed.attentionMask, dims },
+    position_ids: { data: packed.positionIds, dims },
+    labels: { data: packed.labels, dims },
+    segment_ids: { data: packed.segmentIds!, dims },
+  });
   const lp = r.token_logprobs.data as Float32Array;
   const T = alone.dims[1];
   for (let t = 0; t < s1.length - 1; t++) assert.ok(Math.abs(lp[t] - alone.tokenLogprobs[t]) < 1e-5, `segment 1 position ${t}`);
@@ -69,5 +87,8 @@ test('weights baked into the decode graph give the same tokens as weights fed as
   const fed = new CausalLM(ck.config, ck.weights, ck.shapes);
   const baked = new CausalLM(ck.config, ck.weights, ck.shapes, { bakeDecodeWeights: true });
   const prompts = [[257, 84, 104, 101], [257, 65]];
-  assert.deepEqual((await generate(baked, prompts, { maxNewTokens: 12, eosTokenIds: [] })).tokens, (await generate(fed, prompts, { maxNewTokens: 12, eosTokenIds: [] })).tokens);
+  assert.deepEqual(
+    (await generate(baked, prompts, { maxNewTokens: 12, eosTokenIds: [] })).tokens,
+    (await generate(fed, prompts, { maxNewTokens: 12, eosTokenIds: [] })).tokens,
+  );
 });

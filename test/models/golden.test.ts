@@ -23,7 +23,13 @@ interface Golden {
 }
 
 /** golden.json's rule: max|actual − expected| ≤ rtol · max(1, max|expected|), over the compared elements. */
-function assertClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, keep: (i: number) => boolean = () => true): number {
+function assertClose(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  keep: (i: number) => boolean = () => true,
+): number {
   let diff = 0, scale = 1;
   for (let i = 0; i < expected.length; i++) {
     if (!keep(i)) continue;
@@ -77,7 +83,13 @@ for (const name of models) {
       const [, T, V] = g.tensors.get('logits')!.shape;
       const r = await lm.scoreBatch(batch, { logits: true, adapter: adapter.binding });
       const mask = golden.batch.attention_mask;
-      assertClose('lora logits', r.logits!, g.readFloat32('logits'), tol('lora_logits'), (i) => mask[Math.floor(i / (T * V))][Math.floor(i / V) % T] === 1);
+      assertClose(
+        'lora logits',
+        r.logits!,
+        g.readFloat32('logits'),
+        tol('lora_logits'),
+        (i) => mask[Math.floor(i / (T * V))][Math.floor(i / V) % T] === 1,
+      );
       assertClose('lora loss', [r.lossSum / r.tokenCount], g.readFloat32('loss'), tol('lora_loss'));
       const names = [...adapter.tensors.keys()].sort();
       const step = await TrainStep.create(lm, adapter.binding, names, { packed: false });

@@ -68,7 +68,10 @@ function poisoned(dtype: WritableDtype, tensor: string, at: number, bad: number)
   return dir;
 }
 
-for (const [dtype, bad, at] of [['BF16', NaN, 5], ['BF16', -Infinity, 64], ['BF16', Infinity, 7], ['F32', Infinity, 33], ['F16', NaN, 0], ['F16', 1e6, 70]] as const) {
+for (const [dtype, bad, at] of [
+  ['BF16', NaN, 5], ['BF16', -Infinity, 64], ['BF16', Infinity, 7], ['F32', Infinity, 33], ['F16', NaN, 0],
+  ['F16', 1e6, 70],
+] as const) {
   test(`a base ${dtype} weight holding ${bad} is refused at load, naming the tensor and the element`, async () => {
     const name = 'model.layers.1.mlp.down_proj.weight'; // (32, 64)
     const dir = poisoned(dtype, name, at, bad);

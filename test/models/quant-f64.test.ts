@@ -24,14 +24,27 @@ function weightsF64(ck: Checkpoint): Map<string, Float64Array> {
   for (const [name, w] of ck.weights) out.set(name, Float64Array.from(w));
   for (const [name, t] of ck.quant?.tensors ?? []) {
     // A loaded base keeps its packed bytes in files and reads them on each property access: read each array once.
-    const held: QuantizedTensor = { n: t.n, k: t.k, bits: t.bits, blockSize: t.blockSize, packed: t.packed, scales: t.scales, zeroPoints: t.zeroPoints };
+    const held: QuantizedTensor = {
+      n: t.n,
+      k: t.k,
+      bits: t.bits,
+      blockSize: t.blockSize,
+      packed: t.packed,
+      scales: t.scales,
+      zeroPoints: t.zeroPoints,
+    };
     out.set(name, dequantizeRows(held));
   }
   return out;
 }
 
 /** max |got − want| over each sequence's own positions, and max |want|; `got` is (B, T, V) right-padded. */
-function compare(got: ArrayLike<number>, want: readonly Float64Array[], seqs: readonly (readonly number[])[], V: number): { err: number; max: number } {
+function compare(
+  got: ArrayLike<number>,
+  want: readonly Float64Array[],
+  seqs: readonly (readonly number[])[],
+  V: number,
+): { err: number; max: number } {
   const T = Math.max(...seqs.map((s) => s.length));
   let err = 0, max = 0;
   seqs.forEach((s, b) => {
@@ -43,7 +56,12 @@ function compare(got: ArrayLike<number>, want: readonly Float64Array[], seqs: re
   return { err, max };
 }
 
-async function quantizedVsReference(dir: string, quantize: QuantOptions, seqs: readonly (readonly number[])[], padId: number): Promise<{ err: number; max: number }> {
+async function quantizedVsReference(
+  dir: string,
+  quantize: QuantOptions,
+  seqs: readonly (readonly number[])[],
+  padId: number,
+): Promise<{ err: number; max: number }> {
   const ck = await loadCheckpoint(dir, { quantize, tokenizer: false });
   assert.ok(ck.quant && ck.quant.tensors.size > 0);
   const ref = weightsF64(ck);
@@ -80,7 +98,8 @@ test('the float32 model over the plain tiny model equals the float64 reference (
 // Tolerances, measured on this tiny model: accuracy float is float32 arithmetic against float64 (≤ 6e-7 of max |logit|);
 // accuracy int8 quantizes activations to int8 per block (≤ 1.5%). A dequantization with the zero point off by one
 // moves the logits by ≥ 8% (int8) and > 100% (int4); swapped nibbles of weights or zero points by > 100%.
-test('a whole quantized tiny model equals the float64 reference over its dequantized weights (accuracy float: 1e-5 of max |logit|; int8: 3e-2)', async (t) => {
+test('a whole quantized tiny model equals the float64 reference over its dequantized weights (accuracy float: 1e-5 of max |logit|; int8: 3e-2)',
+  async (t) => {
   for (const quantize of ['int8', 'int4'] as const) {
     for (const zeroPoint of [false, true]) {
       for (const accuracy of ['float', 'int8'] as const) {
@@ -93,13 +112,19 @@ test('a whole quantized tiny model equals the float64 reference over its dequant
   }
 });
 
-test('quantized with biases, an odd number of blocks per row, a tied LM head and llama3 RoPE: equals the float64 reference (1e-5 of max |logit|)', async (t) => {
+test('quantized with biases, an odd number of blocks per row, a tied LM head and llama3 RoPE: equals the float64 reference (1e-5 of max |logit|)',
+  async (t) => {
   // llama-bias-f32: q/k/v/o and MLP biases, intermediate 96 = 3 blocks of 32 (int4 zero points half-fill a byte);
   // llama-tied-bf16: the quantized embedding is also the LM head.
   for (const name of ['llama-bias-f32', 'llama-tied-bf16']) {
     const golden = readGolden(name);
     const seqs = golden.batch.input_ids.map((ids, b) => ids.filter((_, i) => golden.batch.attention_mask[b][i] === 1));
-    const { err, max } = await quantizedVsReference(modelDir(name), { quantize: 'int4', zeroPoint: true, accuracy: 'float', block: 32 }, seqs, golden.batch.pad_token_id);
+    const { err, max } = await quantizedVsReference(
+      modelDir(name),
+      { quantize: 'int4', zeroPoint: true, accuracy: 'float', block: 32 },
+      seqs,
+      golden.batch.pad_token_id,
+    );
     t.diagnostic(`${name} int4 zp block 32: max error ${err.toExponential(2)} = ${(err / max).toExponential(2)} of max |logit| ${max.toFixed(3)}`);
     assert.ok(err <= 1e-5 * max, `${name}: logits differ from the float64 reference by ${err} (max |logit| ${max})`);
   }

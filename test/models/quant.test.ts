@@ -46,7 +46,10 @@ test('quantize → dequantize: every weight within half a step (symmetric) or on
             sq += err * err;
           }
         }
-        assert.ok(worst <= (symmetric ? 0.5 : 1) + 1e-4, `int${bits} block ${blockSize} ${symmetric ? 'sym' : 'zp'}: error ${worst.toFixed(3)} steps`);
+        assert.ok(
+          worst <= (symmetric ? 0.5 : 1) + 1e-4,
+          `int${bits} block ${blockSize} ${symmetric ? 'sym' : 'zp'}: error ${worst.toFixed(3)} steps`,
+        );
         rms.push(Math.sqrt(sq / w.length));
       }
       // Smaller blocks track the local range more closely: the error grows with the block size.
@@ -80,7 +83,13 @@ test('one MatMulNBits layer equals x·Wᵀ in float64 over the dequantized weigh
       const ref = dequantizeRows(q);
       const x = randn(m * k);
       const want = new Float64Array(m * n);
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { let s = 0; for (let c = 0; c < k; c++) s += x[i * k + c] * ref[j * k + c]; want[i * n + j] = s; }
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let c = 0; c < k; c++) s += x[i * k + c] * ref[j * k + c];
+          want[i * n + j] = s;
+        }
+      }
       const maxRef = Math.max(...want.map(Math.abs));
       for (const accuracyLevel of [0, 4] as const) {
         const g = new Graph('nbits');
@@ -114,9 +123,15 @@ test('a whole quantized tiny model: logits equal the float model over the same d
       const q = await new CausalLM(base.config, base.weights, base.shapes, { quant: base.quant }).score(ids, { logits: true, padId: 258 });
       const r = await (await dequantizedTwin(base)).score(ids, { logits: true, padId: 258 });
       let err = 0, max = 0;
-      for (let i = 0; i < r.logits!.length; i++) { err = Math.max(err, Math.abs(q.logits![i] - r.logits![i])); max = Math.max(max, Math.abs(r.logits![i])); }
+      for (let i = 0; i < r.logits!.length; i++) {
+        err = Math.max(err, Math.abs(q.logits![i] - r.logits![i]));
+        max = Math.max(max, Math.abs(r.logits![i]));
+      }
       const tol = accuracy === 'float' ? 1e-4 * max : 5e-2 * max;
-      assert.ok(err <= tol, `${quantize} accuracy ${accuracy}: logits differ by ${err} (max |logit| ${max.toFixed(3)}, tolerance ${tol.toExponential(2)})`);
+      assert.ok(
+        err <= tol,
+        `${quantize} accuracy ${accuracy}: logits differ by ${err} (max |logit| ${max.toFixed(3)}, tolerance ${tol.toExponential(2)})`,
+      );
     }
   }
 });
@@ -132,7 +147,13 @@ test('loading with --quantize keeps no float copy of quantized tensors, and they
   const { weightInputs } = await lm.graph({ mode: 'decode' });
   assert.deepEqual(weightInputs.filter((n) => base.quant!.tensors.has(n)), []);
   assert.equal(base.quantization, 'int4-b32-sym-acc8');
-  await assert.rejects(loadCheckpoint(model, { quantize: { quantize: 'int4', block: 128 } }), (e) => isLorakitError(e) && e.code === 'LK_QUANT' && /cannot quantize '[\w.]+' \[\d+, 64\] with block 128/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(model, { quantize: { quantize: 'int4', block: 128 } }),
+    (e) =>
+      isLorakitError(e) &&
+      e.code === 'LK_QUANT' &&
+      /cannot quantize '[\w.]+' \[\d+, 64\] with block 128/.test(e.message),
+  );
   await assert.rejects(loadCheckpoint(model, { quantize: { quantize: 'int4', block: 48 } }), (e) => isLorakitError(e) && e.code === 'LK_QUANT');
 });
 
@@ -204,7 +225,9 @@ test('a loaded quantized base lives in files that ORT maps: same logits as in me
   const folder = [...folders][0];
   assert.ok(existsSync(folder), `spilled tensors live in ${folder}`);
   assert.equal([...memory.quant!.tensors.values()].some(isSpilled), false);
-  const score = async (b: typeof files): Promise<Float32Array> => (await new CausalLM(b.config, b.weights, b.shapes, { quant: b.quant }).score(ids, { logits: true, padId: 258 })).logits!;
+  const score = async (b: typeof files): Promise<Float32Array> =>
+    (await new CausalLM(b.config, b.weights, b.shapes, { quant: b.quant }).score(ids, { logits: true, padId: 258 }))
+      .logits!;
   assert.deepEqual(await score(files), await score(memory));
   // A process removes its folder when it exits, and sweeps folders of processes that died without doing so.
   const root = mkdtempSync(join(tmpdir(), 'lk-packed-root-'));
@@ -213,7 +236,10 @@ test('a loaded quantized base lives in files that ORT maps: same logits as in me
   const script = `import { loadCheckpoint } from ${JSON.stringify(pathToFileURL(resolve('src/models/checkpoint.ts')).href)};
     const b = await loadCheckpoint(${JSON.stringify(model)}, { quantize: 'int4', tokenizer: false });
     console.log([...b.quant.tensors.values()][0].files.packed.folder);`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LORAKIT_PACKED_DIR: root }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, LORAKIT_PACKED_DIR: root },
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const childFolder = r.stdout.trim();
   assert.ok(childFolder.startsWith(root), childFolder);

@@ -93,7 +93,10 @@ test('sharded checkpoints: index + shards read as one set; a lying index names t
   assert.equal(s.files.length, 2);
   s.close();
   assert.equal(countParameters(d), 12);
-  writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: 'model-00002-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
+  writeFileSync(
+    join(d, 'model.safetensors.index.json'),
+    JSON.stringify({ weight_map: { a: 'model-00002-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }),
+  );
   await expectError(() => openSafetensors(d), 'LK_SAFETENSORS', ['model.safetensors.index.json', "'a'"]);
   writeFileSync(join(d, 'model.safetensors.index.json'), '{"weight_map": 3}');
   await expectError(() => openSafetensors(d), 'LK_SAFETENSORS', ['weight_map']);
@@ -117,13 +120,21 @@ test('a truncated file names the file and every tensor cut off', async () => {
 
 test('bad headers: length beyond the file, not JSON, not an object', async () => {
   const d = tmp();
-  await expectError(() => readSafetensorsHeader(craft(join(d, 'len.safetensors'), { a: entry('F32', [1], 0, 4) }, 4, 10n ** 12n)), 'LK_SAFETENSORS', ['len.safetensors', 'header length']);
+  await expectError(
+    () => readSafetensorsHeader(craft(join(d, 'len.safetensors'), { a: entry('F32', [1], 0, 4) }, 4, 10n ** 12n)),
+    'LK_SAFETENSORS',
+    ['len.safetensors', 'header length'],
+  );
   const f = join(d, 'json.safetensors');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(5n);
   writeFileSync(f, Buffer.concat([len, Buffer.from('{"a":')]));
   await expectError(() => readSafetensorsHeader(f), 'LK_SAFETENSORS', ['json.safetensors', 'JSON']);
-  await expectError(() => readSafetensorsHeader(craft(join(d, 'arr.safetensors'), [] as unknown as Record<string, unknown>, 0)), 'LK_SAFETENSORS', ['not a JSON object']);
+  await expectError(
+    () => readSafetensorsHeader(craft(join(d, 'arr.safetensors'), [] as unknown as Record<string, unknown>, 0)),
+    'LK_SAFETENSORS',
+    ['not a JSON object'],
+  );
 });
 
 test('a header lying about sizes, dtypes and offsets reports ALL bad tensors at once', async () => {
@@ -149,13 +160,15 @@ test('a header lying about sizes, dtypes and offsets reports ALL bad tensors at 
 
 test('overlapping tensors, holes and uncovered trailing bytes are rejected (the spec requires full, ordered coverage)', async () => {
   const d = tmp();
-  await expectError(() => readSafetensorsHeader(craft(join(d, 'overlap.safetensors'), { a: entry('F32', [2], 0, 8), b: entry('F32', [2], 4, 12) }, 12)),
+  await expectError(() => readSafetensorsHeader(craft(join(d, 'overlap.safetensors'),
+    { a: entry('F32', [2], 0, 8), b: entry('F32', [2], 4, 12) }, 12)),
     'LK_SAFETENSORS', ['overlap.safetensors', "'b'", "overlap 'a'"]);
   await expectError(() => readSafetensorsHeader(craft(join(d, 'hole.safetensors'), { a: entry('F32', [1], 0, 4), b: entry('F32', [1], 8, 12) }, 12)),
     'LK_SAFETENSORS', ['hole.safetensors', "'b'", 'hole']);
   await expectError(() => readSafetensorsHeader(craft(join(d, 'tail.safetensors'), { a: entry('F32', [1], 0, 4) }, 10)),
     'LK_SAFETENSORS', ['tail.safetensors', 'belong to no tensor']);
-  await expectError(() => readSafetensorsHeader(craft(join(d, 'neg.safetensors'), { a: entry('F32', [1], 4, 0), b: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4)),
+  await expectError(() => readSafetensorsHeader(craft(join(d, 'neg.safetensors'),
+    { a: entry('F32', [1], 4, 0), b: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4)),
     'LK_SAFETENSORS', ["'a'", "'b'", 'data_offsets', 'shape']);
 });
 
@@ -172,6 +185,11 @@ test('the writer refuses wrong lengths and duplicate names, and leaves no file b
   const d = tmp();
   const f = join(d, 'w.safetensors');
   await expectError(() => writeSafetensors(f, [{ name: 'a', dtype: 'F32', shape: [3], data: new Float32Array(2) }]), 'LK_ARG', ["'a'", 'shape [3]']);
-  await expectError(() => writeSafetensors(f, [{ name: 'a', dtype: 'F32', shape: [1], data: [1] }, { name: 'a', dtype: 'F32', shape: [1], data: [1] }]), 'LK_ARG', ["'a'"]);
+  await expectError(
+    () =>
+      writeSafetensors(f, [{ name: 'a', dtype: 'F32', shape: [1], data: [1] }, { name: 'a', dtype: 'F32', shape: [1], data: [1] }]),
+    'LK_ARG',
+    ["'a'"],
+  );
   assert.deepEqual(readdirSync(d), []);
 });

@@ -44,7 +44,11 @@ test('chat templates render like Python jinja2 from a string, a named list, and 
     assert.ok(tok.chatTemplate);
     sources.add(g.chat_template.source);
     for (const r of g.chat_template.renders) {
-      assert.equal(tok.applyChatTemplate(r.messages, { addGenerationPrompt: r.add_generation_prompt }), r.rendered, `${m} agp=${r.add_generation_prompt}`);
+      assert.equal(
+        tok.applyChatTemplate(r.messages, { addGenerationPrompt: r.add_generation_prompt }),
+        r.rendered,
+        `${m} agp=${r.add_generation_prompt}`,
+      );
     }
   }
   assert.equal(sources.size, 3);
@@ -102,7 +106,13 @@ test('missing or unreadable tokenizer files are LK_TOKENIZER naming the file', a
 test('applyChatTemplate passes extra variables (e.g. tools) to the template', async () => {
   const d = tmp();
   copyFileSync(join(modelDir('gpt2-f32'), 'tokenizer.json'), join(d, 'tokenizer.json'));
-  writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ eos_token: '<|endoftext|>', chat_template: '{{ tools | length }}:{{ messages[0].content }}{{ eos_token }}' }));
+  writeFileSync(
+    join(d, 'tokenizer_config.json'),
+    JSON.stringify({
+      eos_token: '<|endoftext|>',
+      chat_template: '{{ tools | length }}:{{ messages[0].content }}{{ eos_token }}',
+    }),
+  );
   const tok = await loadTokenizer(d);
   assert.equal(tok.applyChatTemplate([{ role: 'user', content: 'hi' }], { extra: { tools: [1, 2] } }), '2:hi<|endoftext|>');
 });

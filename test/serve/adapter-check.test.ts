@@ -22,7 +22,13 @@ const root = tmp('lk-serve-check-');
 const fx = await makeFixture(root, [{ name: 'good', r: 4, seed: 61 }]);
 const base = await loadCheckpoint(fx.base, { tokenizer: false });
 
-interface Bad { readonly r?: number; readonly rankPattern?: Record<string, number>; readonly meta?: LorakitAdapterMeta; readonly drop?: RegExp; readonly nan?: boolean }
+interface Bad {
+  readonly r?: number;
+  readonly rankPattern?: Record<string, number>;
+  readonly meta?: LorakitAdapterMeta;
+  readonly drop?: RegExp;
+  readonly nan?: boolean;
+}
 function adapter(name: string, o: Bad = {}): string {
   const raw = { r: o.r ?? 4, target_modules: ['q_proj', 'v_proj'], ...(o.rankPattern ? { rank_pattern: o.rankPattern } : {}) };
   const cfg = parseLoraConfig(raw, 'test', defaultLoraTargets(base.config));

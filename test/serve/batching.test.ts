@@ -21,7 +21,11 @@ const MAX = 12;
 
 interface Out { ids: number[]; text: string; finish: string }
 async function complete(app: LorakitServer, model: string, prompt: string): Promise<Out> {
-  const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model, prompt, max_tokens: MAX, temperature: 0, return_token_ids: true } });
+  const r = await app.inject({
+    method: 'POST',
+    url: '/v1/completions',
+    payload: { model, prompt, max_tokens: MAX, temperature: 0, return_token_ids: true },
+  });
   assert.equal(r.statusCode, 200, r.body);
   const b = r.json();
   assert.equal(b.usage.completion_tokens, b.choices[0].token_ids.length);
@@ -77,7 +81,11 @@ test('mixed-adapter batch: each request equals itself alone and generate() with 
 });
 
 test('GPT-2 (Conv1D, fused c_attn): mixed batch equals alone and generate()', async () => {
-  const g = await makeFixture(tmp('lk-serve-batch-gpt2-'), [{ name: 'g1', r: 4, seed: 14, targets: ['c_attn'] }, { name: 'g2', r: 2, seed: 15, targets: ['c_fc', 'c_proj'] }], { arch: 'gpt2' });
+  const g = await makeFixture(
+    tmp('lk-serve-batch-gpt2-'),
+    [{ name: 'g1', r: 4, seed: 14, targets: ['c_attn'] }, { name: 'g2', r: 2, seed: 15, targets: ['c_fc', 'c_proj'] }],
+    { arch: 'gpt2' },
+  );
   const app = await createServer({ model: g.base, adapters: g.adapters, servedModelName: 'gpt' });
   try {
     const models = ['gpt', 'g1', 'g2'];
@@ -91,7 +99,13 @@ test('GPT-2 (Conv1D, fused c_attn): mixed batch equals alone and generate()', as
     for (const m of ['g1', 'g2']) {
       const adapter = (await loadAdapterFor(ck, g.adapters[m])).binding;
       assert.notDeepEqual(alone.get(`${m}|${prompts[1]}`)!.ids, alone.get(`gpt|${prompts[1]}`)!.ids);
-      for (const p of prompts) assert.deepEqual((await generate(lm, [tok.encode(p)], { maxNewTokens: MAX, eosTokenIds: [256], adapter })).tokens[0], alone.get(`${m}|${p}`)!.ids, `${m} / ${p}`);
+      for (const p of prompts) {
+        assert.deepEqual(
+          (await generate(lm, [tok.encode(p)], { maxNewTokens: MAX, eosTokenIds: [256], adapter })).tokens[0],
+          alone.get(`${m}|${p}`)!.ids,
+          `${m} / ${p}`,
+        );
+      }
     }
   } finally {
     await app.close();

@@ -14,7 +14,11 @@ test('load: 16 clients × 4 adapters + base over 2 slots for 2 s: no failures, a
   try {
     const models = ['tiny', 'ad1', 'ad2', 'ad3', 'ad4'], prompts = ['a', 'Hello', 'The quick brown fox'];
     const ask = async (model: string, prompt: string, maxTokens: number): Promise<{ code: number; ids: number[] }> => {
-      const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model, prompt, max_tokens: maxTokens, temperature: 0, return_token_ids: true } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/completions',
+        payload: { model, prompt, max_tokens: maxTokens, temperature: 0, return_token_ids: true },
+      });
       return { code: r.statusCode, ids: r.statusCode === 200 ? r.json().choices[0].token_ids : [] };
     };
     const ref = new Map<string, number[]>();
@@ -36,7 +40,12 @@ test('load: 16 clients × 4 adapters + base over 2 slots for 2 s: no failures, a
     }));
     const secs = (performance.now() - t0) / 1000;
     lat.sort((a, b) => a - b);
-    console.log(`# load: ${requests} requests, ${(tokens / secs).toFixed(0)} tokens/s, p50 ${lat[Math.floor(lat.length / 2)].toFixed(0)} ms, p99 ${lat[Math.floor(lat.length * 0.99)].toFixed(0)} ms, evictions ${app.lorakit.adapters!.evictions}, RSS ${(rss0 / 2 ** 20).toFixed(0)} → ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `# load: ${requests} requests, ${(tokens / secs).toFixed(0)} tokens/s, ` +
+        `p50 ${lat[Math.floor(lat.length / 2)].toFixed(0)} ms, p99 ${lat[Math.floor(lat.length * 0.99)].toFixed(0)} ms, ` +
+        `evictions ${app.lorakit.adapters!.evictions}, ` +
+        `RSS ${(rss0 / 2 ** 20).toFixed(0)} → ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+    );
     assert.equal(failed, 0);
     assert.equal(mismatched, 0);
     assert.ok(requests > 32);
@@ -51,7 +60,10 @@ test('load: 16 clients × 4 adapters + base over 2 slots for 2 s: no failures, a
 test('CLI: lorakit serve flags parse into server options', async () => {
   const cmd = await commands.serve.load();
   const root = tmp('lk-serve-cli-');
-  const { flags } = parseArgs(cmd, ['--model', root, '--adapter', `a=${root}`, '--adapter', `b=${root}`, '--max-loras', '4', '--max-lora-rank', '16', '--port', '0', '--preload', '--registry']);
+  const { flags } = parseArgs(cmd, [
+    '--model', root, '--adapter', `a=${root}`, '--adapter', `b=${root}`, '--max-loras', '4', '--max-lora-rank', '16',
+    '--port', '0', '--preload', '--registry',
+  ]);
   assert.deepEqual(flags.adapter, [`a=${root}`, `b=${root}`]);
   assert.equal(flags.maxLoras, 4);
   assert.equal(flags.maxLoraRank, 16);

@@ -54,7 +54,14 @@ test('chat: template applied, streaming with include_usage, same text as non-str
   // <|system|>\nBe brief.<|end|>\n<|user|>\nHi!<|end|>\n<|assistant|>\n : every character one byte token
   const rendered = '<|system|>\nBe brief.<|end|>\n<|user|>\nHi!<|end|>\n<|assistant|>\n';
   assert.equal(r.usage?.prompt_tokens, rendered.length);
-  const s = await client.chat.completions.create({ model: 'support', messages, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } });
+  const s = await client.chat.completions.create({
+    model: 'support',
+    messages,
+    max_tokens: 8,
+    temperature: 0,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let text = '', role = '', usage: OpenAI.CompletionUsage | undefined | null;
   for await (const c of s) {
     if (c.choices[0]?.delta.role) role = c.choices[0].delta.role;
@@ -83,18 +90,28 @@ test('sampling: n choices, a seed makes them reproducible, stop cuts the text', 
 test('a client that disconnects mid-stream cancels its sequence', async () => {
   const steps0 = app.lorakit.engine.steps;
   const ac = new AbortController();
-  const res = await fetch(`${address}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'support', prompt: 'Hello', max_tokens: 200, temperature: 0, stream: true }), signal: ac.signal });
+  const res = await fetch(`${address}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'support', prompt: 'Hello', max_tokens: 200, temperature: 0, stream: true }),
+    signal: ac.signal,
+  });
   const reader = res.body!.getReader();
   await reader.read(); // first chunk arrived: the sequence is running
   ac.abort();
   const t0 = Date.now();
-  while ((app.lorakit.engine.batchSize > 0 || app.lorakit.engine.queueDepth > 0) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+  while ((app.lorakit.engine.batchSize > 0 || app.lorakit.engine.queueDepth > 0) && Date.now() - t0 < 5000)
+    await new Promise((r) => setTimeout(r, 10));
   assert.equal(app.lorakit.engine.batchSize, 0);
   assert.ok(app.lorakit.engine.steps - steps0 < 150, `the sequence stopped early (${app.lorakit.engine.steps - steps0} steps of 200)`);
 });
 
 test('SSE wire format: data: {...} blank-line framed, final data: [DONE]', async () => {
-  const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model: 'tiny-llama', prompt: 'Hi', max_tokens: 3, temperature: 0, stream: true } });
+  const r = await app.inject({
+    method: 'POST',
+    url: '/v1/completions',
+    payload: { model: 'tiny-llama', prompt: 'Hi', max_tokens: 3, temperature: 0, stream: true },
+  });
   assert.equal(r.statusCode, 200);
   assert.match(r.headers['content-type'] as string, /^text\/event-stream/);
   const events = r.body.split('\n\n').filter(Boolean);

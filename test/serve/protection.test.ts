@@ -17,8 +17,18 @@ const fx = await makeFixture(root, [
 const oddCfg = join(fx.adapters.odd, 'adapter_config.json');
 writeFileSync(oddCfg, JSON.stringify({ ...JSON.parse(readFileSync(oddCfg, 'utf8')), target_modules: ['q_proj', 'c_attn'] }));
 const keysFile = join(root, 'keys.json');
-writeFileSync(keysFile, JSON.stringify({ keys: [{ key: 'tenant-a-secret', adapters: ['a'], name: 'team-a' }, { key: 'ops-secret-key', adapters: '*', name: 'ops' }] }));
-const post = (url: string, payload: unknown, key?: string) => ({ method: 'POST' as const, url, payload: payload as object, headers: key ? { authorization: `Bearer ${key}` } : {} });
+writeFileSync(
+  keysFile,
+  JSON.stringify({
+    keys: [{ key: 'tenant-a-secret', adapters: ['a'], name: 'team-a' }, { key: 'ops-secret-key', adapters: '*', name: 'ops' }],
+  }),
+);
+const post = (url: string, payload: unknown, key?: string) => ({
+  method: 'POST' as const,
+  url,
+  payload: payload as object,
+  headers: key ? { authorization: `Bearer ${key}` } : {},
+});
 
 test('tenants: 401 without a valid key, 403 for a model the key may not use (existing or not), filtered /v1/models', async () => {
   const app = await createServer({ model: fx.base, adapters: { a: fx.adapters.a, b: fx.adapters.b }, apiKeys: keysFile, servedModelName: 'tiny' });
@@ -33,7 +43,11 @@ test('tenants: 401 without a valid key, 403 for a model the key may not use (exi
     const unknown = await app.inject(post('/v1/completions', { ...body, model: 'no-such-adapter' }, 'tenant-a-secret'));
     assert.equal(forbidden.statusCode, 403);
     assert.equal(unknown.statusCode, 403);
-    assert.equal(forbidden.json().error.message.replace("'b'", 'X'), unknown.json().error.message.replace("'no-such-adapter'", 'X'), '403 says nothing about existence');
+    assert.equal(
+      forbidden.json().error.message.replace("'b'", 'X'),
+      unknown.json().error.message.replace("'no-such-adapter'", 'X'),
+      '403 says nothing about existence',
+    );
     assert.equal((await app.inject(post('/v1/completions', { ...body, model: 'no-such-adapter' }, 'ops-secret-key'))).statusCode, 404);
     const listA = (await app.inject({ url: '/v1/models', headers: { authorization: 'Bearer tenant-a-secret' } })).json();
     assert.deepEqual(listA.data.map((d: { id: string }) => d.id), ['tiny', 'a']);
@@ -82,13 +96,25 @@ test('bounded queue: 429 with Retry-After when full; per-request timeout', async
   // A separate server whose timeout is far shorter than a 240-token generation takes on any machine.
   const strict = await createServer({ model: fx.base, servedModelName: 'tiny', requestTimeoutS: 0.02 });
   try {
-    const rs = await Promise.all(Array.from({ length: 8 }, () => app.inject(post('/v1/completions', { model: 'tiny', prompt: 'hello', max_tokens: 4, temperature: 0 }))));
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        app.inject(post('/v1/completions', { model: 'tiny', prompt: 'hello', max_tokens: 4, temperature: 0 })),
+      ),
+    );
     const limited = rs.filter((r) => r.statusCode === 429);
     assert.ok(limited.length >= 1, `some requests were refused (${rs.map((r) => r.statusCode).join(',')})`);
     assert.ok(Number(limited[0].headers['retry-after']) >= 1);
     assert.equal(limited[0].json().error.type, 'rate_limit_error');
     assert.ok(rs.every((r) => r.statusCode === 200 || r.statusCode === 429));
-    const slow = await strict.inject(post('/v1/completions', { model: 'tiny', prompt: 'hello', max_tokens: 240, temperature: 0, stop: ['\u0000never'] }));
+    const slow = await strict.inject(
+      post('/v1/completions', {
+        model: 'tiny',
+        prompt: 'hello',
+        max_tokens: 240,
+        temperature: 0,
+        stop: ['\u0000never'],
+      }),
+    );
     assert.equal(slow.statusCode, 408, slow.body);
     assert.equal(strict.lorakit.engine.batchSize, 0);
   } finally {
@@ -98,17 +124,30 @@ test('bounded queue: 429 with Retry-After when full; per-request timeout', async
 });
 
 test('refusals at load, before traffic: rank above --max-lora-rank, modules the base lacks, another base', async () => {
-  await assert.rejects(createServer({ model: fx.base, adapters: { big: fx.adapters.big }, maxLoraRank: 8 }), (e) => isLorakitError(e) && e.code === 'LK_ADAPTER' && /rank 16/.test(e.message));
+  await assert.rejects(
+    createServer({ model: fx.base, adapters: { big: fx.adapters.big }, maxLoraRank: 8 }),
+    (e) => isLorakitError(e) && e.code === 'LK_ADAPTER' && /rank 16/.test(e.message),
+  );
   // One adapter check for every verb and the server (src/lora/load.ts): a target the base lacks does not fit it.
-  await assert.rejects(createServer({ model: fx.base, adapters: { odd: fx.adapters.odd } }), (e) => isLorakitError(e) && e.code === 'LK_ADAPTER' && /c_attn/.test(e.message));
-  await assert.rejects(createServer({ model: fx.base, adapters: { other: fx.adapters.other } }), (e) => isLorakitError(e) && e.code === 'LK_BASE_MISMATCH');
+  await assert.rejects(
+    createServer({ model: fx.base, adapters: { odd: fx.adapters.odd } }),
+    (e) => isLorakitError(e) && e.code === 'LK_ADAPTER' && /c_attn/.test(e.message),
+  );
+  await assert.rejects(
+    createServer({ model: fx.base, adapters: { other: fx.adapters.other } }),
+    (e) => isLorakitError(e) && e.code === 'LK_BASE_MISMATCH',
+  );
   const app = await createServer({ model: fx.base, maxLoraRank: 8, servedModelName: 'tiny' });
   try {
     const big = await app.inject(post('/v1/load_lora_adapter', { lora_name: 'big', lora_path: fx.adapters.big }));
     assert.equal(big.statusCode, 400);
     assert.equal(big.json().error.code, 'LK_ADAPTER');
     assert.match(big.json().error.message, /rank 16.*--max-lora-rank 8/);
-    assert.equal((await app.inject(post('/v1/load_lora_adapter', { lora_name: 'other', lora_path: fx.adapters.other }))).json().error.code, 'LK_BASE_MISMATCH');
+    assert.equal(
+      (await app.inject(post('/v1/load_lora_adapter', { lora_name: 'other', lora_path: fx.adapters.other }))).json()
+        .error.code,
+      'LK_BASE_MISMATCH',
+    );
     assert.equal((await app.inject(post('/v1/load_lora_adapter', { lora_name: 'a' }))).json().error.param, 'lora_path');
     // runtime load → served → unload → gone
     const ok = await app.inject(post('/v1/load_lora_adapter', { lora_name: 'a', lora_path: fx.adapters.a }));
@@ -126,7 +165,13 @@ test('refusals at load, before traffic: rank above --max-lora-rank, modules the 
 test('/metrics: Prometheus text with requests, tokens, queue, batch, adapter loads/evictions/hits, hit rate, latency', async () => {
   const app = await createServer({ model: fx.base, adapters: { a: fx.adapters.a, b: fx.adapters.b }, maxLoras: 1, servedModelName: 'tiny' });
   try {
-    for (const m of ['a', 'a', 'b', 'tiny']) assert.equal((await app.inject(post('/v1/completions', { model: m, prompt: 'hi', max_tokens: 3, temperature: 0 }))).statusCode, 200);
+    for (const m of ['a', 'a', 'b', 'tiny']) {
+      assert.equal(
+        (await app.inject(post('/v1/completions', { model: m, prompt: 'hi', max_tokens: 3, temperature: 0 })))
+          .statusCode,
+        200,
+      );
+    }
     await app.inject(post('/v1/completions', { model: 'tiny' }));
     const r = await app.inject({ url: '/metrics' });
     assert.match(r.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);

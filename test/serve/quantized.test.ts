@@ -15,7 +15,11 @@ const prompts = ['Hello there', 'The jury said it', 'Once upon a time'];
 const MAX = 10;
 
 async function complete(app: LorakitServer, model: string, prompt: string): Promise<number[]> {
-  const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model, prompt, max_tokens: MAX, temperature: 0, return_token_ids: true } });
+  const r = await app.inject({
+    method: 'POST',
+    url: '/v1/completions',
+    payload: { model, prompt, max_tokens: MAX, temperature: 0, return_token_ids: true },
+  });
   assert.equal(r.statusCode, 200, r.body);
   return r.json().choices[0].token_ids;
 }
@@ -32,7 +36,12 @@ test('int4 base: mixed-adapter batches equal each request alone and generate() o
     process.stderr.write = write;
   }
   for (const name of ['a', 'b']) {
-    assert.ok(warnings.some((w) => w.includes(`${name}': trained on a full-precision base, running on an int4-b16-sym-acc8 base`)), `no precision warning for '${name}' in: ${warnings.join('')}`);
+    assert.ok(
+      warnings.some((w) =>
+        w.includes(`${name}': trained on a full-precision base, running on an int4-b16-sym-acc8 base`),
+      ),
+      `no precision warning for '${name}' in: ${warnings.join('')}`,
+    );
   }
   const float = await createServer({ model: fx.base, adapters: fx.adapters, servedModelName: 'tiny' });
   try {
@@ -58,7 +67,10 @@ test('int4 base: mixed-adapter batches equal each request alone and generate() o
       }
     }
     let differs = 0;
-    for (const m of models) for (const p of prompts) if (JSON.stringify(await complete(float, m, p)) !== JSON.stringify(alone.get(`${m}|${p}`))) differs++;
+    for (const m of models) {
+      for (const p of prompts)
+        if (JSON.stringify(await complete(float, m, p)) !== JSON.stringify(alone.get(`${m}|${p}`))) differs++;
+    }
     assert.ok(differs > 0, 'the int4 server answered exactly like the float one: the quantized path did not run');
   } finally {
     await app.close();

@@ -12,16 +12,28 @@ test('registry references: latest, @vN and @alias resolve and serve with their o
   const root = tmp('lk-serve-reg-');
   const fx0 = await makeFixture(root, []);
   const fp = (await fingerprintModelDir(fx0.base)).fingerprint;
-  const fx = await makeFixture(root, [{ name: 'v1', r: 4, seed: 41, meta: { base_fingerprint: fp } }, { name: 'v2', r: 4, seed: 42, meta: { base_fingerprint: fp } }]);
+  const fx = await makeFixture(root, [
+    { name: 'v1', r: 4, seed: 41, meta: { base_fingerprint: fp } },
+    { name: 'v2', r: 4, seed: 42, meta: { base_fingerprint: fp } },
+  ]);
   const reg = Registry.open(join(root, 'home'));
   await reg.addBase(fx.base, { name: 'tiny' });
   await reg.addAdapter(fx.adapters.v1, { name: 'support' });
   await reg.addAdapter(fx.adapters.v2, { name: 'support' });
   await reg.setAlias('support@v1', 'production');
-  const app = await createServer({ model: fx.base, registry: reg, adapters: { local1: fx.adapters.v1, local2: fx.adapters.v2 }, servedModelName: 'tiny' });
+  const app = await createServer({
+    model: fx.base,
+    registry: reg,
+    adapters: { local1: fx.adapters.v1, local2: fx.adapters.v2 },
+    servedModelName: 'tiny',
+  });
   try {
     const ids = async (model: string): Promise<number[]> => {
-      const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model, prompt: 'The jury', max_tokens: 6, temperature: 0, return_token_ids: true } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/completions',
+        payload: { model, prompt: 'The jury', max_tokens: 6, temperature: 0, return_token_ids: true },
+      });
       assert.equal(r.statusCode, 200, `${model}: ${r.body}`);
       return r.json().choices[0].token_ids;
     };

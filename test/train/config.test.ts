@@ -14,9 +14,15 @@ const tmp = mkdtempSync(join(tmpdir(), 'lk-cfg-'));
 
 test('a YAML config file equals the same flags; flags win over the file; defaults fill the rest', () => {
   const file = join(tmp, 'train.yaml');
-  writeFileSync(file, 'model: m\ndata: d.jsonl\nout: o\nrank: 4\nlora-alpha: 8\ntarget_modules: [q_proj, k_proj]\nlr: 0.001\n'.replace('lora-alpha', 'alpha'));
+  writeFileSync(
+    file,
+    'model: m\ndata: d.jsonl\nout: o\nrank: 4\nlora-alpha: 8\ntarget_modules: [q_proj, k_proj]\nlr: 0.001\n'.replace('lora-alpha', 'alpha'),
+  );
   const fromFile = resolveTrainConfig(readTrainConfigFile(file));
-  const parsed = parseArgs(train, ['--model', 'm', '--data', 'd.jsonl', '--out', 'o', '--rank', '4', '--alpha', '8', '--target-modules', 'q_proj,k_proj', '--lr', '0.001']).flags;
+  const parsed = parseArgs(train, [
+    '--model', 'm', '--data', 'd.jsonl', '--out', 'o', '--rank', '4', '--alpha', '8',
+    '--target-modules', 'q_proj,k_proj', '--lr', '0.001',
+  ]).flags;
   const { config: _c, resume: _r, json: _j, noTrack: _n, ...flags } = parsed;
   assert.deepEqual(resolveTrainConfig(flags), fromFile);
   assert.equal(fromFile.batchSize, trainDefaults.batchSize);
@@ -31,7 +37,10 @@ test('unknown keys and bad values are refused, every problem named', () => {
   assert.throws(() => readTrainConfigFile(file), (e: unknown) => isLorakitError(e, 'LK_TRAIN_CONFIG') && /'ranck'/.test(e.message));
   assert.throws(() => resolveTrainConfig({ model: 'm', data: 'd', out: 'o', rank: 0, lr: -1, schedule: 'cyclic' as never }),
     (e: unknown) => isLorakitError(e, 'LK_TRAIN_CONFIG') && /'rank'/.test(e.message) && /'lr'/.test(e.message) && /'schedule'/.test(e.message));
-  assert.throws(() => parseArgs(train, ['--rank', 'x']), (e: unknown) => isLorakitError(e, 'LK_ARG') && /'--rank' must be a positive integer/.test(e.message));
+  assert.throws(
+    () => parseArgs(train, ['--rank', 'x']),
+    (e: unknown) => isLorakitError(e, 'LK_ARG') && /'--rank' must be a positive integer/.test(e.message),
+  );
   assert.throws(() => parseArgs(train, ['--bogus']), (e: unknown) => isLorakitError(e, 'LK_ARG') && /unknown flag '--bogus'/.test(e.message));
 });
 

@@ -22,7 +22,14 @@ import { pretrainCmd } from '../../src/cli/commands/pretrain.js';
 const root = mkdtempSync(join(tmpdir(), 'lk-pretrain-'));
 const DOCS = 30; // brown ca01..ca30: ca10, ca20, ca30 are held out
 const tokDir = join(root, 'tok');
-writeTokenizerFolder(tokDir, trainBpe(trainingTexts(readCorpus(['brown'], { limit: DOCS })), { vocabSize: 512, specialTokens: DEFAULT_SPECIAL_TOKENS }), { modelMaxLength: 128 });
+writeTokenizerFolder(
+  tokDir,
+  trainBpe(trainingTexts(readCorpus(['brown'], { limit: DOCS })), {
+    vocabSize: 512,
+    specialTokens: DEFAULT_SPECIAL_TOKENS,
+  }),
+  { modelMaxLength: 128 },
+);
 
 const tiny = (name: string, over: Partial<PretrainConfig> = {}): PretrainConfig => ({
   ...pretrainDefaults, corpus: ['brown'], tokenizer: tokDir, out: join(root, name), runDir: join(root, `${name}.run`), docLimit: DOCS,
@@ -81,7 +88,10 @@ test('a tiny pretrain run: loss falls, the BF16 folder loads, generates and carr
   assert.ok(Number.isFinite(r.heldOutPerplexity) && r.heldOutPerplexity > 1 && r.heldOutPerplexity < 512, `ppl ${r.heldOutPerplexity}`);
   assert.ok(r.heldOutTokens > 1000);
   const card = readFileSync(join(cfg.out, 'README.md'), 'utf8');
-  for (const s of [r.heldOutPerplexity.toFixed(2), r.trainLoss.toFixed(4), r.parameters.toLocaleString('en-US'), 'LlamaForCausalLM', 'Held out', 'bfloat16']) {
+  for (const s of [
+    r.heldOutPerplexity.toFixed(2), r.trainLoss.toFixed(4), r.parameters.toLocaleString('en-US'), 'LlamaForCausalLM',
+    'Held out', 'bfloat16',
+  ]) {
     assert.ok(card.includes(s), `model card mentions ${s}`);
   }
 });
@@ -96,17 +106,24 @@ test('a run killed after a checkpoint resumes to the same final weights', async 
   assert.deepEqual(readFileSync(join(killed.out, 'model.safetensors')), readFileSync(join(straight.out, 'model.safetensors')));
   assert.deepEqual(metrics(killed.runDir!).map((m) => m.step), Array.from({ length: 16 }, (_, i) => i + 1)); // steps 9-12 of the killed run dropped
   // Different flags cannot resume that checkpoint.
-  await assert.rejects(pretrain({ ...killed, steps: 17, lr: 5e-3 }, {}, { resume: true }), (e: unknown) => e instanceof LorakitError && e.code === 'LK_CHECKPOINT');
+  await assert.rejects(
+    pretrain({ ...killed, steps: 17, lr: 5e-3 }, {}, { resume: true }),
+    (e: unknown) => e instanceof LorakitError && e.code === 'LK_CHECKPOINT',
+  );
 });
 
 test('bad sizes and a corpus smaller than one batch are refused with codes', async () => {
   await assert.rejects(pretrain(tiny('x', { hidden: 30 })), (e: unknown) => e instanceof LorakitError && e.code === 'LK_ARG');
-  await assert.rejects(pretrain(tiny('y', { seq: 256 })), (e: unknown) => e instanceof LorakitError && e.code === 'LK_ARG'); // > max_position_embeddings 128
+  // seq 256 > max_position_embeddings 128
+  await assert.rejects(pretrain(tiny('y', { seq: 256 })), (e: unknown) => e instanceof LorakitError && e.code === 'LK_ARG');
   await assert.rejects(pretrain(tiny('z', { docLimit: 1, batch: 1000 })), (e: unknown) => e instanceof LorakitError && e.code === 'LK_DATA');
 });
 
 test('pretrain CLI flags parse into the config', () => {
-  const p = parseArgs(pretrainCmd, ['--corpus', 'brown', '--tokenizer', 'tok', '--out', 'm', '--hidden', '320', '--kv-heads', '2', '--steps', '9', '--lr', '1e-3', '--resume']);
+  const p = parseArgs(pretrainCmd, [
+    '--corpus', 'brown', '--tokenizer', 'tok', '--out', 'm', '--hidden', '320', '--kv-heads', '2', '--steps', '9',
+    '--lr', '1e-3', '--resume',
+  ]);
   assert.equal(p.flags.hidden, 320);
   assert.equal(p.flags.kvHeads, 2);
   assert.equal(p.flags.steps, 9);

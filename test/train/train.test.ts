@@ -35,7 +35,10 @@ test('bad rows: each reported with file:line and a reason; the run stops unless 
   const d = await loadTrainingData(data, tok, { maxLength: 128, trainOnInputs: false, truncate: false });
   assert.equal(d.rows, 7);
   assert.equal(d.samples.length, 2);
-  assert.deepEqual(d.invalid.map((i) => [i.source.split(':').pop(), i.kind]), [['2', 'json'], ['3', 'schema'], ['4', 'empty'], ['5', 'too_long'], ['6', 'schema']]);
+  assert.deepEqual(
+    d.invalid.map((i) => [i.source.split(':').pop(), i.kind]),
+    [['2', 'json'], ['3', 'schema'], ['4', 'empty'], ['5', 'too_long'], ['6', 'schema']],
+  );
   assert.match(d.invalid[3].reason, /401 tokens, longer than max length 128/);
   // Completion-only targets: the prompt tokens are not targets, the completion and EOS are.
   const pc = d.samples[0];
@@ -47,7 +50,11 @@ test('bad rows: each reported with file:line and a reason; the run stops unless 
   const targetText = tok.decode(chat.ids.filter((_, i) => chat.target[i]));
   assert.equal(targetText, 'hello<|end|>\n');
   const cfg = resolveTrainConfig({ model, data, out: join(tmp, 'bad-adapter'), maxLength: 128, maxSteps: 1 });
-  await assert.rejects(trainAdapter(cfg), (e: unknown) => isLorakitError(e, 'LK_DATA_ROW') && e.message.includes(`${data}:2`) && /5 of 7 rows/.test(e.message));
+  await assert.rejects(
+    trainAdapter(cfg),
+    (e: unknown) =>
+      isLorakitError(e, 'LK_DATA_ROW') && e.message.includes(`${data}:2`) && /5 of 7 rows/.test(e.message),
+  );
   const ok = await trainAdapter({ ...cfg, skipInvalid: true, evalFraction: 0 });
   assert.equal(ok.invalid, 5);
   assert.equal(ok.steps, 1);
@@ -55,12 +62,23 @@ test('bad rows: each reported with file:line and a reason; the run stops unless 
 
 function writeText(file: string, n: number): void {
   const words = 'the people of the united states congress shall make law for the union and its government'.split(' ');
-  writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ text: Array.from({ length: 40 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ') })).join('\n'));
+  writeFileSync(
+    file,
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ text: Array.from({ length: 40 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ') }),
+    ).join('\n'),
+  );
 }
 
-function runCli(args: string[], killAtStep?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; lastStep: number; tail: string }> {
+function runCli(
+  args: string[],
+  killAtStep?: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; lastStep: number; tail: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LORAKIT_THREADS: '1' } });
+    const child = spawn(process.execPath, [...CLI, 'train', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LORAKIT_THREADS: '1' },
+    });
     let buf = '', lastStep = 0, tail = '';
     child.stderr.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
@@ -102,7 +120,11 @@ function assertMetricsOnce(full: readonly MetricRow[], resumed: readonly MetricR
 async function killAndResume(tag: string, extra: readonly string[]): Promise<number> {
   const data = join(tmp, 'resume.jsonl');
   writeText(data, 48);
-  const common = ['--model', model, '--data', data, '--max-steps', '60', '--batch-size', '4', '--lr', '5e-3', '--warmup-steps', '3', '--save-every', '4', '--eval-every', '6', '--seed', '3', '--dropout', '0.1', '--json', '--no-track', '--threads', '1', ...extra];
+  const common = [
+    '--model', model, '--data', data, '--max-steps', '60', '--batch-size', '4', '--lr', '5e-3', '--warmup-steps', '3',
+    '--save-every', '4', '--eval-every', '6', '--seed', '3', '--dropout', '0.1', '--json', '--no-track',
+    '--threads', '1', ...extra,
+  ];
   const full = await runCli([...common, '--out', join(tmp, `full-${tag}`)]);
   assert.equal(full.code, 0, full.tail);
   // 60 steps and a kill at step 10 leave a wide margin: the child cannot finish before the signal lands.
@@ -116,7 +138,8 @@ async function killAndResume(tag: string, extra: readonly string[]): Promise<num
   const resumed = await runCli([...common, '--out', join(tmp, `resumed-${tag}`), '--resume']);
   assert.equal(resumed.code, 0, resumed.tail);
   assertMetricsOnce(metricRows(join(tmp, `full-${tag}.run`)), metricRows(runDir));
-  const a = openSafetensors(join(tmp, `full-${tag}`, 'adapter_model.safetensors')), b = openSafetensors(join(tmp, `resumed-${tag}`, 'adapter_model.safetensors'));
+  const a = openSafetensors(join(tmp, `full-${tag}`, 'adapter_model.safetensors')),
+    b = openSafetensors(join(tmp, `resumed-${tag}`, 'adapter_model.safetensors'));
   let maxDiff = 0;
   for (const name of a.tensors.keys()) {
     const x = a.readFloat32(name), y = b.readFloat32(name);
@@ -138,10 +161,29 @@ test('QLoRA: the same SIGKILL + resume on an int4 base ends with the same adapte
 
 test('a real fine-tune on State of the Union text: held-out loss falls clearly below the base', async () => {
   // ~300-character chunks of sentences from the addresses since 1990.
-  const paras = readSotu({ fromYear: 1990 }).flatMap((s) => s.text.match(/[^.!?]+[.!?]+(\s+[^.!?]+[.!?]+){0,2}/g) ?? []).map((p) => p.trim()).filter((p) => p.length > 80 && p.length < 400).slice(0, 160);
+  const paras = readSotu({ fromYear: 1990 })
+    .flatMap((s) => s.text.match(/[^.!?]+[.!?]+(\s+[^.!?]+[.!?]+){0,2}/g) ?? [])
+    .map((p) => p.trim())
+    .filter((p) => p.length > 80 && p.length < 400)
+    .slice(0, 160);
   const data = join(tmp, 'sotu.jsonl');
   writeFileSync(data, paras.map((text) => JSON.stringify({ text })).join('\n'));
-  const r = await trainAdapter(resolveTrainConfig({ model, data, out: join(tmp, 'sotu'), maxLength: 128, truncate: true, rank: 8, targetModules: ['all-linear'], lr: 1e-2, maxSteps: 30, batchSize: 8, evalFraction: 0.1, seed: 1 }));
+  const r = await trainAdapter(
+    resolveTrainConfig({
+      model,
+      data,
+      out: join(tmp, 'sotu'),
+      maxLength: 128,
+      truncate: true,
+      rank: 8,
+      targetModules: ['all-linear'],
+      lr: 1e-2,
+      maxSteps: 30,
+      batchSize: 8,
+      evalFraction: 0.1,
+      seed: 1,
+    }),
+  );
   assert.ok(r.baseEvalLoss !== null && r.evalLoss !== null);
   assert.ok(r.evalLoss! < r.baseEvalLoss! - 0.5, `held-out loss ${r.baseEvalLoss} → ${r.evalLoss}`);
 });

@@ -18,7 +18,14 @@ after(async () => { await fx.tracker.close(); await fx.registry.close(); });
 test('JSON routes under /ui: runs, metrics, compare, adapters grouped by base, lineage; read-only', async () => {
   const app = Fastify();
   await app.register(registerDashboard, { prefix: '/ui', tracker: fx.tracker, registry: fx.registry });
-  const get = async (url: string) => { const r = await app.inject({ method: 'GET', url }); return { status: r.statusCode, body: String(r.headers['content-type']).includes('json') ? r.json() : r.body, type: r.headers['content-type'] }; };
+  const get = async (url: string) => {
+    const r = await app.inject({ method: 'GET', url });
+    return {
+      status: r.statusCode,
+      body: String(r.headers['content-type']).includes('json') ? r.json() : r.body,
+      type: r.headers['content-type'],
+    };
+  };
   const page = await get('/ui/');
   assert.equal(page.status, 200);
   assert.match(String(page.type), /text\/html/);
@@ -56,7 +63,10 @@ test('dashboard in headless Chromium: table, overlaid curves drawn, compare, lin
   const profile = mkdtempSync(join(tmpdir(), 'lk-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 1400 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
   });
   try {
     const external: string[] = [];

@@ -23,8 +23,17 @@ test('inputs are compared as real paths; a sibling that only shares a prefix is 
   assert.equal(code(() => checkOutDir(join(root, 'link', 'sub'), { verb: 'merge', inputs })), 'LK_OUT_IS_INPUT');
   assert.equal(code(() => checkOutDir(model, { verb: 'merge', inputs: [{ flag: '--model', path: join(root, 'link') }] })), 'LK_OUT_IS_INPUT');
   assert.equal(code(() => checkOutDir(join(root, 'model-2'), { verb: 'merge', inputs })), null);
-  assert.equal(code(() => checkOutDir(join(model, 'out'), { verb: 'data curate', inputs: [{ flag: 'input', path: model, outMayBeInside: true }] })), null);
-  assert.equal(code(() => checkOutDir(root, { verb: 'data curate', inputs: [{ flag: 'input', path: model, outMayBeInside: true }], overwrite: true })),
+  assert.equal(
+    code(() =>
+      checkOutDir(join(model, 'out'), {
+        verb: 'data curate',
+        inputs: [{ flag: 'input', path: model, outMayBeInside: true }],
+      }),
+    ),
+    null,
+  );
+  assert.equal(code(() => checkOutDir(root,
+    { verb: 'data curate', inputs: [{ flag: 'input', path: model, outMayBeInside: true }], overwrite: true })),
     'LK_OUT_IS_INPUT');
   assert.equal(readFileSync(join(model, 'model.safetensors'), 'utf8'), 'weights');
 });

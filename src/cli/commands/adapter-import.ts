@@ -5,7 +5,14 @@
 import { defineCommand } from '../command.js';
 import { existingDir } from '../parse.js';
 
-export interface AdapterImportFlags { base: string; out: string | undefined; overwrite: boolean; allowBaseMismatch: boolean; allowOtherBase: boolean; json: boolean }
+export interface AdapterImportFlags {
+  base: string;
+  out: string | undefined;
+  overwrite: boolean;
+  allowBaseMismatch: boolean;
+  allowOtherBase: boolean;
+  json: boolean;
+}
 
 export const adapterImport = defineCommand<AdapterImportFlags>({
   name: 'adapter import',

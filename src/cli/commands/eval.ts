@@ -19,7 +19,10 @@ export const evalCmd = defineCommand<EvalFlags>({
   example: 'lorakit eval --model models/base --adapter support@v3 --suite evals/support.yaml --out eval/support-v3',
   flags: {
     model: { arg: '<dir>', help: 'HF base model folder', parse: existingDir, required: true },
-    adapter: { arg: '<dir|ref>', help: "PEFT adapter folder, or a registry reference such as 'support@v3' or 'support@staging' (the report is then stored with it)" },
+    adapter: {
+      arg: '<dir|ref>',
+      help: "PEFT adapter folder, or a registry reference such as 'support@v3' or 'support@staging' (the report is then stored with it)",
+    },
     suite: { arg: '<file|name>', help: "suite YAML/JSON file, or a bundled suite: 'general' (held-out Brown text) or 'sotu'", required: true },
     out: { arg: '<dir>', help: 'write report.json, report.md and items.jsonl here' },
     seed: { arg: '<n>', help: "bootstrap seed (default: the suite's, else 0)", parse: nonNegativeInt },
@@ -36,7 +39,8 @@ export const evalCmd = defineCommand<EvalFlags>({
     const suite = ev.loadSuite(f.suite);
     let adapterDir: string | undefined, ref: string | null = null, adapterArg: import('../adapter-arg.js').AdapterArg | undefined;
     let registry: import('../../registry/index.js').Registry | undefined;
-    const openRegistry = async (): Promise<import('../../registry/index.js').Registry> => (registry ??= (await import('../../registry/index.js')).Registry.open());
+    const openRegistry = async (): Promise<import('../../registry/index.js').Registry> =>
+      (registry ??= (await import('../../registry/index.js')).Registry.open());
     const { failRun, finishRun, startTracking } = await import('../tracking.js');
     let run: import('../../track/index.js').RunHandle | null = null;
     try {
@@ -54,7 +58,11 @@ export const evalCmd = defineCommand<EvalFlags>({
         const { fingerprintAdapterDir } = await import('../../models/fingerprint.js');
         const fp = (await fingerprintAdapterDir(adapterDir)).fingerprint;
         if (fp !== v.fingerprint) {
-          throw new LorakitError('LK_CONFLICT', `'${adapterDir}' is not ${v.ref}: its fingerprint ${fp.slice(0, 12)} differs from the registered ${v.fingerprint.slice(0, 12)}`, { hint: 'register this folder as a new version first (lorakit registry add-adapter)' });
+          throw new LorakitError(
+            'LK_CONFLICT',
+            `'${adapterDir}' is not ${v.ref}: its fingerprint ${fp.slice(0, 12)} differs from the registered ${v.fingerprint.slice(0, 12)}`,
+            { hint: 'register this folder as a new version first (lorakit registry add-adapter)' },
+          );
         }
         if (ref && ref !== v.ref) throw new LorakitError('LK_ARG', `'--adapter ${f.adapter}' is ${ref} but '--register' names ${v.ref}`);
         // The registry stores only a report made on the version's own base: refuse before spending the evaluation.
@@ -71,7 +79,15 @@ export const evalCmd = defineCommand<EvalFlags>({
         parityPaths: async (ctx) => serverParityPath(ctx),
         onProgress: (e) => {
           const key = `${e.phase} ${e.task ?? ''} ${e.model ?? ''}`;
-          if (key !== barKey) { bar?.finish(); barKey = key; bar = io.progress({ total: e.total, label: e.phase === 'parity' ? 'parity paths' : `${e.task} (${e.model})`, unit: e.phase === 'parity' ? 'path' : 'seq' }); }
+          if (key !== barKey) {
+            bar?.finish();
+            barKey = key;
+            bar = io.progress({
+              total: e.total,
+              label: e.phase === 'parity' ? 'parity paths' : `${e.task} (${e.model})`,
+              unit: e.phase === 'parity' ? 'path' : 'seq',
+            });
+          }
           bar!.tick(e.done);
         },
       });
@@ -83,7 +99,9 @@ export const evalCmd = defineCommand<EvalFlags>({
       if (files) for (const [name, path] of Object.entries(files)) run?.logArtifact(`report.${name}`, path, 'eval-report');
       let registered: string | null = null;
       if (ref) {
-        await (await openRegistry()).addEvalReport(ref, report as unknown as import('../../registry/index.js').EvalReport, { reason: `lorakit eval --suite ${f.suite}` });
+        const reg = await openRegistry();
+        const stored = report as unknown as import('../../registry/index.js').EvalReport;
+        await reg.addEvalReport(ref, stored, { reason: `lorakit eval --suite ${f.suite}` });
         registered = ref;
       }
       const code = report.gate.applied && !report.passed ? EXIT_GATE_FAILED : 0;
@@ -148,7 +166,17 @@ export async function serverParityPath(
       name: 'server', description: 'lorakit serve in-process (POST /v1/completions via inject, token-id prompts, temperature 0, concurrent requests)',
       async run(probes, maxNewTokens) {
         const tokens = await Promise.all(probes.map(async (p) => {
-          const res = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model: 'candidate', prompt: [...p], max_tokens: maxNewTokens, temperature: 0, return_token_ids: true } });
+          const res = await app.inject({
+            method: 'POST',
+            url: '/v1/completions',
+            payload: {
+              model: 'candidate',
+              prompt: [...p],
+              max_tokens: maxNewTokens,
+              temperature: 0,
+              return_token_ids: true,
+            },
+          });
           if (res.statusCode !== 200) throw new Error(`POST /v1/completions answered ${res.statusCode}: ${res.body.slice(0, 300)}`);
           return (res.json() as { choices: { token_ids: number[] }[] }).choices[0].token_ids;
         }));

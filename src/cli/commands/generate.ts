@@ -53,7 +53,14 @@ export const generateCmd = defineCommand<GenerateFlags>({
     } finally { arg?.cleanup(); }
     if (adapter) warnBaseCheck(io, adapter.baseCheck, f.adapter!, precisionMismatch(adapter.meta?.base_quantization, base.quantization));
     const lm = new CausalLM(base.config, base.weights, base.shapes, { threads: f.threads, bakeDecodeWeights: f.bakeWeights, quant: base.quant });
-    const texts = prompts.map((p) => (f.chat ? tok.applyChatTemplate([...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: p }], { addGenerationPrompt: true }) : p));
+    const texts = prompts.map((p) =>
+      f.chat
+        ? tok.applyChatTemplate(
+            [...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: p }],
+            { addGenerationPrompt: true },
+          )
+        : p,
+    );
     const ids = texts.map((t) => tok.encode(t, { addSpecialTokens: !f.chat }));
     const stream = !f.json && prompts.length === 1 ? createStreamDecoder(tok, { skipSpecialTokens: true }) : null;
     if (stream) io.stdout.write(prompts[0]);
@@ -64,7 +71,13 @@ export const generateCmd = defineCommand<GenerateFlags>({
       onToken: stream ? (_row, t) => { io.stdout.write(stream.push(t)); } : undefined,
     });
     const newTokens = r.tokens.reduce((p, t) => p + t.length, 0);
-    const stats = { prompt_tokens: r.promptTokens, completion_tokens: newTokens, prefill_ms: r.prefillMs, decode_ms: r.decodeMs, decode_tokens_per_s: r.decodeSteps > 0 ? (r.decodeSteps * prompts.length) / (r.decodeMs / 1000) : 0 };
+    const stats = {
+      prompt_tokens: r.promptTokens,
+      completion_tokens: newTokens,
+      prefill_ms: r.prefillMs,
+      decode_ms: r.decodeMs,
+      decode_tokens_per_s: r.decodeSteps > 0 ? (r.decodeSteps * prompts.length) / (r.decodeMs / 1000) : 0,
+    };
     if (stream) io.stdout.write('\n');
     else if (!f.json) r.text!.forEach((t, i) => io.log(`[${i}] ${prompts[i]}${t}`));
     const bound = adapter ? { adapter: arg?.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) } : {};

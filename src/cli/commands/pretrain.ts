@@ -54,7 +54,8 @@ const flags: Flags<PretrainFlags> = {
 export const pretrainCmd = defineCommand<PretrainFlags>({
   name: 'pretrain',
   summary: 'Pretrain a small Llama-architecture model from scratch (all parameters)',
-  example: 'lorakit pretrain --corpus brown --tokenizer models/brown-tokenizer --out models/brown-llama --hidden 256 --layers 6 --heads 4 --steps 1800',
+  example:
+    'lorakit pretrain --corpus brown --tokenizer models/brown-tokenizer --out models/brown-llama --hidden 256 --layers 6 --heads 4 --steps 1800',
   flags,
   async run(f, io) {
     const { pretrain } = await import('../../train/pretrain.js');
@@ -68,15 +69,32 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
     let bar: ReturnType<typeof io.progress> | null = null;
     const result = await pretrain(cfg, {
       onStart(i) {
-        io.log(`parameters: ${i.parameters.toLocaleString('en-US')}; data: ${i.trainTokens.toLocaleString('en-US')} train tokens (${i.trainRows} rows), ${i.heldTokens.toLocaleString('en-US')} held-out tokens`);
-        io.log(`${i.totalSteps} steps × ${cfg.batch} × ${cfg.seq} = ${(i.totalSteps * cfg.batch * cfg.seq).toLocaleString('en-US')} tokens (${((i.totalSteps * cfg.batch * cfg.seq) / i.trainTokens).toFixed(2)} epochs)`);
+        io.log(
+          `parameters: ${i.parameters.toLocaleString('en-US')}; data: ${i.trainTokens.toLocaleString('en-US')} train tokens ` +
+            `(${i.trainRows} rows), ${i.heldTokens.toLocaleString('en-US')} held-out tokens`,
+        );
+        io.log(
+          `${i.totalSteps} steps × ${cfg.batch} × ${cfg.seq} = ${(i.totalSteps * cfg.batch * cfg.seq).toLocaleString('en-US')} tokens ` +
+            `(${((i.totalSteps * cfg.batch * cfg.seq) / i.trainTokens).toFixed(2)} epochs)`,
+        );
         if (i.resumedFromStep !== null) io.log(`resuming from step ${i.resumedFromStep}`);
         bar = io.progress({ total: i.totalSteps, label: 'pretrain', unit: 'step' });
         if (i.resumedFromStep) bar.tick(i.resumedFromStep);
       },
       onStep(m) {
-        run?.logMetrics(m.step, { loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens_per_s: m.tokens_per_s, ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}) });
-        bar?.tick(m.step, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s), ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}) });
+        run?.logMetrics(m.step, {
+          loss: m.loss,
+          lr: m.lr,
+          grad_norm: m.grad_norm,
+          tokens_per_s: m.tokens_per_s,
+          ...(m.eval_loss !== undefined ? { eval_loss: m.eval_loss } : {}),
+        });
+        bar?.tick(m.step, {
+          loss: m.loss,
+          lr: m.lr,
+          'tok/s': Math.round(m.tokens_per_s),
+          ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}),
+        });
       },
       onPhase(what) { io.stderr.write(`${what}\n`); },
     }, { resume, overwrite }).catch(failRun(run));
@@ -86,6 +104,12 @@ export const pretrainCmd = defineCommand<PretrainFlags>({
       train_loss: result.trainLoss, eval_loss: result.evalLoss, held_out_perplexity: result.heldOutPerplexity, steps: result.steps,
       parameters: result.parameters, tokens_per_s: result.tokensPerSecond,
     });
-    io.done({ ...result, runId: run?.id ?? null }, `model written to ${result.out}: ${result.parameters.toLocaleString('en-US')} parameters, ${result.steps} steps in ${formatDuration(result.trainSeconds)} (${Math.round(result.tokensPerSecond)} tok/s), train loss ${result.trainLoss.toFixed(3)}, held-out perplexity ${result.heldOutPerplexity.toFixed(2)}\n  sample: ${result.sample.prompt}${result.sample.text}`);
+    io.done(
+      { ...result, runId: run?.id ?? null },
+      `model written to ${result.out}: ${result.parameters.toLocaleString('en-US')} parameters, ` +
+        `${result.steps} steps in ${formatDuration(result.trainSeconds)} (${Math.round(result.tokensPerSecond)} tok/s), ` +
+        `train loss ${result.trainLoss.toFixed(3)}, held-out perplexity ${result.heldOutPerplexity.toFixed(2)}\n` +
+        `  sample: ${result.sample.prompt}${result.sample.text}`,
+    );
   },
 });

@@ -14,7 +14,11 @@ export const runsCompare = defineCommand<RunsCompareFlags>({
     store: storeFlag, json: { help: 'JSON output', default: false },
   },
   async run(flags, io, positionals) {
-    if (positionals.length < 2) throw new LorakitError('LK_ARG', `runs compare: expected at least two run ids, got ${positionals.length}`, { hint: "see 'lorakit runs list'" });
+    if (positionals.length < 2) {
+      throw new LorakitError('LK_ARG', `runs compare: expected at least two run ids, got ${positionals.length}`, {
+        hint: "see 'lorakit runs list'",
+      });
+    }
     const { Tracker, compareRuns, formatCompare } = await import('../../track/index.js');
     const t = await Tracker.open(undefined, { store: flags.store });
     try {

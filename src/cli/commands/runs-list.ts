@@ -25,7 +25,8 @@ export const runsList = defineCommand<RunsListFlags>({
       const runs = list.map((r) => ({ ...r, final: finals.get(r.id) ?? {} }));
       const f = (v: number | undefined): string => (v === undefined ? '' : String(Number(v.toPrecision(4))));
       io.log(table(['id', 'kind', 'name', 'status', 'started', 'loss', 'eval_loss', 'adapter'],
-        runs.map((r) => [r.id, r.kind, r.name ?? '', r.status, fmtTime(r.startedAt), f(r.final.loss), f(r.final.eval_loss), r.lineage.adapterVersion ?? ''])));
+        runs.map((r) => [r.id, r.kind, r.name ?? '', r.status, fmtTime(r.startedAt), f(r.final.loss),
+          f(r.final.eval_loss), r.lineage.adapterVersion ?? ''])));
       if (t.recovered.length) io.log(`(marked ${t.recovered.length} crashed run(s) as killed: ${t.recovered.join(', ')})`);
       io.done({ runs }, `${runs.length} run(s)`);
     } finally { await t.close(); }

@@ -30,7 +30,10 @@ export const runsShow = defineCommand<RunsShowFlags>({
         `  final metrics: ${fmtMetrics(final) || '-'}`,
         `  lineage: ${Object.entries(r.lineage).map(([k, v]) => `${k}=${v}`).join('  ') || '-'}`,
         `  summary: ${Object.keys(r.summary).length ? JSON.stringify(r.summary) : '-'}`,
-        '  artifacts:', ...(artifacts.length ? artifacts.map((a) => `    ${a.name} (${a.kind}) ${a.path}${a.bytes !== null ? ` ${fmtBytes(a.bytes)}` : ''}`) : ['    -']),
+        '  artifacts:',
+        ...(artifacts.length
+          ? artifacts.map((a) => `    ${a.name} (${a.kind}) ${a.path}${a.bytes !== null ? ` ${fmtBytes(a.bytes)}` : ''}`)
+          : ['    -']),
       ].join('\n'));
       io.done({ run: r, final, artifacts, ...(flags.metrics ? { metrics: await t.metrics(r.id) } : {}) });
     } finally { await t.close(); }

@@ -45,12 +45,19 @@ export const scoreCmd = defineCommand<ScoreFlags>({
     const window = f.window ?? Math.min(1024, base.config.maxPositionEmbeddings);
     const bar = io.progress({ total: ids.length, label: 'score', unit: 'tok' });
     const t0 = performance.now();
-    const r = await perplexity(lm, ids, { window, stride: f.stride ?? Math.max(1, Math.floor(window / 2)), batchSize: f.batchSize, adapter: adapter?.binding, onProgress: (d) => bar.tick(d) });
+    const r = await perplexity(lm, ids, {
+      window,
+      stride: f.stride ?? Math.max(1, Math.floor(window / 2)),
+      batchSize: f.batchSize,
+      adapter: adapter?.binding,
+      onProgress: (d) => bar.tick(d),
+    });
     bar.finish();
     const seconds = (performance.now() - t0) / 1000;
     const bound = adapter ? { adapter: arg?.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck) } : {};
     const rate = ids.length / seconds;
-    io.done({ file: f.file, quantization: base.quantization, perplexity: r.perplexity, nll: r.nll, tokens: ids.length, scored_tokens: r.scored, seconds, tokens_per_s: rate, window,
+    io.done({ file: f.file, quantization: base.quantization, perplexity: r.perplexity, nll: r.nll, tokens: ids.length,
+      scored_tokens: r.scored, seconds, tokens_per_s: rate, window,
       ...bound },
       `perplexity ${r.perplexity.toFixed(3)} over ${r.scored} tokens (${seconds.toFixed(2)} s, ${(ids.length / seconds).toFixed(0)} tok/s)`);
   },

@@ -30,7 +30,12 @@ export const tokenizerTrain = defineCommand<TokenizerTrainFlags>({
     const chars = texts.reduce((a, t) => a + t.length, 0);
     io.log(`training a ${f.vocabSize}-token BPE on ${texts.length} documents (${(chars / 1e6).toFixed(2)}M characters)`);
     const bar = io.progress({ total: f.vocabSize - 256 - DEFAULT_SPECIAL_TOKENS.length, label: 'merges', unit: 'merge' });
-    const model = trainBpe(texts, { vocabSize: f.vocabSize, specialTokens: DEFAULT_SPECIAL_TOKENS, minFrequency: f.minFrequency, onProgress: (n) => bar.tick(n) });
+    const model = trainBpe(texts, {
+      vocabSize: f.vocabSize,
+      specialTokens: DEFAULT_SPECIAL_TOKENS,
+      minFrequency: f.minFrequency,
+      onProgress: (n) => bar.tick(n),
+    });
     bar.finish();
     const info = writeTokenizerFolder(f.out, model, { modelMaxLength: f.modelMaxLength });
     const seconds = (performance.now() - t0) / 1000;

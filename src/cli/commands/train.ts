@@ -22,7 +22,11 @@ const jsonMap = (raw: string, flag: string): Record<string, number> => {
   } catch { /* reported below */ }
   throw new LorakitError('LK_ARG', `'${flag}' must be a JSON object like {"q_proj": 16}, got '${raw}'`);
 };
-const h = (k: keyof TrainConfig): string => `${trainHelp[k]}${trainDefaults[k] !== '' && trainDefaults[k] !== null && !(Array.isArray(trainDefaults[k]) && (trainDefaults[k] as unknown[]).length === 0) ? ` [default: ${JSON.stringify(trainDefaults[k])}]` : ''}`;
+const h = (k: keyof TrainConfig): string => {
+  const d = trainDefaults[k];
+  const hasDefault = d !== '' && d !== null && !(Array.isArray(d) && (d as unknown[]).length === 0);
+  return `${trainHelp[k]}${hasDefault ? ` [default: ${JSON.stringify(d)}]` : ''}`;
+};
 
 const flags: Flags<TrainFlags> = {
   model: { arg: '<dir>', help: h('model') },
@@ -101,7 +105,10 @@ export const train = defineCommand<TrainFlags>({
         const share = ((100 * i.trainable) / i.total).toFixed(2);
         io.log(`trainable parameters: ${formatCount(i.trainable)} of ${formatCount(i.total)} (${share}%), r=${i.lora.r}, alpha=${i.lora.lora_alpha}`);
         io.log(`adapted modules (${i.modules.length}): ${i.modules.slice(0, 6).join(', ')}${i.modules.length > 6 ? ', …' : ''}`);
-        io.log(`data: ${i.trainSamples} train / ${i.evalSamples} held-out samples${i.invalid.length ? `, ${i.invalid.length} invalid rows skipped` : ''}${i.truncated ? `, ${i.truncated} truncated` : ''}`);
+        io.log(
+          `data: ${i.trainSamples} train / ${i.evalSamples} held-out samples` +
+            `${i.invalid.length ? `, ${i.invalid.length} invalid rows skipped` : ''}${i.truncated ? `, ${i.truncated} truncated` : ''}`,
+        );
         for (const bad of i.invalid.slice(0, 5)) io.stderr.write(`  skipped ${bad.source}: ${bad.reason}\n`);
         if (i.resumedFromStep !== null) io.log(`resuming from step ${i.resumedFromStep}`);
         if (i.resume === 'no-checkpoint') {

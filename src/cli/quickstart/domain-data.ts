@@ -6,7 +6,10 @@ import { isBrownHeldOut, readBrown } from '../../data/corpora/brown.js';
 import { readSotu } from '../../data/corpora/sotu.js';
 import { isSotuHeldOut } from '../../eval/index.js';
 
-export function writeSotuRaw(file: string, opts: { fromYear: number; maxPassages: number; replay: number }): { addresses: number; passages: number; replay: number } {
+export function writeSotuRaw(
+  file: string,
+  opts: { fromYear: number; maxPassages: number; replay: number },
+): { addresses: number; passages: number; replay: number } {
   const addresses = readSotu({ fromYear: opts.fromYear }).filter((a) => !isSotuHeldOut(a));
   const passages: string[] = [];
   for (const a of addresses) {

@@ -36,7 +36,10 @@ export function readBrown(opts: { limit?: number; categories?: readonly string[]
   for (const id of ids) {
     const category = id.slice(1, 2);
     if (opts.categories && !opts.categories.includes(category)) continue;
-    const paragraphs = readFileSync(join(dir, id), 'utf8').split(/\n\s*\n/).map((p) => p.split('\n').map(untagBrown).filter(Boolean).join(' ')).filter((p) => p.length > 0);
+    const paragraphs = readFileSync(join(dir, id), 'utf8')
+      .split(/\n\s*\n/)
+      .map((p) => p.split('\n').map(untagBrown).filter(Boolean).join(' '))
+      .filter((p) => p.length > 0);
     out.push({ id, category, text: paragraphs.join('\n') });
     if (opts.limit && out.length >= opts.limit) break;
   }

@@ -56,8 +56,11 @@ export function grad(loss: Sym, wrt: readonly Sym[], opts: GradOptions = {}): Sy
     if (!n.inputs.some((x) => x && depends.has(x.id))) continue;
     const rule = ruleFor(n.op);
     if (!rule) {
-      throw new LorakitError('LK_NO_GRAD_RULE', `failed to compute gradient for ${n.op} (node ${n.id}: ${n.inputs.map((x) => (x ? String(x) : '∅')).join(', ')} → ${n.outputs.join(', ')})`, {
-        hint: 'build this computation from primitives that have a rule (src/engine/grad/rules.ts), or keep it off the path from the parameters to the loss',
+      const inputs = n.inputs.map((x) => (x ? String(x) : '∅')).join(', ');
+      const node = `node ${n.id}: ${inputs} → ${n.outputs.join(', ')}`;
+      throw new LorakitError('LK_NO_GRAD_RULE', `failed to compute gradient for ${n.op} (${node})`, {
+        hint: 'build this computation from primitives that have a rule (src/engine/grad/rules.ts), ' +
+          'or keep it off the path from the parameters to the loss',
         details: { op: n.op, node: n.id },
       });
     }

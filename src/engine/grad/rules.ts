@@ -10,7 +10,10 @@ import { cast, div, equal, exp, log, mul, neg, pow, sub, where } from '../ops/el
 import { matmul, matmulT } from '../ops/matmul.js';
 import { dequantizeNBits, matMulNBits, nbitsBackward } from '../ops/quant.js';
 import { reduceSum } from '../ops/reduce.js';
-import { concat, expand, pad, reshape, reshapeLike, scatterNDAdd, slice, split, transpose, transposeLast2, unsqueeze, zerosLike, squeeze } from '../ops/shape.js';
+import {
+  concat, expand, pad, reshape, reshapeLike, scatterNDAdd, slice, split, transpose, transposeLast2, unsqueeze,
+  zerosLike, squeeze,
+} from '../ops/shape.js';
 import { sumTo } from './sum-to.js';
 
 export type GradRule = (dys: readonly (Sym | null)[], node: GraphNode) => readonly (Sym | null)[];
@@ -103,7 +106,11 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
     const opA = n.attrs.transA ? transposeLast2(a) : a, opB = n.attrs.transB ? transposeLast2(b) : b;
     const dOpA = matmul(g, transposeLast2(opB)), dOpB = matmul(transposeLast2(opA), g);
     const c = n.inputs[2];
-    return [n.attrs.transA ? transposeLast2(dOpA) : dOpA, n.attrs.transB ? transposeLast2(dOpB) : dOpB, c ? sumTo(beta === 1 ? dy! : mul(dy!, beta), c.shape) : null];
+    return [
+      n.attrs.transA ? transposeLast2(dOpA) : dOpA,
+      n.attrs.transB ? transposeLast2(dOpB) : dOpB,
+      c ? sumTo(beta === 1 ? dy! : mul(dy!, beta), c.shape) : null,
+    ];
   },
   Softmax: ([dy], n) => {
     const y = out(n), axis = n.attrs.axis as number;
@@ -114,7 +121,9 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   ReduceMean: ([dy], n) => {
     const x = inp(n, 0);
     const count = ints(inp(n, 1)).map((a) => x.shape[a]);
-    if (!count.every((d): d is number => typeof d === 'number')) throw new LorakitError('LK_NO_GRAD_RULE', `ReduceMean (node ${n.id}): gradient needs static reduced dims, got ${x}`);
+    if (!count.every((d): d is number => typeof d === 'number')) {
+      throw new LorakitError('LK_NO_GRAD_RULE', `ReduceMean (node ${n.id}): gradient needs static reduced dims, got ${x}`);
+    }
     return [div(unreduce(dy!, n), count.reduce((p, d) => p * d, 1)), null];
   },
   ReduceMax: ([dy], n) => {
@@ -131,14 +140,21 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   Concat: ([dy], n) => {
     const axis = n.attrs.axis as number;
     const sizes = n.inputs.map((x) => x!.shape[axis]);
-    if (!sizes.every((d): d is number => typeof d === 'number')) throw new LorakitError('LK_NO_GRAD_RULE', `Concat (node ${n.id}): gradient needs static sizes on axis ${axis}, got ${n.inputs.join(', ')}`);
+    if (!sizes.every((d): d is number => typeof d === 'number')) {
+      throw new LorakitError(
+        'LK_NO_GRAD_RULE',
+        `Concat (node ${n.id}): gradient needs static sizes on axis ${axis}, got ${n.inputs.join(', ')}`,
+      );
+    }
     return split(dy!, axis, sizes);
   },
   Split: (dys, n) => [concat(dys.map((d, i) => d ?? zerosLike(n.outputs[i])), n.attrs.axis as number), null],
   Slice: ([dy], n) => {
     const x = inp(n, 0), [start] = ints(inp(n, 1)), [end] = ints(inp(n, 2)), [axis] = ints(inp(n, 3));
     const d = x.shape[axis];
-    if (typeof d !== 'number') throw new LorakitError('LK_NO_GRAD_RULE', `Slice (node ${n.id}): gradient needs a static dim on axis ${axis}, got ${x}`);
+    if (typeof d !== 'number') {
+      throw new LorakitError('LK_NO_GRAD_RULE', `Slice (node ${n.id}): gradient needs a static dim on axis ${axis}, got ${x}`);
+    }
     const s = Math.max(0, Math.min(d, start < 0 ? start + d : start)), e = Math.max(s, Math.min(d, end < 0 ? end + d : end));
     const pads = new Array<number>(2 * x.rank).fill(0);
     pads[axis] = s;
@@ -150,7 +166,11 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
     if (axis !== 0) {
       const perm = [axis, ...x.shape.map((_, i) => i).filter((i) => i !== axis)];
       const xt = transpose(x, perm);
-      const dyPerm = [...idx.shape.map((_, i) => axis + i), ...Array.from({ length: axis }, (_, i) => i), ...x.shape.slice(axis + 1).map((_, i) => axis + idx.rank + i)];
+      const dyPerm = [
+        ...idx.shape.map((_, i) => axis + i),
+        ...Array.from({ length: axis }, (_, i) => i),
+        ...x.shape.slice(axis + 1).map((_, i) => axis + idx.rank + i),
+      ];
       const g = scatterNDAdd(zerosLike(xt), unsqueeze(cast(idx, 'int64'), [-1]), transpose(dy!, dyPerm));
       return [transpose(g, perm.map((_, i) => perm.indexOf(i))), null];
     }

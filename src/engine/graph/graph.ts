@@ -5,7 +5,9 @@ import { LorakitError } from '../../errors.js';
 import { type AnyTypedArray, type DType, bytesPerElement, dtypeOfArray } from './dtype.js';
 import { type Shape, isStatic, normalizeDim, numel, shapeStr } from './dim.js';
 
-export type AttrValue = number | string | readonly number[] | readonly string[] | ConstTensor | { readonly float: number } | { readonly floats: readonly number[] };
+export type AttrValue =
+  | number | string | readonly number[] | readonly string[] | ConstTensor
+  | { readonly float: number } | { readonly floats: readonly number[] };
 
 /**
  * An initializer's bytes in a file that ORT reads itself (memory-mapping it, then dropping the mapping once a kernel
@@ -106,7 +108,10 @@ export class Graph {
   constant(data: AnyTypedArray, shape: readonly number[], name?: string, o: { dtype?: DType; external?: boolean } = {}): Sym {
     const dtype = o.dtype ?? dtypeOfArray(data);
     if (numel(shape) !== data.length) {
-      throw new LorakitError('LK_SHAPE', `constant${name ? ` '${name}'` : ''}: shape ${shapeStr(shape)} needs ${numel(shape)} values, got ${data.length}`);
+      throw new LorakitError(
+        'LK_SHAPE',
+        `constant${name ? ` '${name}'` : ''}: shape ${shapeStr(shape)} needs ${numel(shape)} values, got ${data.length}`,
+      );
     }
     const key = !name && data.length <= 16 ? `${dtype}|${shape.join(',')}|${Array.from(data as ArrayLike<unknown>, String).join(',')}` : undefined;
     if (key) {
@@ -124,7 +129,10 @@ export class Graph {
   fileConstant(file: ExternalFile, shape: readonly number[], dtype: DType, name: string): Sym {
     const bytes = numel(shape) * bytesPerElement[dtype];
     if (bytes !== file.byteLength) {
-      throw new LorakitError('LK_SHAPE', `constant '${name}': shape ${shapeStr(shape)} of ${dtype} needs ${bytes} bytes, file '${file.location}' holds ${file.byteLength}`);
+      throw new LorakitError(
+        'LK_SHAPE',
+        `constant '${name}': shape ${shapeStr(shape)} of ${dtype} needs ${bytes} bytes, file '${file.location}' holds ${file.byteLength}`,
+      );
     }
     const s = new Sym(this, this.nextId++, dtype, shape, 'const', name, null, { dtype, shape, file });
     this.constants.push(s);
@@ -168,7 +176,8 @@ export class Graph {
   /** Marks `sym` as a graph output under `name`. */
   output(name: string, sym: Sym): void {
     if (sym.graph !== this) throw new LorakitError('LK_GRAPH', `output '${name}': tensor ${sym} belongs to another graph`);
-    if (this.outputs.has(name) || this.inputNames.has(name)) throw new LorakitError('LK_GRAPH', `graph '${this.name}': output name '${name}' already used`);
+    if (this.outputs.has(name) || this.inputNames.has(name))
+      throw new LorakitError('LK_GRAPH', `graph '${this.name}': output name '${name}' already used`);
     this.outputs.set(name, sym);
   }
 

@@ -55,7 +55,12 @@ function attrProto(name: string, v: AttrValue): Record<string, unknown> {
 function valueInfo(name: string, s: { dtype: Sym['dtype']; shape: Shape }): Record<string, unknown> {
   return {
     name,
-    type: { tensorType: { elemType: onnxDataType[s.dtype], shape: { dim: s.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType: onnxDataType[s.dtype],
+        shape: { dim: s.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
 
@@ -95,7 +100,12 @@ export function emitModel(g: Graph): EmitResult {
   const externalData = constants.flatMap((s) => (s.value!.external ? [{ path: `${nameOf(s)}.bin`, data: bytesOf(s.value!) }] : []));
   const files = constants.flatMap((s) => (s.value!.file ? [s.value!.file] : []));
   const folders = [...new Set(files.map((f) => f.folder))];
-  if (folders.length > 1) throw new LorakitError('LK_INTERNAL', `ONNX emit: file-backed initializers come from ${folders.length} folders (${folders.join(', ')}); a model can read one`);
+  if (folders.length > 1) {
+    throw new LorakitError(
+      'LK_INTERNAL',
+      `ONNX emit: file-backed initializers come from ${folders.length} folders (${folders.join(', ')}); a model can read one`,
+    );
+  }
   const contribDomains = [...new Set(nodes.map((n) => n.domain))].filter((d) => d);
   const model = {
     irVersion: 8,
@@ -114,7 +124,12 @@ export function emitModel(g: Graph): EmitResult {
   const err = ModelProto.verify(model);
   if (err) throw new LorakitError('LK_INTERNAL', `ONNX emit: ${err}`);
   const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
-  return { bytes, inputNames: inputs.map((s) => s.name!), outputNames: [...g.outputs.keys()], nodeCount: nodes.length + extraIdentity.length, externalData,
+  return {
+    bytes,
+    inputNames: inputs.map((s) => s.name!),
+    outputNames: [...g.outputs.keys()],
+    nodeCount: nodes.length + extraIdentity.length,
+    externalData,
     ...(folders.length ? { externalFolder: folders[0] } : {}), externalFiles: files.map((f) => f.location),
   };
 }

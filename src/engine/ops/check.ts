@@ -13,7 +13,11 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
     const db = i < n - b.length ? 1 : b[i - (n - b.length)];
     if (dimEq(da, db) || db === 1) out.push(da);
     else if (da === 1) out.push(db);
-    else throw new LorakitError('LK_SHAPE', `${op}: cannot broadcast ${shapeStr(a)} with ${shapeStr(b)} (dim ${i}: ${da} vs ${db})`, { details: { op, a, b } });
+    else {
+      throw new LorakitError('LK_SHAPE', `${op}: cannot broadcast ${shapeStr(a)} with ${shapeStr(b)} (dim ${i}: ${da} vs ${db})`, {
+        details: { op, a, b },
+      });
+    }
   }
   return out;
 }

@@ -2,7 +2,10 @@
 // rotary embedding, attention with grouped-query heads and masks, cross-entropy with an ignore index.
 import type { Dim } from '../graph/dim.js';
 import type { Sym } from '../graph/graph.js';
-import { add, and, bitwiseAnd, bitwiseXor, cast, div, equal, erf, less, mul, neg, not, pow, reciprocal, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
+import {
+  add, and, bitwiseAnd, bitwiseXor, cast, div, equal, erf, less, mul, neg, not, pow, reciprocal, sigmoid, sqrt, sub,
+  tanh, where,
+} from './elementwise.js';
 import { matmul } from './matmul.js';
 import { logSoftmax, reduceMean, reduceSum, softmax } from './reduce.js';
 import { concat, dimOf, gather, reshape, shapeOf, slice, transpose, transposeLast2, unsqueeze } from './shape.js';
@@ -79,7 +82,9 @@ export function mergeHeads(x: Sym): Sym {
  * `keyMask` (B, S) is 1 for real tokens, 0 for padding; `segments` (B, T) (packing, only when past = 0) restricts
  * attention to keys of the same segment.
  */
-export function attentionBias(opts: { queryLen: Dim; keyLen: Dim; past: Sym; keyMask: Sym; segments?: Sym; slidingWindow?: number; dtype?: 'float32' | 'float64' }): Sym {
+export function attentionBias(opts: {
+  queryLen: Dim; keyLen: Dim; past: Sym; keyMask: Sym; segments?: Sym; slidingWindow?: number; dtype?: 'float32' | 'float64';
+}): Sym {
   const g = opts.keyMask.graph;
   const one = g.scalar(1, 'int64');
   const kLen = dimOf(opts.keyMask, 1);

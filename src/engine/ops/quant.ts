@@ -44,10 +44,16 @@ export function matMulNBits(x: Sym, b: Sym, scales: Sym, zeroPoints: Sym | null,
   backward?: () => NBitsOperands): Sym {
   requireDtype('MatMulNBits', b, 'uint8');
   const kx = x.shape[x.rank - 1];
-  if (!dimEq(kx, l.k)) throw new LorakitError('LK_SHAPE', `MatMulNBits: input ${shapeStr(x.shape)} has ${kx} features, the packed weight expects K = ${l.k}`);
+  if (!dimEq(kx, l.k)) {
+    throw new LorakitError('LK_SHAPE', `MatMulNBits: input ${shapeStr(x.shape)} has ${kx} features, the packed weight expects K = ${l.k}`);
+  }
   const nb = blocksPerRow(l), blob = (l.blockSize * l.bits) / 8;
   if (b.shape.join() !== [l.n, nb, blob].join()) {
-    throw new LorakitError('LK_SHAPE', `MatMulNBits: packed weight ${shapeStr(b.shape)} does not match N=${l.n}, K=${l.k}, block ${l.blockSize}, ${l.bits} bits (expected [${l.n}, ${nb}, ${blob}])`);
+    throw new LorakitError(
+      'LK_SHAPE',
+      `MatMulNBits: packed weight ${shapeStr(b.shape)} does not match N=${l.n}, K=${l.k}, block ${l.blockSize}, ${l.bits} bits ` +
+        `(expected [${l.n}, ${nb}, ${blob}])`,
+    );
   }
   const attrs = { K: l.k, N: l.n, bits: l.bits, block_size: l.blockSize, accuracy_level: l.accuracyLevel };
   const inputs = zeroPoints ? [x, b, scales, zeroPoints] : [x, b, scales];

@@ -31,7 +31,8 @@ export function reshape(x: Sym, target: readonly Dim[]): Sym {
     const inferred = divDims(total, rest);
     if (inferred === null) throw new LorakitError('LK_SHAPE', `Reshape: cannot reshape ${shapeStr(x.shape)} to ${shapeStr(target)}`);
     if (typeof target[inferAt] === 'string' && !dimEq(target[inferAt], inferred)) {
-      throw new LorakitError('LK_SHAPE', `Reshape: ${shapeStr(x.shape)} → ${shapeStr(target)} gives ${inferred} where ${target[inferAt]} was asked`);
+      throw new LorakitError('LK_SHAPE',
+        `Reshape: ${shapeStr(x.shape)} → ${shapeStr(target)} gives ${inferred} where ${target[inferAt]} was asked`);
     }
     out[inferAt] = inferred;
   } else if (!dimEq(product(out), total)) {
@@ -88,7 +89,12 @@ export function split(x: Sym, axis: number, sizes: readonly number[]): Sym[] {
   if (typeof x.shape[a] === 'number' && x.shape[a] !== total) {
     throw new LorakitError('LK_SHAPE', `Split: sizes [${sizes}] sum to ${total}, but ${x} has ${x.shape[a]} on axis ${a}`);
   }
-  return x.graph.node('Split', [x, x.graph.ints(sizes)], { axis: a }, sizes.map((s) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? s : d)) })));
+  return x.graph.node(
+    'Split',
+    [x, x.graph.ints(sizes)],
+    { axis: a },
+    sizes.map((s) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? s : d)) })),
+  );
 }
 
 /** x[start:end] along `axis` (step 1; negative indices count from the end, as in Python). */
@@ -104,7 +110,9 @@ export function slice(x: Sym, axis: number, start: number, end: number): Sym {
   else if (start >= 0 && end >= 0 && end < 2 ** 31) len = end - start;
   else len = normalizeDim(`(${d}${start < 0 ? '' : '-' + start}${end >= 2 ** 31 ? '' : end < 0 ? String(end) : ''})`);
   const g = x.graph;
-  return g.node('Slice', [x, g.ints([start]), g.ints([Math.min(end, 2 ** 62)]), g.ints([a])], {}, [{ dtype: x.dtype, shape: x.shape.map((dd, i) => (i === a ? len : dd)) }])[0];
+  return g.node('Slice', [x, g.ints([start]), g.ints([Math.min(end, 2 ** 62)]), g.ints([a])], {}, [
+    { dtype: x.dtype, shape: x.shape.map((dd, i) => (i === a ? len : dd)) },
+  ])[0];
 }
 
 export function gather(x: Sym, indices: Sym, axis = 0): Sym {
@@ -168,7 +176,8 @@ export function trilu(x: Sym, upper: boolean, k = 0): Sym {
 export function constantOfShape(g: Sym['graph'], shape: Shape, value: number, dtype: DType = 'float32', shapeTensor?: Sym): Sym {
   const st = shapeTensor ?? (isStatic(shape) ? g.ints(shape) : null);
   if (!st) throw new LorakitError('LK_SHAPE', `ConstantOfShape: dynamic shape ${shapeStr(shape)} needs a shape tensor`);
-  const data = dtype === 'float32' ? new Float32Array([value]) : dtype === 'float64' ? new Float64Array([value]) : dtype === 'int64' ? new BigInt64Array([BigInt(value)]) : dtype === 'int32' ? new Int32Array([value]) : new Uint8Array([value]);
+  const data = dtype === 'float32' ? new Float32Array([value]) : dtype === 'float64' ? new Float64Array([value])
+    : dtype === 'int64' ? new BigInt64Array([BigInt(value)]) : dtype === 'int32' ? new Int32Array([value]) : new Uint8Array([value]);
   return g.node('ConstantOfShape', [st], { value: { dtype, shape: [1], data } }, [{ dtype, shape }])[0];
 }
 
@@ -179,7 +188,13 @@ export function zerosLike(x: Sym): Sym {
 /** Constant padding with static pads (ONNX order: all begins, then all ends). */
 export function pad(x: Sym, pads: readonly number[]): Sym {
   if (pads.length !== 2 * x.rank) throw new LorakitError('LK_SHAPE', `Pad: needs ${2 * x.rank} pads for ${x}, got ${pads.length}`);
-  const shape = x.shape.map((d, i) => (pads[i] === 0 && pads[i + x.rank] === 0 ? d : typeof d === 'number' ? d + pads[i] + pads[i + x.rank] : normalizeDim(`(${d}+${pads[i] + pads[i + x.rank]})`)));
+  const shape = x.shape.map((d, i) =>
+    pads[i] === 0 && pads[i + x.rank] === 0
+      ? d
+      : typeof d === 'number'
+        ? d + pads[i] + pads[i + x.rank]
+        : normalizeDim(`(${d}+${pads[i] + pads[i + x.rank]})`),
+  );
   return x.graph.node('Pad', [x, x.graph.ints(pads)], { mode: 'constant' }, [{ dtype: x.dtype, shape }])[0];
 }
 

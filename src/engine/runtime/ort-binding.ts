@@ -22,7 +22,10 @@ export interface NativeSessionOptions {
 export interface NativeSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Readonly<Record<string, NativeTensor>>, fetches: readonly string[] | Readonly<Record<string, NativeTensor>>): Promise<Record<string, NativeTensor>>;
+  run(
+    feeds: Readonly<Record<string, NativeTensor>>,
+    fetches: readonly string[] | Readonly<Record<string, NativeTensor>>,
+  ): Promise<Record<string, NativeTensor>>;
   release(): Promise<void>;
 }
 
@@ -40,7 +43,11 @@ let optimizedDumps = 0;
 /** In-memory external data (ONNX initializers stored outside the protobuf); ORT reads them from `data`. */
 export interface ExternalDataFile { readonly path: string; readonly data: Uint8Array }
 
-export async function createNativeSession(model: Uint8Array, o: NativeSessionOptions, externalData: readonly ExternalDataFile[] = []): Promise<NativeSession> {
+export async function createNativeSession(
+  model: Uint8Array,
+  o: NativeSessionOptions,
+  externalData: readonly ExternalDataFile[] = [],
+): Promise<NativeSession> {
   try {
     const s = await ort.InferenceSession.create(model, {
       intraOpNumThreads: o.intraOpThreads,

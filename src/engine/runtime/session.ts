@@ -86,17 +86,27 @@ export class CompiledGraph {
       if (!f) throw new LorakitError('LK_GRAPH', `run: missing feed '${spec.name}' (${spec.dtype}[${spec.shape.join(',')}])`);
       const dt = dtypeOfArray(f.data);
       // A Uint8Array reads as bool; a uint8 input takes one too.
-      if (dt !== spec.dtype && !(spec.dtype === 'uint8' && dt === 'bool')) throw new LorakitError('LK_DTYPE', `run: feed '${spec.name}' is ${dt}, expected ${spec.dtype}`);
-      if (f.dims.length !== spec.shape.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' has dims [${f.dims}], expected rank ${spec.shape.length} [${spec.shape.join(',')}]`);
+      if (dt !== spec.dtype && !(spec.dtype === 'uint8' && dt === 'bool'))
+        throw new LorakitError('LK_DTYPE', `run: feed '${spec.name}' is ${dt}, expected ${spec.dtype}`);
+      if (f.dims.length !== spec.shape.length) {
+        throw new LorakitError(
+          'LK_SHAPE',
+          `run: feed '${spec.name}' has dims [${f.dims}], expected rank ${spec.shape.length} [${spec.shape.join(',')}]`,
+        );
+      }
       const size = f.dims.reduce((p, d) => p * d, 1);
-      if (size !== f.data.length) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dims [${f.dims}] need ${size} values, got ${f.data.length}`);
+      if (size !== f.data.length) {
+        throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dims [${f.dims}] need ${size} values, got ${f.data.length}`);
+      }
       for (let i = 0; i < plan.length; i++) {
         const d = plan[i], actual = f.dims[i];
         if (typeof d === 'number') {
           if (d !== actual) throw new LorakitError('LK_SHAPE', `run: feed '${spec.name}' dim ${i} is ${actual}, expected ${d}`);
         } else if (d !== null) {
           const prev = env.get(d);
-          if (prev !== undefined && prev !== actual) throw new LorakitError('LK_SHAPE', `run: dim '${d}' is ${prev} in an earlier feed but ${actual} in '${spec.name}'`);
+          if (prev !== undefined && prev !== actual) {
+            throw new LorakitError('LK_SHAPE', `run: dim '${d}' is ${prev} in an earlier feed but ${actual} in '${spec.name}'`);
+          }
           env.set(d, actual);
         }
       }
@@ -118,9 +128,19 @@ export class CompiledGraph {
       const buf = into[spec.name];
       if (!buf) { fetches[spec.name] = null; continue; }
       const dims = spec.shape.map((d) => evalDim(d, env));
-      if (dims.some((d) => d === undefined)) throw new LorakitError('LK_SHAPE', `run: output '${spec.name}' has dims [${spec.shape}] not fixed by the feeds; it cannot be preallocated`);
+      if (dims.some((d) => d === undefined)) {
+        throw new LorakitError(
+          'LK_SHAPE',
+          `run: output '${spec.name}' has dims [${spec.shape}] not fixed by the feeds; it cannot be preallocated`,
+        );
+      }
       const size = (dims as number[]).reduce((p, d) => p * d, 1);
-      if (buf.length !== size || dtypeOfArray(buf) !== spec.dtype) throw new LorakitError('LK_SHAPE', `run: preallocated '${spec.name}' must be ${spec.dtype}[${size}], got ${dtypeOfArray(buf)}[${buf.length}]`);
+      if (buf.length !== size || dtypeOfArray(buf) !== spec.dtype) {
+        throw new LorakitError(
+          'LK_SHAPE',
+          `run: preallocated '${spec.name}' must be ${spec.dtype}[${size}], got ${dtypeOfArray(buf)}[${buf.length}]`,
+        );
+      }
       fetches[spec.name] = makeTensor(spec.dtype, buf, dims as number[]);
     }
     const r = await this.session.run(native, fetches as Record<string, NativeTensor>);
@@ -167,7 +187,8 @@ export async function compile(g: Graph, opts: CompileOptions = {}): Promise<Comp
     // initializers keep those chains as runtime work.
     const disabledOptimizers = [...(externalData.length || externalFiles.length ? ['ConstantFolding'] : []), ...(opts.disabledOptimizers ?? [])];
     const nativeOpts = {
-      intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers, memPattern: opts.memPattern, externalFolder,
+      intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers,
+      memPattern: opts.memPattern, externalFolder,
     };
     const session = await createNativeSession(bytes, nativeOpts, externalData);
     const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));

@@ -21,18 +21,41 @@ export interface SpecialToken { readonly content: string; readonly id: number }
  * A Hugging Face tokenizer.json for a byte-level BPE: ByteLevel pre-tokenizer (GPT-2 regex) and decoder,
  * vocab = 256 byte symbols + merged symbols in merge order, special tokens as added_tokens.
  */
-export function byteLevelTokenizerJson(merges: readonly [string, string][], specials: readonly string[], opts: { addPrefixSpace?: boolean } = {}): Record<string, unknown> {
+export function byteLevelTokenizerJson(
+  merges: readonly [string, string][],
+  specials: readonly string[],
+  opts: { addPrefixSpace?: boolean } = {},
+): Record<string, unknown> {
   const alphabet = bytesToUnicode();
   const vocab: Record<string, number> = {};
   // Base alphabet ids follow byte values (id b is byte b).
   alphabet.forEach((ch, i) => { vocab[ch] = i; });
   let next = 256;
   for (const [a, b] of merges) if (vocab[a + b] === undefined) vocab[a + b] = next++;
-  const added = specials.map((content) => ({ id: next++, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const added = specials.map((content) => ({
+    id: next++,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
   const bl = { type: 'ByteLevel', add_prefix_space: opts.addPrefixSpace ?? false, trim_offsets: true, use_regex: true };
   return {
     version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
     pre_tokenizer: bl, post_processor: { ...bl, trim_offsets: false }, decoder: bl,
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: merges.map(([a, b]) => `${a} ${b}`) },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: merges.map(([a, b]) => `${a} ${b}`),
+    },
   };
 }

@@ -10,7 +10,9 @@ import { type BpeModel, bpeTokenizerJson } from './trainer.js';
 export const DEFAULT_SPECIAL_TOKENS = ['<|endoftext|>', '<|pad|>', '<|system|>', '<|user|>', '<|assistant|>', '<|end|>'] as const;
 
 /** `<|role|>\ncontent<|end|>\n` per message, then `<|assistant|>\n` for a generation prompt. */
-export const CHAT_TEMPLATE = "{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + message['content'] + '<|end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}";
+export const CHAT_TEMPLATE =
+  "{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + message['content'] + '<|end|>\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}";
 
 export interface TokenizerFolderInfo {
   readonly dir: string;

@@ -98,7 +98,10 @@ export function trainBpeFromCounts(wordCounts: ReadonlyMap<string, number>, o: B
   const specials = o.specialTokens ?? [];
   const minFreq = o.minFrequency ?? 2;
   if (!Number.isInteger(o.vocabSize) || o.vocabSize < 256 + specials.length || o.vocabSize >= PAIR) {
-    throw new LorakitError('LK_ARG', `'vocabSize' must be an integer in [${256 + specials.length}, ${PAIR}) (256 bytes + ${specials.length} special tokens), got ${o.vocabSize}`);
+    throw new LorakitError(
+      'LK_ARG',
+      `'vocabSize' must be an integer in [${256 + specials.length}, ${PAIR}) (256 bytes + ${specials.length} special tokens), got ${o.vocabSize}`,
+    );
   }
   const targetSymbols = o.vocabSize - specials.length;
   const symbols: string[] = [...bytesToUnicode()];

@@ -30,10 +30,13 @@ export function quantizedTensorNames(cfg: ModelConfig): Map<string, { transposed
  * Quantizes one float tensor as loaded: (out, in) rows, or (in, out) for GPT-2's Conv1D. The input dim must be a
  * multiple of the block size.
  */
-export function quantizeTensor(name: string, data: Float32Array, shape: readonly number[], s: QuantScheme, transposedOnDisk: boolean): QuantizedTensor {
+export function quantizeTensor(
+  name: string, data: Float32Array, shape: readonly number[], s: QuantScheme, transposedOnDisk: boolean,
+): QuantizedTensor {
   const [rows, cols] = transposedOnDisk ? [shape[1], shape[0]] : [shape[0], shape[1]];
   if (shape.length !== 2 || cols % s.blockSize !== 0) {
-    throw new LorakitError('LK_QUANT', `cannot quantize '${name}' [${shape.join(', ')}] with block ${s.blockSize}: its input dim ${cols} is not a multiple of the block`, {
+    throw new LorakitError('LK_QUANT',
+      `cannot quantize '${name}' [${shape.join(', ')}] with block ${s.blockSize}: its input dim ${cols} is not a multiple of the block`, {
       hint: 'choose a --quant-block that divides the hidden and intermediate sizes', details: { tensor: name, shape, block: s.blockSize },
     });
   }

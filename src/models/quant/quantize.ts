@@ -25,7 +25,9 @@ export const zeroPointBytes = (blocks: number, bits: 4 | 8): number => (bits ===
  * Quantizes w, given as (n, k) row-major, or as (k, n) with `transposed` (GPT-2 Conv1D), into n rows of
  * ceil(k/block) blocks; a last partial block is padded with zeros (MatMulNBits reads only K columns).
  */
-export function quantizeRows(w: Float32Array, n: number, k: number, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>, transposed = false): QuantizedTensor {
+export function quantizeRows(
+  w: Float32Array, n: number, k: number, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>, transposed = false,
+): QuantizedTensor {
   const { bits, blockSize: bs, symmetric } = s;
   const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, qmax = (1 << bits) - 1, mid = 1 << (bits - 1);
   const packed = new Uint8Array(n * nb * blob), scales = new Float32Array(n * nb);

@@ -5,7 +5,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { Sequence, SequenceResult } from '../engine.js';
 import {
-  ApiError, type Choice, type CommonParams, chatBody, chatChunk, completionBody, completionChunk, contextLengthExceeded, parseCommon, usage, usageChunk,
+  ApiError, type Choice, type CommonParams, chatBody, chatChunk, completionBody, completionChunk, contextLengthExceeded,
+  parseCommon, usage, usageChunk,
 } from '../openai.js';
 import { type Req, pickModel } from '../request.js';
 import type { ServeContext } from '../setup.js';
@@ -48,7 +49,13 @@ const generate = (ctx: ServeContext, kind: GenerateKind) => async (req: Req, rep
   // Checked after the await so that the check and the submit below run in one tick.
   if (engine.queueDepth + count > limits.maxQueue) {
     const retry = String(Math.max(1, Math.ceil(engine.queueDepth / Math.max(1, limits.maxBatch))));
-    throw new ApiError(429, `the server queue is full (${engine.queueDepth} waiting, limit ${limits.maxQueue}); retry later`, null, 'rate_limit_error', { 'retry-after': retry });
+    throw new ApiError(
+      429,
+      `the server queue is full (${engine.queueDepth} waiting, limit ${limits.maxQueue}); retry later`,
+      null,
+      'rate_limit_error',
+      { 'retry-after': retry },
+    );
   }
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`, created = Math.floor(Date.now() / 1000);
   const stream = p.stream ? openStream(reply) : null;
@@ -69,7 +76,12 @@ const generate = (ctx: ServeContext, kind: GenerateKind) => async (req: Req, rep
       };
       seqs.push(engine.submit({
         promptIds: ids, maxTokens, seed: p.seed !== undefined ? p.seed + (i % p.n) : randomInt(2 ** 31), stop: p.stop, eos: ctx.eos,
-        sampling: { temperature: p.temperature, topP: p.topP, topK: p.topK !== undefined && p.topK > 0 ? p.topK : undefined, repetitionPenalty: p.repetitionPenalty },
+        sampling: {
+          temperature: p.temperature,
+          topP: p.topP,
+          topK: p.topK !== undefined && p.topK > 0 ? p.topK : undefined,
+          repetitionPenalty: p.repetitionPenalty,
+        },
         lease: entry ? adapters!.lease(entry) : undefined, model: entry ? entry.name : p.model,
         onText: stream ? (d) => { if (d) emit(d, null); } : undefined,
         onDone: (r) => {
@@ -99,31 +111,69 @@ const generate = (ctx: ServeContext, kind: GenerateKind) => async (req: Req, rep
   const timedOut = results.some((r) => r.finishReason === 'timeout');
   const u = usage(promptTokens, completionTokens);
   if (stream) {
-    if (failed || timedOut) send(new ApiError(failed ? 500 : 408, failed ? `generation failed: ${failed.error?.message}` : `request timed out after ${limits.timeoutMs / 1000} s`).body());
+    if (failed || timedOut) {
+      send(
+        new ApiError(
+          failed ? 500 : 408,
+          failed
+            ? `generation failed: ${failed.error?.message}`
+            : `request timed out after ${limits.timeoutMs / 1000} s`,
+        ).body(),
+      );
+    }
     else if (p.includeUsage) send(usageChunk(id, created, p.model, chat, u));
     if (!reply.raw.destroyed) reply.raw.end('data: [DONE]\n\n');
-    if (failed || timedOut) metrics.requests.inc({ route: chat ? '/v1/chat/completions' : '/v1/completions', code: failed ? 'stream_error' : 'stream_timeout' });
+    if (failed || timedOut) {
+      metrics.requests.inc({
+        route: chat ? '/v1/chat/completions' : '/v1/completions',
+        code: failed ? 'stream_error' : 'stream_timeout',
+      });
+    }
     return reply;
   }
   if (failed) throw new ApiError(500, `generation failed: ${failed.error?.message}`);
   if (timedOut) throw new ApiError(408, `request timed out after ${limits.timeoutMs / 1000} s (--request-timeout-s)`, null, 'timeout');
-  const choices: Choice[] = results.map((r, i) => ({ index: i, text: r.text, finishReason: r.finishReason, ...(p.returnTokenIds ? { tokenIds: r.tokens, promptTokenIds: [...prompts[Math.floor(i / p.n)]] } : {}) }));
+  const choices: Choice[] = results.map((r, i) => ({
+    index: i,
+    text: r.text,
+    finishReason: r.finishReason,
+    ...(p.returnTokenIds ? { tokenIds: r.tokens, promptTokenIds: [...prompts[Math.floor(i / p.n)]] } : {}),
+  }));
   return chat ? chatBody(id, created, p.model, choices, u) : completionBody(id, created, p.model, choices, u);
 };
 
 /** max_tokens as asked (or its default), refused when the longest prompt plus it exceeds the context or the window. */
 function checkMaxTokens(ctx: ServeContext, p: CommonParams, longest: number, chat: boolean): number {
   const { maxTokens: limit, ctx: context } = ctx.limits, window = ctx.checkpoint.config.slidingWindow;
-  if (p.maxTokens !== undefined && p.maxTokens > limit) throw new ApiError(400, `'max_tokens' is ${p.maxTokens}, above this server's limit of ${limit}`, 'max_tokens');
+  if (p.maxTokens !== undefined && p.maxTokens > limit)
+    throw new ApiError(400, `'max_tokens' is ${p.maxTokens}, above this server's limit of ${limit}`, 'max_tokens');
   const maxTokens = p.maxTokens ?? Math.min(chat ? limit : 16, context - longest);
-  if (longest + maxTokens > context) throw new ApiError(400, `'max_tokens' ${maxTokens} + ${longest} prompt tokens exceed the model's context of ${context} tokens`, 'max_tokens');
-  if (window && longest + maxTokens > window) throw new ApiError(400, `'max_tokens' ${maxTokens} + ${longest} prompt tokens exceed the sliding window of ${window} (attention beyond the window is not implemented with the KV cache)`, 'max_tokens');
+  if (longest + maxTokens > context) {
+    throw new ApiError(
+      400,
+      `'max_tokens' ${maxTokens} + ${longest} prompt tokens exceed the model's context of ${context} tokens`,
+      'max_tokens',
+    );
+  }
+  if (window && longest + maxTokens > window) {
+    throw new ApiError(
+      400,
+      `'max_tokens' ${maxTokens} + ${longest} prompt tokens exceed the sliding window of ${window} ` +
+        '(attention beyond the window is not implemented with the KV cache)',
+      'max_tokens',
+    );
+  }
   return maxTokens;
 }
 
 /** Takes over the response for server-sent events (Fastify no longer sends anything for it). */
 function openStream(reply: FastifyReply): true {
   reply.hijack();
-  reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
   return true;
 }
