@@ -50,7 +50,11 @@ export class TrainStep {
     // No memory pattern: ORT's arena then reuses the first run's chunks instead of adding a planned block beside them
     // (see CompileOptions.memPattern for the figures).
     const checkpointed = o.checkpointing || lowMemory;
-    const session = await compile(g, { threads: o.threads, memPattern: false, disabledOptimizers: checkpointed ? ['CommonSubexpressionElimination'] : [] });
+    const session = await compile(g, {
+      threads: o.threads,
+      memPattern: false,
+      disabledOptimizers: checkpointed ? ['CommonSubexpressionElimination'] : [],
+    });
     return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);
   }
 
