@@ -17,7 +17,14 @@ import { tmp } from '../test/registry/helpers.js';
 
 const MODEL = resolve('models/brown-llama');
 
-export interface LiveOptions { readonly store: string; readonly adapters: number; readonly replicas: number; readonly maxLoras: number; readonly inFlight: number; readonly balanceFactor: number }
+export interface LiveOptions {
+  readonly store: string;
+  readonly adapters: number;
+  readonly replicas: number;
+  readonly maxLoras: number;
+  readonly inFlight: number;
+  readonly balanceFactor: number;
+}
 export interface LiveResult {
   readonly hitRate: number; readonly loadsPer1k: number; readonly maxShare: number; readonly adaptersPerReplica: number;
   readonly failures: number; readonly requestsPerS: number;
@@ -40,7 +47,13 @@ export async function registerAdapters(root: string, store: string, blobRoot: st
 }
 
 /** One policy: cold replicas, HAProxy in front, the trace at `inFlight` requests open at a time. */
-export async function runPolicy(root: string, blobRoot: string, trace: readonly string[], policy: 'affinity' | 'round-robin', o: LiveOptions): Promise<LiveResult> {
+export async function runPolicy(
+  root: string,
+  blobRoot: string,
+  trace: readonly string[],
+  policy: 'affinity' | 'round-robin',
+  o: LiveOptions,
+): Promise<LiveResult> {
   const dir = join(root, policy);
   const procs: Proc[] = [];
   try {
@@ -50,11 +63,18 @@ export async function runPolicy(root: string, blobRoot: string, trace: readonly 
     }
     await Promise.all(procs.map((p) => waitReady(`http://127.0.0.1:${p.port}/ready`, 180_000, p.log)));
     const roundRobin = (cfg: string): string => {
-      const out = cfg.replace(/ {4}balance hash var\(txn\.model\)\n {4}hash-type consistent\n(?: {4}#[^\n]*\n)? {4}hash-balance-factor \d+\n/, '    balance roundrobin\n');
+      const out = cfg.replace(
+        / {4}balance hash var\(txn\.model\)\n {4}hash-type consistent\n(?: {4}#[^\n]*\n)? {4}hash-balance-factor \d+\n/,
+        '    balance roundrobin\n',
+      );
       if (out === cfg) throw new Error('bench cluster: the generated config no longer has the hash lines this bench replaces');
       return out;
     };
-    const hx = await startHaproxy(dir, procs.map((p) => p.port), { balanceFactor: o.balanceFactor, ...(policy === 'round-robin' ? { transform: roundRobin } : {}) });
+    const hx = await startHaproxy(
+      dir,
+      procs.map((p) => p.port),
+      { balanceFactor: o.balanceFactor, ...(policy === 'round-robin' ? { transform: roundRobin } : {}) },
+    );
     procs.push(hx);
     await waitReady(`http://127.0.0.1:${hx.port}/ready`, 20_000, hx.log);
     await new Promise((r) => setTimeout(r, 2500)); // two health checks: every replica is up
@@ -65,7 +85,8 @@ export async function runPolicy(root: string, blobRoot: string, trace: readonly 
       while (next < trace.length) {
         const model = trace[next++];
         const r = await fetch(`http://127.0.0.1:${hx.port}/v1/completions`, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, prompt: 'The jury said', max_tokens: 1, temperature: 0 }),
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model, prompt: 'The jury said', max_tokens: 1, temperature: 0 }),
         });
         await r.arrayBuffer();
         if (r.status !== 200) failures++;

@@ -24,7 +24,10 @@ export function fullHash(a: number): number {
 export class Ring {
   private readonly points: { key: number; server: number }[] = [];
   constructor(readonly servers: number, pointsPerServer = 16) {
-    for (let s = 0; s < servers; s++) for (let i = 0; i < pointsPerServer; i++) this.points.push({ key: fullHash(((s + 1) * 4096 + i) >>> 0), server: s });
+    for (let s = 0; s < servers; s++) {
+      for (let i = 0; i < pointsPerServer; i++)
+        this.points.push({ key: fullHash(((s + 1) * 4096 + i) >>> 0), server: s });
+    }
     this.points.sort((a, b) => a.key - b.key);
   }
   /** Servers in ring order from the key's position (each once). */
@@ -60,7 +63,16 @@ export function zipfTrace(n: number, length: number, s: number, seed: number): s
 export interface SimResult { readonly hitRate: number; readonly loadsPer1k: number; readonly maxShare: number; readonly adaptersPerReplica: number }
 
 /** Replays the trace: `inFlight` requests are open at a time (a sliding window), which is what bounded load counts. */
-export function simulate(trace: readonly string[], o: { replicas: number; maxLoras: number; policy: 'round-robin' | 'affinity'; balanceFactor?: number; inFlight?: number }): SimResult {
+export function simulate(
+  trace: readonly string[],
+  o: {
+    replicas: number;
+    maxLoras: number;
+    policy: 'round-robin' | 'affinity';
+    balanceFactor?: number;
+    inFlight?: number;
+  },
+): SimResult {
   const lru = Array.from({ length: o.replicas }, () => new Map<string, true>());
   const served = new Array<number>(o.replicas).fill(0);
   const load = new Array<number>(o.replicas).fill(0);

@@ -13,14 +13,30 @@ import type { BenchArea, BenchTable } from './types.js';
 
 function routingTable(): BenchTable {
   const trace = zipfTrace(64, 50_000, 1.0, 7);
-  const rows = ([['round-robin', undefined], ['affinity (consistent hash)', undefined], ['affinity + hash-balance-factor 150', 150], ['affinity + hash-balance-factor 200', 200]] as const)
+  const rows = ([
+    ['round-robin', undefined],
+    ['affinity (consistent hash)', undefined],
+    ['affinity + hash-balance-factor 150', 150],
+    ['affinity + hash-balance-factor 200', 200],
+  ] as const)
     .map(([label, factor]) => {
-      const r = simulate(trace, { replicas: 4, maxLoras: 8, policy: label === 'round-robin' ? 'round-robin' : 'affinity', balanceFactor: factor, inFlight: 8 });
+      const r = simulate(trace, {
+        replicas: 4,
+        maxLoras: 8,
+        policy: label === 'round-robin' ? 'round-robin' : 'affinity',
+        balanceFactor: factor,
+        inFlight: 8,
+      });
       return { routing: label, 'hit rate': Number(r.hitRate.toFixed(3)), 'adapter loads / 1k req': Number(r.loadsPer1k.toFixed(1)),
         'busiest replica share': Number(r.maxShare.toFixed(3)), 'distinct adapters loaded / replica': Number(r.adaptersPerReplica.toFixed(1)) };
     });
-  return { title: 'cluster: adapter cache, affinity vs round-robin (SIMULATION: 64 adapters, Zipf s=1.0, 50k requests, 4 replicas, --max-loras 8, 8 in flight)', rows,
-    notes: ['Simulated router + per-replica LRU over the same trace; the hash follows HAProxy lb_chash (sdbm key, full_hash, 16 points per server), bounded load as hash-balance-factor.'] };
+  return {
+    title:
+      'cluster: adapter cache, affinity vs round-robin (SIMULATION: 64 adapters, Zipf s=1.0, 50k requests, 4 replicas, --max-loras 8, 8 in flight)',
+    rows,
+    notes: ['Simulated router + per-replica LRU over the same trace; the hash follows HAProxy lb_chash (sdbm key, full_hash, ' +
+      '16 points per server), bounded load as hash-balance-factor.'],
+  };
 }
 
 async function timeRegistry(label: string, open: (home: string) => Registry): Promise<Record<string, number | string>> {
@@ -34,14 +50,25 @@ async function timeRegistry(label: string, open: (home: string) => Registry): Pr
   const seqPerS = (N / 2) / ((performance.now() - t) / 1000);
   const writers = Array.from({ length: WRITERS }, () => open(join(root, 'home')));
   t = performance.now();
-  await Promise.all(writers.map(async (w, k) => { for (let i = k; i < N / 2; i += WRITERS) await w.addAdapter(dirs[N / 2 + i], { name: `par-${i % 2}` }); }));
+  await Promise.all(
+    writers.map(async (w, k) => {
+      for (let i = k; i < N / 2; i += WRITERS) await w.addAdapter(dirs[N / 2 + i], { name: `par-${i % 2}` });
+    }),
+  );
   const parPerS = (N / 2) / ((performance.now() - t) / 1000);
   const lat: number[] = [];
-  for (let i = 0; i < 100; i++) { const t1 = performance.now(); await reg.setAlias(`seq@v${(i % 20) + 1}`, 'production'); lat.push(performance.now() - t1); }
+  for (let i = 0; i < 100; i++) {
+    const t1 = performance.now();
+    await reg.setAlias(`seq@v${(i % 20) + 1}`, 'production');
+    lat.push(performance.now() - t1);
+  }
   lat.sort((a, b) => a - b);
   for (const w of writers) await w.close();
   await reg.close();
-  return { store: label, 'registrations/s (1 writer)': Number(seqPerS.toFixed(1)), [`registrations/s (${WRITERS} writers, 2 names)`]: Number(parPerS.toFixed(1)),
+  return {
+    store: label,
+    'registrations/s (1 writer)': Number(seqPerS.toFixed(1)),
+    [`registrations/s (${WRITERS} writers, 2 names)`]: Number(parPerS.toFixed(1)),
     'alias move p50 ms': Number(lat[50].toFixed(2)), 'alias move p95 ms': Number(lat[95].toFixed(2)) };
 }
 
@@ -57,16 +84,33 @@ async function liveTable(pgUrl: string): Promise<BenchTable> {
   const rows = [];
   for (const policy of ['round-robin', 'affinity'] as const) {
     const r = await runPolicy(root, blobRoot, trace, policy, o);
-    const sim = simulate(trace, { replicas: o.replicas, maxLoras: o.maxLoras, policy, balanceFactor: policy === 'affinity' ? o.balanceFactor : undefined, inFlight: o.inFlight });
+    const sim = simulate(trace, {
+      replicas: o.replicas,
+      maxLoras: o.maxLoras,
+      policy,
+      balanceFactor: policy === 'affinity' ? o.balanceFactor : undefined,
+      inFlight: o.inFlight,
+    });
     rows.push({
-      routing: policy === 'affinity' ? `affinity (generated config, hash-balance-factor ${o.balanceFactor})` : 'round-robin (same config, balance roundrobin)',
-      'hit rate': Number(r.hitRate.toFixed(3)), 'adapter loads / 1k req': Number(r.loadsPer1k.toFixed(1)), 'busiest replica share': Number(r.maxShare.toFixed(3)),
-      'distinct adapters loaded / replica': Number(r.adaptersPerReplica.toFixed(1)), 'simulated hit rate (same trace)': Number(sim.hitRate.toFixed(3)),
+      routing:
+        policy === 'affinity'
+          ? `affinity (generated config, hash-balance-factor ${o.balanceFactor})`
+          : 'round-robin (same config, balance roundrobin)',
+      'hit rate': Number(r.hitRate.toFixed(3)), 'adapter loads / 1k req': Number(r.loadsPer1k.toFixed(1)),
+      'busiest replica share': Number(r.maxShare.toFixed(3)),
+      'distinct adapters loaded / replica': Number(r.adaptersPerReplica.toFixed(1)),
+      'simulated hit rate (same trace)': Number(sim.hitRate.toFixed(3)),
       'req/s': Number(r.requestsPerS.toFixed(1)), failures: r.failures,
     });
   }
-  return { title: `cluster: adapter cache, affinity vs round-robin (MEASURED: HAProxy + ${o.replicas} serve replicas, ${o.adapters} adapters, Zipf s=1.0, ${LIVE_REQUESTS} requests, --max-loras ${o.maxLoras}, ${o.inFlight} in flight)`,
-    rows, notes: ['Real HAProxy 2.6 and lorakit serve replicas on the bundled base (1 thread each, cold at the start of each policy), adapters loaded on demand from a throwaway PostgreSQL registry; hits and loads from the replicas\' /metrics; max_tokens 1, so req/s is routing + adapter loading + one decode step on a shared 2-core machine.'] };
+  return {
+    title: `cluster: adapter cache, affinity vs round-robin (MEASURED: HAProxy + ${o.replicas} serve replicas, ${o.adapters} adapters, ` +
+      `Zipf s=1.0, ${LIVE_REQUESTS} requests, --max-loras ${o.maxLoras}, ${o.inFlight} in flight)`,
+    rows,
+    notes: ['Real HAProxy 2.6 and lorakit serve replicas on the bundled base (1 thread each, cold at the start of each policy), ' +
+      'adapters loaded on demand from a throwaway PostgreSQL registry; hits and loads from the replicas\' /metrics; max_tokens 1, ' +
+      'so req/s is routing + adapter loading + one decode step on a shared 2-core machine.'],
+  };
 }
 
 export const bench: BenchArea = async () => {
@@ -76,10 +120,15 @@ export const bench: BenchArea = async () => {
     tables.push(await liveTable(pg.url), routingTable());
     const rows = [
       await timeRegistry('SQLite (WAL)', (home) => Registry.open(home, { store: `sqlite:${join(home, 'registry.db')}` })),
-      await timeRegistry('PostgreSQL 15 (local, fsync off)', (home) => Registry.open(home, { store: `${pg.url}?schema=b_${Math.abs(home.split('').reduce((a, c) => (a * 31 + c.charCodeAt(0)) | 0, 0))}` })),
+      await timeRegistry('PostgreSQL 15 (local, fsync off)', (home) =>
+        Registry.open(home, {
+          store: `${pg.url}?schema=b_${Math.abs(home.split('').reduce((a, c) => (a * 31 + c.charCodeAt(0)) | 0, 0))}`,
+        }),
+      ),
     ];
     tables.push({ title: 'cluster: registry on PostgreSQL vs SQLite (tiny adapters, blobs on local disk)', rows,
-      notes: ['The throwaway PostgreSQL runs with fsync=off (test settings), so its numbers are a lower bound on a production server\'s commit cost; SQLite runs WAL + synchronous=NORMAL.'] });
+      notes: ['The throwaway PostgreSQL runs with fsync=off (test settings), so its numbers are a lower bound on a production ' +
+        'server\'s commit cost; SQLite runs WAL + synchronous=NORMAL.'] });
   } finally { pg.stop(); }
   return tables;
 };

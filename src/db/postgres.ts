@@ -10,7 +10,10 @@ import { gated, migrate, type Migration, type MigrationScope, type SqlDriver, ty
 
 const INT8 = 20;
 // BIGINT/count(*) come back as numbers (ids and sizes stay far below 2^53)
-const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) };
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'),
+};
 const numbered = (sql: string): string => { let i = 0; return sql.replace(/\?/g, () => `$${++i}`); };
 
 export interface PgLocation { readonly connectionString: string; readonly schema: string | undefined; readonly display: string }
@@ -20,7 +23,8 @@ export function parsePgUrl(url: string): PgLocation {
   let u: URL;
   try { u = new URL(url); } catch { throw new LorakitError('LK_ARG', `'${url}' is not a URL; expected postgres://user@host:port/db[?schema=NAME]`); }
   const schema = u.searchParams.get('schema') ?? undefined;
-  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new LorakitError('LK_ARG', `schema '${schema}' is invalid: expected lower-case letters, digits and '_'`);
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new LorakitError('LK_ARG', `schema '${schema}' is invalid: expected lower-case letters, digits and '_'`);
   u.searchParams.delete('schema');
   const display = new URL(u.href);
   if (display.password) display.password = '***';
@@ -35,7 +39,8 @@ class PgDriver implements SqlDriver {
     try { return await c.query(numbered(sql), args); } catch (e) {
       const reach = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|terminat/i.test((e as Error).message);
       throw new LorakitError('LK_REGISTRY', `database ${this.location}: ${(e as Error).message}`,
-        { cause: e, details: { location: this.location }, ...(reach ? { hint: 'is PostgreSQL running, and is LORAKIT_STORE / --store right?' } : {}) });
+        { cause: e, details: { location: this.location },
+          ...(reach ? { hint: 'is PostgreSQL running, and is LORAKIT_STORE / --store right?' } : {}) });
     }
   }
   private on(c: pg.Pool | pg.PoolClient): SqlQuery {
@@ -70,7 +75,10 @@ class PgDriver implements SqlDriver {
   }
   async lock(q: SqlQuery, key: string): Promise<void> { await q.get('SELECT pg_advisory_xact_lock(hashtext(CAST(? AS TEXT)))', `lorakit:${key}`); }
   async followSerial(q: SqlQuery, table: string, column: string): Promise<void> {
-    await q.get(`SELECT setval(pg_get_serial_sequence('${table}', '${column}'), GREATEST((SELECT max(${column}) FROM ${table}), 1), (SELECT count(*) > 0 FROM ${table}))`);
+    await q.get(
+      `SELECT setval(pg_get_serial_sequence('${table}', '${column}'), GREATEST((SELECT max(${column}) FROM ${table}), 1), ` +
+        `(SELECT count(*) > 0 FROM ${table}))`,
+    );
   }
   listAgg(expr: string): string { return `string_agg(${expr}, ',')`; }
   async close(): Promise<void> { await this.pool.end(); }

@@ -49,14 +49,21 @@ export async function migrate(d: SqlDriver, scope: MigrationScope, migrations: r
     const newest = Math.max(0, ...migrations.map((m) => m.version));
     const ahead = [...done].filter((v) => v > newest);
     if (ahead.length) {
-      throw new LorakitError('LK_REGISTRY', `the ${scope} schema in ${d.location} has version ${Math.max(...ahead)}, newer than this lorakit knows (${newest})`,
+      throw new LorakitError('LK_REGISTRY',
+        `the ${scope} schema in ${d.location} has version ${Math.max(...ahead)}, newer than this lorakit knows (${newest})`,
         { hint: 'upgrade lorakit on this machine', details: { location: d.location, scope } });
     }
     const applied: number[] = [];
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
       if (done.has(m.version)) continue;
       await q.exec(m.sql);
-      await q.run('INSERT INTO lorakit_migrations (scope, version, name, applied_at) VALUES (?, ?, ?, ?)', scope, m.version, m.name, new Date().toISOString());
+      await q.run(
+        'INSERT INTO lorakit_migrations (scope, version, name, applied_at) VALUES (?, ?, ?, ?)',
+        scope,
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      );
       applied.push(m.version);
     }
     return applied;

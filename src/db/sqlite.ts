@@ -65,7 +65,12 @@ const args = (a: unknown[]): unknown[] => a.map((x) => (typeof x === 'boolean' ?
 
 /** Opens (creating) the database file and starts migrating `scope`'s schema; every call on the returned driver
  *  waits for the migration. */
-export function openSqlite(path: string, scope: MigrationScope, migrations: readonly Migration[], busyTimeoutMs = 15_000): { driver: SqlDriver; ready: Promise<unknown> } {
+export function openSqlite(
+  path: string,
+  scope: MigrationScope,
+  migrations: readonly Migration[],
+  busyTimeoutMs = 15_000,
+): { driver: SqlDriver; ready: Promise<unknown> } {
   let db: Database.Database;
   try {
     db = new Database(path);
@@ -73,7 +78,10 @@ export function openSqlite(path: string, scope: MigrationScope, migrations: read
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a committed row survives a process kill
   } catch (e) {
-    throw new LorakitError('LK_REGISTRY', `cannot open the ${scope} database '${path}': ${(e as Error).message}`, { cause: e, details: { file: path } });
+    throw new LorakitError('LK_REGISTRY', `cannot open the ${scope} database '${path}': ${(e as Error).message}`, {
+      cause: e,
+      details: { file: path },
+    });
   }
   const raw = new SqliteDriver(db, path);
   const ready = migrate(raw, scope, migrations);

@@ -74,7 +74,8 @@ export class FsBlobStore implements BlobStore {
     try {
       const got = await copyHashing(src, tmp);
       if (expected && got.sha256 !== expected) {
-        throw new LorakitError('LK_CONFLICT', `'${src}' changed while it was being registered (sha256 ${got.sha256.slice(0, 12)}…, expected ${expected.slice(0, 12)}…)`,
+        throw new LorakitError('LK_CONFLICT',
+          `'${src}' changed while it was being registered (sha256 ${got.sha256.slice(0, 12)}…, expected ${expected.slice(0, 12)}…)`,
           { hint: 'wait until whatever writes the folder has finished, then register again', details: { file: src } });
       }
       const dest = this.locate(got.sha256);
@@ -86,17 +87,28 @@ export class FsBlobStore implements BlobStore {
     } catch (e) {
       await rm(tmp, { force: true });
       if (e instanceof LorakitError) throw e;
-      throw new LorakitError('LK_IO', `cannot store '${src}' in the blob store ${this.root}: ${(e as Error).message}`, { cause: e, details: { file: src } });
+      throw new LorakitError('LK_IO', `cannot store '${src}' in the blob store ${this.root}: ${(e as Error).message}`, {
+        cause: e,
+        details: { file: src },
+      });
     }
   }
 
   async copyOut(sha: string, dest: string): Promise<void> {
     const src = this.locate(sha);
-    if (!existsSync(src)) throw new LorakitError('LK_CORRUPT', `blob ${sha} is missing from ${this.root}`, { hint: "run 'lorakit registry verify'", details: { blob: sha, path: src } });
+    if (!existsSync(src)) {
+      throw new LorakitError('LK_CORRUPT', `blob ${sha} is missing from ${this.root}`, {
+        hint: "run 'lorakit registry verify'",
+        details: { blob: sha, path: src },
+      });
+    }
     const got = await copyHashing(src, dest);
     if (got.sha256 !== sha) {
       await rm(dest, { force: true });
-      throw new LorakitError('LK_CORRUPT', `blob ${src} is corrupt: its bytes hash to ${got.sha256}`, { hint: "run 'lorakit registry verify'", details: { blob: sha, path: src, actual: got.sha256 } });
+      throw new LorakitError('LK_CORRUPT', `blob ${src} is corrupt: its bytes hash to ${got.sha256}`, {
+        hint: "run 'lorakit registry verify'",
+        details: { blob: sha, path: src, actual: got.sha256 },
+      });
     }
   }
 

@@ -12,7 +12,13 @@ const TABLES: readonly { name: string; serial?: string }[] = [
   { name: 'tags' }, { name: 'history', serial: 'id' }, { name: 'eval_reports', serial: 'id' },
 ];
 
-export interface CopyReport { readonly rows: Record<string, number>; readonly blobs: number; readonly blobsAdded: number; readonly bytes: number; readonly verified: number }
+export interface CopyReport {
+  readonly rows: Record<string, number>;
+  readonly blobs: number;
+  readonly blobsAdded: number;
+  readonly bytes: number;
+  readonly verified: number;
+}
 
 const sqlStore = (r: Registry, what: string): SqlMetadataStore => {
   if (!(r.meta instanceof SqlMetadataStore)) throw new LorakitError('LK_ARG', `registry migrate: the ${what} store is not an SQL store`);
@@ -22,7 +28,9 @@ const sqlStore = (r: Registry, what: string): SqlMetadataStore => {
 export async function copyRegistry(from: Registry, to: Registry, onProgress?: (done: number, total: number) => void): Promise<CopyReport> {
   const src = sqlStore(from, 'source'), dst = sqlStore(to, 'target');
   if ((await to.meta.listBases()).length || (await to.meta.listVersions({ limit: 1 })).length) {
-    throw new LorakitError('LK_CONFLICT', `the target registry ${dst.driver.location} is not empty`, { hint: 'migrate into a fresh database (or a new ?schema=)' });
+    throw new LorakitError('LK_CONFLICT', `the target registry ${dst.driver.location} is not empty`, {
+      hint: 'migrate into a fresh database (or a new ?schema=)',
+    });
   }
   // 1. bytes first (content addressed: an interrupted migrate leaves only orphan blobs on the target)
   const shas = [...(await from.meta.referencedBlobs())].sort();
@@ -53,7 +61,13 @@ export async function copyRegistry(from: Registry, to: Registry, onProgress?: (d
   let verified = 0;
   for (const [i, sha] of shas.entries()) {
     const c = await to.blobs.check(sha);
-    if (!c.ok) throw new LorakitError('LK_CORRUPT', `blob ${c.path} ${c.missing ? 'is missing' : `hashes to ${c.actual}`} after the copy`, { details: { blob: sha } });
+    if (!c.ok) {
+      throw new LorakitError(
+        'LK_CORRUPT',
+        `blob ${c.path} ${c.missing ? 'is missing' : `hashes to ${c.actual}`} after the copy`,
+        { details: { blob: sha } },
+      );
+    }
     verified++;
     onProgress?.(shas.length + i + 1, shas.length * 2);
   }

@@ -1,6 +1,15 @@
 // The model registry: bases and adapters versioned together, aliases with history, eval reports and gates.
 export { Registry } from './registry.js';
-export type { ActorOptions, AddAdapterOptions, AddBaseOptions, AdapterDetail, GcReport, RegisterResult, SetAliasOptions, VerifyReport } from './registry.js';
+export type {
+  ActorOptions,
+  AddAdapterOptions,
+  AddBaseOptions,
+  AdapterDetail,
+  GcReport,
+  RegisterResult,
+  SetAliasOptions,
+  VerifyReport,
+} from './registry.js';
 export { FsBlobStore } from './blob-store.js';
 export { SqliteMetadataStore } from './sqlite-store.js';
 export { PgMetadataStore } from './pg-store.js';
@@ -13,5 +22,6 @@ export type { CopyReport } from './copy.js';
 export { parseRef, checkName, checkLabel, isFingerprint, shortFp } from './refs.js';
 export { STAGES } from './types.js';
 export type {
-  Actor, AdapterVersion, AliasGuard, BaseRecord, BlobStore, BlobCheck, EvalReport, EvalReportRecord, FileRecord, HistoryEvent, MetadataStore, Stage, VersionFilter,
+  Actor, AdapterVersion, AliasGuard, BaseRecord, BlobStore, BlobCheck, EvalReport, EvalReportRecord, FileRecord,
+  HistoryEvent, MetadataStore, Stage, VersionFilter,
 } from './types.js';

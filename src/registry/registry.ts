@@ -84,7 +84,16 @@ export class Registry {
     if (existing && (opts.name === undefined || existing.name === opts.name)) return existing;
     for (const f of fp.files) await this.blobs.putFile(join(dir, f.name), f.sha256);
     const { files, ...meta } = fp;
-    const rec: BaseRecord = { fingerprint: fp.fingerprint, name: opts.name ?? null, architecture: fp.architecture, parameters: fp.parameters, meta, source: resolve(dir), createdAt: new Date().toISOString(), createdBy: opts.by ?? currentUser() };
+    const rec: BaseRecord = {
+      fingerprint: fp.fingerprint,
+      name: opts.name ?? null,
+      architecture: fp.architecture,
+      parameters: fp.parameters,
+      meta,
+      source: resolve(dir),
+      createdAt: new Date().toISOString(),
+      createdBy: opts.by ?? currentUser(),
+    };
     try {
       await this.meta.insertBase(rec, files);
     } catch (e) {
@@ -103,7 +112,9 @@ export class Registry {
     if (exact) return exact;
     if (found.length === 1) return found[0];
     if (found.length > 1) throw new LorakitError('LK_ARG', `base '${ref}' is ambiguous: ${found.map((b) => shortFp(b.fingerprint)).join(', ')}`);
-    throw new LorakitError('LK_NOT_FOUND', `no base model '${ref}' in the registry`, { hint: "register it with 'lorakit registry add-base <dir> --name NAME'" });
+    throw new LorakitError('LK_NOT_FOUND', `no base model '${ref}' in the registry`, {
+      hint: "register it with 'lorakit registry add-base <dir> --name NAME'",
+    });
   }
 
   async listBases(): Promise<BaseRecord[]> { return this.meta.listBases(); }
@@ -122,19 +133,29 @@ export class Registry {
     const meta = fp.lorakit ?? {};
     const declared = meta.base_fingerprint;
     if (declared !== undefined && !isFingerprint(declared)) {
-      throw new LorakitError('LK_ADAPTER', `${join(dir, 'lorakit.json')}: 'base_fingerprint' must be 64 hex digits, got '${declared}'`, { details: { file: join(dir, 'lorakit.json') } });
+      throw new LorakitError(
+        'LK_ADAPTER',
+        `${join(dir, 'lorakit.json')}: 'base_fingerprint' must be 64 hex digits, got '${declared}'`,
+        { details: { file: join(dir, 'lorakit.json') } },
+      );
     }
     let baseFp: string;
     if (opts.base !== undefined) {
       baseFp = isFingerprint(opts.base) && !(await this.meta.getBase(opts.base)) ? opts.base : (await this.resolveBase(opts.base)).fingerprint;
       if (declared && declared !== baseFp) {
-        throw new LorakitError('LK_BASE_MISMATCH', `adapter '${dir}' was trained on base ${await this.describeBase(declared)} (its lorakit.json says so), not on base ${await this.describeBase(baseFp)} given with --base`,
+        throw new LorakitError('LK_BASE_MISMATCH',
+          `adapter '${dir}' was trained on base ${await this.describeBase(declared)} (its lorakit.json says so), ` +
+            `not on base ${await this.describeBase(baseFp)} given with --base`,
           { details: { adapter: dir, adapterBase: declared, givenBase: baseFp } });
       }
     } else if (declared) {
       baseFp = declared;
     } else {
-      throw new LorakitError('LK_ARG', `adapter '${dir}' does not say which base it was trained on (no lorakit.json base_fingerprint)`, { hint: 'pass --base NAME|FINGERPRINT' });
+      throw new LorakitError(
+        'LK_ARG',
+        `adapter '${dir}' does not say which base it was trained on (no lorakit.json base_fingerprint)`,
+        { hint: 'pass --base NAME|FINGERPRINT' },
+      );
     }
     if (!opts.allowDuplicate) {
       const dup = await this.meta.findVersionByFingerprint(opts.name, fp.fingerprint);
@@ -145,7 +166,8 @@ export class Registry {
     // 2. every row (version number, version, files, history) in one serialized transaction, which checks for
     //    identical content again: a concurrent registration may have won the race since the check above.
     return this.meta.insertVersion({
-      name: opts.name, fingerprint: fp.fingerprint, baseFingerprint: baseFp, datasetFingerprint: opts.datasetFingerprint ?? meta.dataset_fingerprint ?? null,
+      name: opts.name, fingerprint: fp.fingerprint, baseFingerprint: baseFp,
+      datasetFingerprint: opts.datasetFingerprint ?? meta.dataset_fingerprint ?? null,
       runId: opts.runId ?? meta.run_id ?? null, loraConfig: fp.loraConfig, metrics: { ...(meta.metrics ?? {}), ...(opts.metrics ?? {}) },
       source: resolve(dir), createdAt: new Date().toISOString(), createdBy: opts.by ?? currentUser(),
     }, fp.files, { dedupe: !opts.allowDuplicate });
@@ -156,7 +178,12 @@ export class Registry {
     const run = await tracker.getRun(runId);
     const art = (await tracker.artifacts(run.id)).filter((a) => a.kind === 'adapter').pop();
     const dir = art?.path ?? (run.runDir ? join(run.runDir, 'adapter') : undefined);
-    if (!dir || !existsSync(dir)) throw new LorakitError('LK_NOT_FOUND', `run ${run.id} has no adapter folder (no 'adapter' artifact${run.runDir ? ` and no ${join(run.runDir, 'adapter')}` : ''})`);
+    if (!dir || !existsSync(dir)) {
+      throw new LorakitError(
+        'LK_NOT_FOUND',
+        `run ${run.id} has no adapter folder (no 'adapter' artifact${run.runDir ? ` and no ${join(run.runDir, 'adapter')}` : ''})`,
+      );
+    }
     const r = await this.addAdapter(dir, {
       ...opts, runId: run.id, datasetFingerprint: opts.datasetFingerprint ?? run.lineage.datasetFingerprint,
       base: opts.base ?? (existsSync(join(dir, 'lorakit.json')) ? undefined : run.lineage.baseFingerprint),
@@ -172,7 +199,8 @@ export class Registry {
       : selector.kind === 'version' ? await this.meta.getVersion(name, selector.version)
         : await this.meta.aliasTarget(name, selector.alias);
     if (!v) {
-      throw new LorakitError('LK_NOT_FOUND', selector.kind === 'alias' ? `adapter '${name}' has no alias '${selector.alias}'` : `no adapter '${ref}' in the registry`,
+      throw new LorakitError('LK_NOT_FOUND',
+        selector.kind === 'alias' ? `adapter '${name}' has no alias '${selector.alias}'` : `no adapter '${ref}' in the registry`,
         { hint: selector.kind === 'alias' ? `see 'lorakit registry show ${name}'` : "see 'lorakit registry list'" });
     }
     return v;
@@ -182,7 +210,12 @@ export class Registry {
 
   async show(ref: string): Promise<AdapterDetail> {
     const v = await this.resolve(ref);
-    const [base, files, evalReports, history] = await Promise.all([this.meta.getBase(v.baseFingerprint), this.meta.files({ kind: 'version', id: v.id }), this.meta.evalReports(v.id), this.meta.history(v.name)]);
+    const [base, files, evalReports, history] = await Promise.all([
+      this.meta.getBase(v.baseFingerprint),
+      this.meta.files({ kind: 'version', id: v.id }),
+      this.meta.evalReports(v.id),
+      this.meta.history(v.name),
+    ]);
     return { version: v, base: base ?? null, files, evalReports, history };
   }
 
@@ -205,7 +238,8 @@ export class Registry {
       const what = !last ? 'no' : foreign ? `a '${suite}' report that does not fit it (${foreign}) and no valid` : 'a failing';
       if (!opts.force) {
         throw new LorakitError('LK_GATE', `${ver.ref} has ${what} '${suite}' evaluation report; alias '${alias}' was not moved`,
-          { hint: 'run the suite and attach a passing report, or pass --force (recorded in the alias history)', details: { ref: ver.ref, suite, alias } });
+          { hint: 'run the suite and attach a passing report, or pass --force (recorded in the alias history)',
+            details: { ref: ver.ref, suite, alias } });
       }
       const gate = !last ? 'no report, forced' : foreign ? 'foreign report, forced' : 'failed, forced';
       return { forced: true, detail: { requireSuite: suite, gate } };
@@ -277,12 +311,17 @@ export class Registry {
       fp = (await fingerprintModelDir(baseDirOrRef)).fingerprint;
       label = `the model in '${baseDirOrRef}', which is base ${await this.describeBase(fp)},`;
     } else {
-      fp = isFingerprint(baseDirOrRef) && !(await this.meta.getBase(baseDirOrRef)) ? baseDirOrRef : (await this.resolveBase(baseDirOrRef)).fingerprint;
+      fp =
+        isFingerprint(baseDirOrRef) && !(await this.meta.getBase(baseDirOrRef))
+          ? baseDirOrRef
+          : (await this.resolveBase(baseDirOrRef)).fingerprint;
       label = `base ${await this.describeBase(fp)}`;
     }
     if (fp !== adapter.baseFingerprint) {
-      throw new LorakitError('LK_BASE_MISMATCH', `adapter ${adapter.ref} was trained on base ${await this.describeBase(adapter.baseFingerprint)}, but ${label} was given`,
-        { hint: 'use the base the adapter was trained on, or retrain the adapter on this base', details: { adapter: adapter.ref, adapterBase: adapter.baseFingerprint, givenBase: fp } });
+      throw new LorakitError('LK_BASE_MISMATCH',
+        `adapter ${adapter.ref} was trained on base ${await this.describeBase(adapter.baseFingerprint)}, but ${label} was given`,
+        { hint: 'use the base the adapter was trained on, or retrain the adapter on this base',
+          details: { adapter: adapter.ref, adapterBase: adapter.baseFingerprint, givenBase: fp } });
     }
     return { adapter, baseFingerprint: fp };
   }
@@ -292,7 +331,11 @@ export class Registry {
   /** Writes the version's files (adapter_config.json, adapter_model.safetensors, ...) to a new PEFT folder,
    *  re-hashing each blob on the way; the folder appears whole (temp folder + rename) or not at all. A non-empty
    *  folder that an earlier export did not write is refused (LK_OUT_EXISTS) unless `overwrite`. */
-  async export(ref: string, outDir: string, opts: { overwrite?: boolean } = {}): Promise<{ version: AdapterVersion; dir: string; files: FileRecord[] }> {
+  async export(
+    ref: string,
+    outDir: string,
+    opts: { overwrite?: boolean } = {},
+  ): Promise<{ version: AdapterVersion; dir: string; files: FileRecord[] }> {
     const v = await this.resolve(ref);
     const files = await this.meta.files({ kind: 'version', id: v.id });
     // The --out rule of util/out-dir.ts: a user's folder only with overwrite, never the registry's own store.
@@ -355,7 +398,10 @@ export class Registry {
     const problems = await this.meta.integrity();
     const report: VerifyReport = { checked: stored.length, bytes, bad, referencedMissing, problems, temp: await this.blobs.listTemp() };
     if ((bad.length || problems.length) && opts.throwOnCorrupt !== false) {
-      const lines = [...bad.map((b) => `  ${b.path}: ${b.missing ? 'missing' : `hashes to ${b.actual}`}`), ...problems.map((p) => `  metadata: ${p}`)];
+      const lines = [
+        ...bad.map((b) => `  ${b.path}: ${b.missing ? 'missing' : `hashes to ${b.actual}`}`),
+        ...problems.map((p) => `  metadata: ${p}`),
+      ];
       const what = `${bad.length} blob${bad.length === 1 ? '' : 's'} and ${problems.length} metadata check${problems.length === 1 ? '' : 's'}`;
       throw new LorakitError('LK_CORRUPT', `${what} failed verification:\n${lines.join('\n')}`,
         { hint: 're-register the affected models from their source folders', details: { bad, problems } });

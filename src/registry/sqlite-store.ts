@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS history (
   who TEXT NOT NULL, at TEXT NOT NULL, why TEXT, forced INTEGER NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS history_name ON history(name, target);
 CREATE TABLE IF NOT EXISTS eval_reports (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, suite TEXT NOT NULL, passed INTEGER NOT NULL, report TEXT NOT NULL, created_at TEXT NOT NULL);
+  id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, suite TEXT NOT NULL, passed INTEGER NOT NULL, ` +
+  `report TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS eval_version ON eval_reports(version_id, suite);
 ` }];
 

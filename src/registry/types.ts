@@ -67,9 +67,22 @@ export interface EvalReport {
   readonly adapter?: { readonly fingerprint?: unknown; readonly [k: string]: unknown } | null;
   readonly [k: string]: unknown;
 }
-export interface EvalReportRecord { readonly id: number; readonly versionId: number; readonly suite: string; readonly passed: boolean; readonly report: EvalReport; readonly createdAt: string }
+export interface EvalReportRecord {
+  readonly id: number;
+  readonly versionId: number;
+  readonly suite: string;
+  readonly passed: boolean;
+  readonly report: EvalReport;
+  readonly createdAt: string;
+}
 
-export interface VersionFilter { readonly name?: string; readonly baseFingerprint?: string; readonly stage?: Stage; readonly tag?: string; readonly limit?: number }
+export interface VersionFilter {
+  readonly name?: string;
+  readonly baseFingerprint?: string;
+  readonly stage?: Stage;
+  readonly tag?: string;
+  readonly limit?: number;
+}
 
 export type NewVersion = Omit<AdapterVersion, 'id' | 'version' | 'ref' | 'aliases' | 'tags' | 'stage'>;
 /** Who/when/why of a change; the store writes it as a history row in the same transaction as the change. */
@@ -136,7 +149,13 @@ export interface BlobPut { readonly sha256: string; readonly bytes: number; read
 export interface TempBlob {
   readonly path: string; readonly bytes: number; readonly ageMs: number; readonly pid: number | null; readonly writerAlive: boolean | null;
 }
-export interface BlobCheck { readonly sha256: string; readonly ok: boolean; readonly actual?: string; readonly missing?: boolean; readonly path: string }
+export interface BlobCheck {
+  readonly sha256: string;
+  readonly ok: boolean;
+  readonly actual?: string;
+  readonly missing?: boolean;
+  readonly path: string;
+}
 
 /** Content-addressed bytes keyed by sha256 hex. Writes are all-or-nothing (a reader never sees a partial blob).
  *  Async so that an object store can implement it. */

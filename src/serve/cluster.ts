@@ -14,7 +14,12 @@ export interface ReplicaStatus {
   readonly slotLoads: number;
   readonly error?: string;
 }
-export interface ClusterStatus { readonly replicas: ReplicaStatus[]; readonly hitRate: number | null; readonly duplicated: string[]; readonly adapters: number }
+export interface ClusterStatus {
+  readonly replicas: ReplicaStatus[];
+  readonly hitRate: number | null;
+  readonly duplicated: string[];
+  readonly adapters: number;
+}
 
 /** Sum of a Prometheus metric's samples (all label sets) in text exposition format. */
 export function metricSum(text: string, name: string): number {
@@ -32,10 +37,28 @@ async function probe(r: Replica, timeoutMs: number, headers: Record<string, stri
     const models = await (await get('/v1/models')).json() as { data: { id: string; parent?: string | null; loaded?: boolean; resident?: boolean }[] };
     const metrics = await (await get('/metrics')).text();
     const adapters = models.data.filter((m) => m.parent);
-    return { replica: `${r.host}:${r.port}`, up: true, ready: ready.status === 200, phase: readyBody.phase ?? null, loaded: adapters.filter((m) => m.loaded).map((m) => m.id),
-      resident: adapters.filter((m) => m.resident).map((m) => m.id), hits: metricSum(metrics, 'lorakit_adapter_cache_hits_total'), slotLoads: metricSum(metrics, 'lorakit_adapter_slot_loads_total') };
+    return {
+      replica: `${r.host}:${r.port}`,
+      up: true,
+      ready: ready.status === 200,
+      phase: readyBody.phase ?? null,
+      loaded: adapters.filter((m) => m.loaded).map((m) => m.id),
+      resident: adapters.filter((m) => m.resident).map((m) => m.id),
+      hits: metricSum(metrics, 'lorakit_adapter_cache_hits_total'),
+      slotLoads: metricSum(metrics, 'lorakit_adapter_slot_loads_total'),
+    };
   } catch (e) {
-    return { replica: `${r.host}:${r.port}`, up: false, ready: false, phase: null, loaded: [], resident: [], hits: 0, slotLoads: 0, error: (e as Error).message };
+    return {
+      replica: `${r.host}:${r.port}`,
+      up: false,
+      ready: false,
+      phase: null,
+      loaded: [],
+      resident: [],
+      hits: 0,
+      slotLoads: 0,
+      error: (e as Error).message,
+    };
   }
 }
 
@@ -45,5 +68,13 @@ export async function clusterStatus(replicas: readonly Replica[], opts: { timeou
   const count = new Map<string, number>();
   for (const r of rs) for (const a of r.resident) count.set(a, (count.get(a) ?? 0) + 1);
   const hits = rs.reduce((s, r) => s + r.hits, 0), loads = rs.reduce((s, r) => s + r.slotLoads, 0);
-  return { replicas: rs, hitRate: hits + loads ? hits / (hits + loads) : null, duplicated: [...count].filter(([, n]) => n > 1).map(([a]) => a).sort(), adapters: count.size };
+  return {
+    replicas: rs,
+    hitRate: hits + loads ? hits / (hits + loads) : null,
+    duplicated: [...count]
+      .filter(([, n]) => n > 1)
+      .map(([a]) => a)
+      .sort(),
+    adapters: count.size,
+  };
 }

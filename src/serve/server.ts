@@ -48,7 +48,9 @@ export async function createServer(opts: ServeOptions): Promise<LorakitServer> {
   app.decorate('lorakit', { engine, adapters, metrics, baseName, checkpoint, life, drain } satisfies ServerState);
   app.addHook('onReady', async () => { if (life.phase === 'starting') life.phase = 'ready'; });
   app.setErrorHandler(errorHandler(ctx.limits));
-  app.addHook('onResponse', async (req, reply) => { metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', code: String(reply.statusCode) }); });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', code: String(reply.statusCode) });
+  });
   app.addHook('onClose', async () => {
     for (const s of [...engine.waiting, ...engine.running]) engine.cancel(s);
     await engine.idle;

@@ -90,7 +90,8 @@ export async function setupServing(opts: ServeOptions): Promise<ServeContext> {
   metrics.runningBatch.set(() => engine.batchSize);
   const tokWorker = new TokenizeWorker(ckpt.dir);
   return {
-    opts, checkpoint: ckpt, tok, baseName, limits, auth, metrics, engine, adapters, mergedName: opts.merged ?? null, eos, tokWorker, life: new Lifecycle(),
+    opts, checkpoint: ckpt, tok, baseName, limits, auth, metrics, engine, adapters, mergedName: opts.merged ?? null,
+    eos, tokWorker, life: new Lifecycle(),
   };
 }
 

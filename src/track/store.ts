@@ -50,12 +50,19 @@ const fromRow = (r: RunRow): RunRecord => ({
 /** A new run's row. */
 export interface RunInsert {
   readonly id: string; readonly kind: RunKind; readonly name: string | null; readonly config: Record<string, unknown>; readonly env: object;
-  readonly lineage: object; readonly pid: number; readonly procStart: string | null; readonly host: string; readonly startedAt: string; readonly runDir: string | null;
+  readonly lineage: object;
+  readonly pid: number;
+  readonly procStart: string | null;
+  readonly host: string;
+  readonly startedAt: string;
+  readonly runDir: string | null;
 }
 /** What a change to a run sets: JSON patches are merged into the stored objects (RFC 7396: null removes a key). */
 export interface RunPatch {
   readonly status?: RunStatus; readonly endedAt?: string;
-  readonly params?: Readonly<Record<string, unknown>>; readonly lineage?: Readonly<Record<string, unknown>>; readonly summary?: Readonly<Record<string, unknown>>;
+  readonly params?: Readonly<Record<string, unknown>>;
+  readonly lineage?: Readonly<Record<string, unknown>>;
+  readonly summary?: Readonly<Record<string, unknown>>;
 }
 /** [runId, step, {key: value}, at (unix seconds)] */
 export type MetricRow = readonly [string, number, Readonly<Record<string, number>>, number];
@@ -63,7 +70,10 @@ export type MetricRow = readonly [string, number, Readonly<Record<string, number
 /** RFC 7396 JSON merge patch, the rule SQLite's json_patch follows. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -81,13 +91,17 @@ export class TrackingStore {
 
   async insertRun(r: RunInsert): Promise<void> {
     await this.driver.run(`INSERT INTO runs (id, kind, name, status, config, env, lineage, pid, proc_start, host, started_at, run_dir)
-      VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`, r.id, r.kind, r.name, JSON.stringify(r.config), JSON.stringify(r.env), JSON.stringify(r.lineage),
-    r.pid, r.procStart, r.host, r.startedAt, r.runDir);
+      VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`, r.id, r.kind, r.name, JSON.stringify(r.config), JSON.stringify(r.env),
+    JSON.stringify(r.lineage), r.pid, r.procStart, r.host, r.startedAt, r.runDir);
   }
 
   /** Up to 3 runs whose id is `idOrPrefix` or starts with it. */
   async findRuns(idOrPrefix: string): Promise<RunRecord[]> {
-    const rows = await this.driver.all<RunRow>('SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3', idOrPrefix, `${idOrPrefix.replace(/[%_\\]/g, '')}%`);
+    const rows = await this.driver.all<RunRow>(
+      'SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3',
+      idOrPrefix,
+      `${idOrPrefix.replace(/[%_\\]/g, '')}%`,
+    );
     return rows.map(fromRow);
   }
 
@@ -102,7 +116,10 @@ export class TrackingStore {
 
   /** Runs still 'running' that were started on `host` (the tracker checks whether their process lives). */
   async runningOn(host: string): Promise<{ id: string; pid: number; procStart: string | null }[]> {
-    const rows = await this.driver.all<{ id: string; pid: number; proc_start: string | null }>("SELECT id, pid, proc_start FROM runs WHERE status = 'running' AND host = ?", host);
+    const rows = await this.driver.all<{ id: string; pid: number; proc_start: string | null }>(
+      "SELECT id, pid, proc_start FROM runs WHERE status = 'running' AND host = ?",
+      host,
+    );
     return rows.map((r) => ({ id: r.id, pid: Number(r.pid), procStart: r.proc_start }));
   }
 
@@ -111,10 +128,14 @@ export class TrackingStore {
   async patchRun(id: string, p: RunPatch, opts: { onlyIfRunning?: boolean } = {}): Promise<boolean> {
     return this.driver.tx(async (q) => {
       await this.driver.lock(q, `run:${id}`);
-      const r = await q.get<Pick<RunRow, 'status' | 'params' | 'lineage' | 'summary'>>('SELECT status, params, lineage, summary FROM runs WHERE id = ?', id);
+      const r = await q.get<Pick<RunRow, 'status' | 'params' | 'lineage' | 'summary'>>(
+        'SELECT status, params, lineage, summary FROM runs WHERE id = ?',
+        id,
+      );
       if (!r) throw new LorakitError('LK_NOT_FOUND', `no run '${id}'`, { hint: "see 'lorakit runs list'" });
       if (opts.onlyIfRunning && r.status !== 'running') return false;
-      const merged = (stored: string, patch: Readonly<Record<string, unknown>> | undefined): string => (patch ? JSON.stringify(mergePatch(JSON.parse(stored), patch)) : stored);
+      const merged = (stored: string, patch: Readonly<Record<string, unknown>> | undefined): string =>
+        patch ? JSON.stringify(mergePatch(JSON.parse(stored), patch)) : stored;
       await q.run('UPDATE runs SET status = ?, ended_at = COALESCE(?, ended_at), params = ?, lineage = ?, summary = ? WHERE id = ?',
         p.status ?? r.status, p.endedAt ?? null, merged(r.params, p.params), merged(r.lineage, p.lineage), merged(r.summary, p.summary), id);
       return true;
@@ -139,7 +160,10 @@ export class TrackingStore {
   }
 
   async metrics(runId: string): Promise<{ key: string; step: number; value: number | null }[]> {
-    const rows = await this.driver.all<{ key: string; step: number; value: number | null }>('SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY key, step', runId);
+    const rows = await this.driver.all<{ key: string; step: number; value: number | null }>(
+      'SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY key, step',
+      runId,
+    );
     return rows.map((r) => ({ key: r.key, step: Number(r.step), value: r.value === null ? null : Number(r.value) }));
   }
 
@@ -166,7 +190,14 @@ export class TrackingStore {
   async artifacts(runId: string): Promise<ArtifactRecord[]> {
     const rows = await this.driver.all<{ run_id: string; name: string; path: string; kind: string; bytes: number | null; created_at: string }>(
       'SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, name', runId);
-    return rows.map((a) => ({ runId: a.run_id, name: a.name, path: a.path, kind: a.kind, bytes: a.bytes === null ? null : Number(a.bytes), createdAt: a.created_at }));
+    return rows.map((a) => ({
+      runId: a.run_id,
+      name: a.name,
+      path: a.path,
+      kind: a.kind,
+      bytes: a.bytes === null ? null : Number(a.bytes),
+      createdAt: a.created_at,
+    }));
   }
 }
 
@@ -189,7 +220,8 @@ function* arrayBatches(points: readonly Point[]): Generator<[string, unknown[]]>
     const chunk = points.slice(i, i + PG_ARRAY_ROWS);
     const col = (k: number): unknown[] => chunk.map((p) => p[k]);
     yield [`INSERT INTO metrics (run_id, key, step, value, at)
-      SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[]), CAST(? AS double precision[]), CAST(? AS double precision[])) ${UPSERT}`,
+      SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[]), ` +
+      `CAST(? AS double precision[]), CAST(? AS double precision[])) ${UPSERT}`,
     [col(0), col(1), col(2), col(3), col(4)]];
   }
 }

@@ -16,7 +16,8 @@ import { readLines } from '../util/jsonl.js';
 import { currentHost, lorakitHome } from './home.js';
 import { TRACKING_PG_MIGRATIONS, TRACKING_SQLITE_MIGRATIONS, TrackingStore, type MetricRow } from './store.js';
 import {
-  type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunRecord, type RunStatus, type StartRunOptions, RUN_KINDS,
+  type ArtifactRecord, type Lineage, type MetricPoint, type RunEnvironment, type RunHandle, type RunRecord,
+  type RunStatus, type StartRunOptions, RUN_KINDS,
 } from './types.js';
 
 const FLUSH_ROWS = 512;
@@ -106,7 +107,11 @@ export class Tracker {
     } catch (e) {
       await driver.close().catch(() => undefined);
       if (e instanceof LorakitError) throw e;
-      throw new LorakitError('LK_REGISTRY', `cannot open the tracking database '${driver.location}': ${(e as Error).message}`, { cause: e, details: { location: driver.location } });
+      throw new LorakitError(
+        'LK_REGISTRY',
+        `cannot open the tracking database '${driver.location}': ${(e as Error).message}`,
+        { cause: e, details: { location: driver.location } },
+      );
     }
     return t;
   }
@@ -137,7 +142,12 @@ export class Tracker {
   }
 
   async startRun(opts: StartRunOptions): Promise<RunHandle> {
-    if (!RUN_KINDS.includes(opts.kind)) throw new LorakitError('LK_ARG', `startRun: 'kind' must be one of ${RUN_KINDS.join(', ')}; got ${JSON.stringify(opts.kind)}`);
+    if (!RUN_KINDS.includes(opts.kind)) {
+      throw new LorakitError(
+        'LK_ARG',
+        `startRun: 'kind' must be one of ${RUN_KINDS.join(', ')}; got ${JSON.stringify(opts.kind)}`,
+      );
+    }
     const id = newRunId();
     await this.store.insertRun({
       id, kind: opts.kind, name: opts.name ?? null, config: opts.config ?? {}, env: captureEnvironment(), lineage: opts.lineage ?? {},
@@ -193,7 +203,11 @@ export class Tracker {
         throw new LorakitError('LK_IO', `${path}:${line}: not JSON: ${(e as Error).message}`, { details: { file: path, line } });
       }
       const step = row.step;
-      if (typeof step !== 'number' || !Number.isInteger(step)) throw new LorakitError('LK_IO', `${path}:${line}: 'step' must be an integer, got ${JSON.stringify(step)}`, { details: { file: path, line } });
+      if (typeof step !== 'number' || !Number.isInteger(step)) {
+        throw new LorakitError('LK_IO', `${path}:${line}: 'step' must be an integer, got ${JSON.stringify(step)}`, {
+          details: { file: path, line },
+        });
+      }
       const m: Record<string, number> = {};
       for (const [k, v] of Object.entries(row)) if (k !== 'step' && typeof v === 'number') m[k] = v;
       batch.push([runId, step, m, at]);
@@ -276,7 +290,8 @@ class RunHandleImpl implements RunHandle {
   }
 
   async finish(status: Exclude<RunStatus, 'running'>, summary: Readonly<Record<string, unknown>> = {}): Promise<void> {
-    if (!['finished', 'failed', 'killed'].includes(status)) throw new LorakitError('LK_ARG', `finish: status must be finished, failed or killed; got '${status}'`);
+    if (!['finished', 'failed', 'killed'].includes(status))
+      throw new LorakitError('LK_ARG', `finish: status must be finished, failed or killed; got '${status}'`);
     this.done = true;
     openHandles.delete(this);
     try {

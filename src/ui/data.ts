@@ -15,14 +15,28 @@ export interface RunRow {
 export async function runsTable(tracker: Tracker, limit = 500): Promise<RunRow[]> {
   const runs = await tracker.listRuns({ limit });
   const finals = await tracker.finalMetricsOf(runs.map((r) => r.id));
-  return runs.map((r) => ({ id: r.id, kind: r.kind, name: r.name, status: r.status, startedAt: r.startedAt, endedAt: r.endedAt, final: finals.get(r.id) ?? {}, lineage: r.lineage }));
+  return runs.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    status: r.status,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    final: finals.get(r.id) ?? {},
+    lineage: r.lineage,
+  }));
 }
 
 /** Series as [step, value] pairs (compact JSON for long runs). */
 export async function runSeries(tracker: Tracker, id: string, keys?: readonly string[]): Promise<Record<string, [number, number | null][]>> {
   const run = await tracker.getRun(id);
   const m = await tracker.metrics(run.id, keys);
-  return Object.fromEntries(Object.entries(m).map(([k, pts]) => [k, pts.map((p) => [p.step, Number.isFinite(p.value) ? p.value : null] as [number, number | null])]));
+  return Object.fromEntries(
+    Object.entries(m).map(([k, pts]) => [
+      k,
+      pts.map((p) => [p.step, Number.isFinite(p.value) ? p.value : null] as [number, number | null]),
+    ]),
+  );
 }
 
 export async function compareTable(tracker: Tracker, ids: readonly string[]): Promise<CompareTable> {
@@ -33,7 +47,10 @@ export async function compareTable(tracker: Tracker, ids: readonly string[]): Pr
   return compareRuns(runs, runs.map((r) => finals.get(r.id) ?? {}));
 }
 
-export interface BaseGroup { readonly base: Pick<BaseRecord, 'fingerprint' | 'name' | 'architecture' | 'parameters'> & { registered: boolean }; readonly versions: AdapterVersion[] }
+export interface BaseGroup {
+  readonly base: Pick<BaseRecord, 'fingerprint' | 'name' | 'architecture' | 'parameters'> & { registered: boolean };
+  readonly versions: AdapterVersion[];
+}
 
 /** Adapter versions grouped by the base they were trained on (registered bases first, by name). */
 export async function adaptersByBase(registry: Registry): Promise<BaseGroup[]> {
@@ -43,7 +60,16 @@ export async function adaptersByBase(registry: Registry): Promise<BaseGroup[]> {
   for (const fp of bases.keys()) if (!groups.has(fp)) groups.set(fp, []);
   return [...groups.entries()].map(([fp, versions]) => {
     const b = bases.get(fp);
-    return { base: { fingerprint: fp, name: b?.name ?? null, architecture: b?.architecture ?? 'unknown', parameters: b?.parameters ?? 0, registered: !!b }, versions };
+    return {
+      base: {
+        fingerprint: fp,
+        name: b?.name ?? null,
+        architecture: b?.architecture ?? 'unknown',
+        parameters: b?.parameters ?? 0,
+        registered: !!b,
+      },
+      versions,
+    };
   }).sort((x, y) => Number(y.base.registered) - Number(x.base.registered) || (x.base.name ?? '~').localeCompare(y.base.name ?? '~'));
 }
 

@@ -12,7 +12,11 @@ import { adaptersByBase, compareTable, lineageOf, runSeries, runsTable } from '.
 
 export interface DashboardOptions { readonly tracker: Tracker; readonly registry: Registry }
 
-const STATIC_FILES = { 'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' } as const;
+const STATIC_FILES = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8',
+} as const;
 
 /** src/ui/static next to this file; from dist/ui, fall back to the source tree (tsc copies no assets). */
 function staticDir(): URL {
@@ -30,10 +34,16 @@ function sendError(reply: FastifyReply, e: unknown): FastifyReply {
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
   const { tracker, registry } = opts;
   const dir = staticDir();
-  const assets = Object.fromEntries(Object.entries(STATIC_FILES).map(([name, type]) => [name, { type, body: readFileSync(new URL(name, dir), 'utf8') }]));
+  const assets = Object.fromEntries(
+    Object.entries(STATIC_FILES).map(([name, type]) => [
+      name,
+      { type, body: readFileSync(new URL(name, dir), 'utf8') },
+    ]),
+  );
 
   app.get('/', async (_req, reply) => reply.type(assets['index.html'].type).send(assets['index.html'].body));
-  for (const name of ['app.js', 'style.css'] as const) app.get(`/${name}`, async (_req, reply) => reply.type(assets[name].type).send(assets[name].body));
+  for (const name of ['app.js', 'style.css'] as const)
+    app.get(`/${name}`, async (_req, reply) => reply.type(assets[name].type).send(assets[name].body));
 
   app.get('/api/runs', async () => ({ runs: await runsTable(tracker) }));
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
@@ -43,7 +53,14 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     } catch (e) { return sendError(reply, e); }
   });
   app.get<{ Params: { id: string }; Querystring: { keys?: string } }>('/api/runs/:id/metrics', async (req, reply) => {
-    try { return { id: req.params.id, series: await runSeries(tracker, req.params.id, req.query.keys ? req.query.keys.split(',') : undefined) }; } catch (e) { return sendError(reply, e); }
+    try {
+      return {
+        id: req.params.id,
+        series: await runSeries(tracker, req.params.id, req.query.keys ? req.query.keys.split(',') : undefined),
+      };
+    } catch (e) {
+      return sendError(reply, e);
+    }
   });
   app.get<{ Querystring: { ids?: string } }>('/api/compare', async (req, reply) => {
     try { return await compareTable(tracker, (req.query.ids ?? '').split(',').filter(Boolean)); } catch (e) { return sendError(reply, e); }

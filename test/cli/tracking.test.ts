@@ -49,14 +49,27 @@ async function verb(...argv: string[]): Promise<{ json: Record<string, unknown>;
 }
 
 /** The run a verb reported, with its metrics and artifacts. */
-async function recorded(runId: unknown): Promise<{ run: RunRecord; final: Record<string, number>; artifacts: { name: string; kind: string; path: string }[] }> {
+async function recorded(
+  runId: unknown,
+): Promise<{
+  run: RunRecord;
+  final: Record<string, number>;
+  artifacts: { name: string; kind: string; path: string }[];
+}> {
   assert.equal(typeof runId, 'string', 'the verb reports the id of its tracked run');
   const t = await Tracker.open(home);
   try {
     return { run: await t.getRun(runId as string), final: await t.finalMetrics(runId as string), artifacts: await t.artifacts(runId as string) };
   } finally { await t.close(); }
 }
-const runsOf = async (kind: RunKind): Promise<RunRecord[]> => { const t = await Tracker.open(home); try { return await t.listRuns({ kind }); } finally { await t.close(); } };
+const runsOf = async (kind: RunKind): Promise<RunRecord[]> => {
+  const t = await Tracker.open(home);
+  try {
+    return await t.listRuns({ kind });
+  } finally {
+    await t.close();
+  }
+};
 
 test('pretrain records a run: config, per-step loss, the model folder as artifact', async () => {
   const corpus = join(root, 'corpus.txt');

@@ -27,11 +27,24 @@ const MODEL = resolve('models/brown-llama');
 const NAMES = Array.from({ length: 12 }, (_, i) => `team-${i}`);
 
 function register(args: string[]): Promise<{ code: number | null; refs: string[]; err: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'child-register.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'child-register.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '', err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  return new Promise((r) => child.on('exit', (code) => r({ code, err, refs: out.split('\n').filter((l) => l.startsWith('ok ')).map((l) => l.slice(3)) })));
+  return new Promise((r) =>
+    child.on('exit', (code) =>
+      r({
+        code,
+        err,
+        refs: out
+          .split('\n')
+          .filter((l) => l.startsWith('ok '))
+          .map((l) => l.slice(3)),
+      }),
+    ),
+  );
 }
 
 /** Adapter names each replica has loaded (from /v1/models), by replica index. */
@@ -39,7 +52,9 @@ async function loadedOn(replicas: readonly Proc[], alive: (i: number) => boolean
   const where = new Map<string, number[]>();
   for (const [i, r] of replicas.entries()) {
     if (!alive(i)) continue;
-    const body = await (await fetch(`http://127.0.0.1:${r.port}/v1/models`)).json() as { data: { id: string; parent?: string | null; loaded?: boolean }[] };
+    const body = (await (await fetch(`http://127.0.0.1:${r.port}/v1/models`)).json()) as {
+      data: { id: string; parent?: string | null; loaded?: boolean }[];
+    };
     for (const m of body.data) if (m.parent && m.loaded) where.set(m.id, [...(where.get(m.id) ?? []), i]);
   }
   return where;
@@ -58,7 +73,20 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     const base = await reg.addBase(MODEL, { name: 'brown-llama' });
     assert.equal(base.fingerprint, (await fingerprintModelDir(MODEL)).fingerprint);
     // the replicas start while the two writers register (they need no adapter to start)
-    const writing = Promise.all([0, 1].map((k) => register([store, blobRoot, join(root, `writer-${k}`), MODEL, base.fingerprint, join(root, 'work'), String(1000 * (k + 1)), NAMES.join(',')])));
+    const writing = Promise.all(
+      [0, 1].map((k) =>
+        register([
+          store,
+          blobRoot,
+          join(root, `writer-${k}`),
+          MODEL,
+          base.fingerprint,
+          join(root, 'work'),
+          String(1000 * (k + 1)),
+          NAMES.join(','),
+        ]),
+      ),
+    );
     for (let i = 0; i < 3; i++) {
       mkdirSync(join(root, `replica-${i}`), { recursive: true });
       procs.push(await startReplica({ model: MODEL, store, home: join(root, `replica-${i}`), blobRoot, maxLoras: 16 }));
@@ -90,13 +118,17 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
       const startedAt = Date.now();
       try {
         if (i % 4 === 0) {
-          const { data: stream, response } = await client.completions.create({ model: ref, prompt: 'The jury said', max_tokens: 4, temperature: 0, stream: true }).withResponse();
+          const { data: stream, response } = await client.completions
+            .create({ model: ref, prompt: 'The jury said', max_tokens: 4, temperature: 0, stream: true })
+            .withResponse();
           let text = '';
           for await (const c of stream) text += c.choices[0]?.text ?? '';
           assert.ok(text.length > 0);
           return { ref, replica: response.headers.get('x-lorakit-replica'), ok: true, startedAt, endedAt: Date.now() };
         }
-        const { data, response } = await client.completions.create({ model: ref, prompt: 'The jury said', max_tokens: 4, temperature: 0 }).withResponse();
+        const { data, response } = await client.completions
+          .create({ model: ref, prompt: 'The jury said', max_tokens: 4, temperature: 0 })
+          .withResponse();
         assert.equal(data.choices[0].finish_reason === 'length' || data.choices[0].finish_reason === 'stop', true);
         return { ref, replica: response.headers.get('x-lorakit-replica'), ok: true, startedAt, endedAt: Date.now() };
       } catch (e) {
@@ -125,11 +157,14 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     assert.deepEqual(status.duplicated, [], 'cluster status: no adapter resident twice');
     assert.equal(status.adapters, 24);
     const perReplica = [0, 1, 2].map((i) => [...where.values()].filter((on) => on[0] === i).length);
-    t.diagnostic(`phase A: 150 ok at ${Date.now() - t0} ms; adapters per replica ${perReplica.join('/')}; cluster hit rate ${status.hitRate?.toFixed(3)}`);
+    t.diagnostic(
+      `phase A: 150 ok at ${Date.now() - t0} ms; adapters per replica ${perReplica.join('/')}; cluster hit rate ${status.hitRate?.toFixed(3)}`,
+    );
 
     // streaming passes through unbuffered: the first token reaches the client while its replica still generates
     const ac = new AbortController();
-    const { data: long, response: longRes } = await client.completions.create({ model: refList[0], prompt: 'The jury said', max_tokens: 400, temperature: 0, stream: true },
+    const { data: long, response: longRes } = await client.completions.create(
+      { model: refList[0], prompt: 'The jury said', max_tokens: 400, temperature: 0, stream: true },
       { signal: ac.signal }).withResponse();
     const longReplica = Number(/^r(\d+)$/.exec(longRes.headers.get('x-lorakit-replica') ?? '')?.[1]) - 1;
     for await (const c of long) {
@@ -157,7 +192,10 @@ test('PostgreSQL registry + 3 replicas behind HAProxy: affinity, failover, consi
     assert.ok(victimRefs.length === 0 || moved.length > 0, "the dead replica's adapters were served by the others");
     const after = await loadedOn(procs.slice(0, 3), (i) => i !== 1);
     for (const ref of new Set(moved.map((o) => o.ref))) assert.ok(after.has(ref), `${ref} now loaded on a surviving replica`);
-    t.diagnostic(`phase B: ${b.length - failed.length}/${b.length} ok, ${failed.length} in-flight failures; ${victimRefs.length} adapters moved; total ${Date.now() - t0} ms`);
+    t.diagnostic(
+      `phase B: ${b.length - failed.length}/${b.length} ok, ${failed.length} in-flight failures; ` +
+        `${victimRefs.length} adapters moved; total ${Date.now() - t0} ms`,
+    );
 
     // 5. the registry is still consistent
     const report = await reg.verify();

@@ -37,12 +37,22 @@ export async function waitReady(url: string, timeoutMs: number, what: () => stri
 }
 
 /** HAProxy with the generated config (`transform` may rewrite it: the cluster bench's round-robin baseline). */
-export async function startHaproxy(dir: string, replicaPorts: readonly number[], opts: { balanceFactor: number; transform?: (cfg: string) => string }): Promise<Proc & { cfg: string }> {
+export async function startHaproxy(
+  dir: string,
+  replicaPorts: readonly number[],
+  opts: { balanceFactor: number; transform?: (cfg: string) => string },
+): Promise<Proc & { cfg: string }> {
   // a missing haproxy fails the test with the fix, never skips it
-  if (spawnSync('haproxy', ['-v']).error) throw new Error('haproxy not found: install HAProxy 2.6+ (Debian: apt-get install haproxy; .ci/run does this)');
+  if (spawnSync('haproxy', ['-v']).error)
+    throw new Error('haproxy not found: install HAProxy 2.6+ (Debian: apt-get install haproxy; .ci/run does this)');
   const port = await freePort();
   const cfg = join(dir, 'haproxy.cfg');
-  const text = haproxyConfig({ replicas: replicaPorts.map((p) => ({ host: '127.0.0.1', port: p })), bind: `127.0.0.1:${port}`, checkIntervalMs: 1000, balanceFactor: opts.balanceFactor });
+  const text = haproxyConfig({
+    replicas: replicaPorts.map((p) => ({ host: '127.0.0.1', port: p })),
+    bind: `127.0.0.1:${port}`,
+    checkIntervalMs: 1000,
+    balanceFactor: opts.balanceFactor,
+  });
   writeFileSync(cfg, opts.transform ? opts.transform(text) : text);
   const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
   return { ...track(child, port), cfg };

@@ -11,7 +11,12 @@ export interface TestPostgres { readonly url: string; readonly port: number; rea
 
 /** initdb/pg_ctl from PATH or Debian's /usr/lib/postgresql/<v>/bin; throws naming the package when absent. */
 export function postgresBin(name: 'initdb' | 'pg_ctl'): string {
-  const debian = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort().reverse().map((v) => join('/usr/lib/postgresql', v, 'bin', name)) : [];
+  const debian = existsSync('/usr/lib/postgresql')
+    ? readdirSync('/usr/lib/postgresql')
+        .sort()
+        .reverse()
+        .map((v) => join('/usr/lib/postgresql', v, 'bin', name))
+    : [];
   for (const p of debian) if (existsSync(p)) return p;
   const which = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
@@ -38,7 +43,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = join(dir, 'data');
   run(initdb, ['-D', data, '-A', 'trust', '-U', 'lorakit', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off ` +
+    '-c full_page_writes=off -c max_connections=100';
   run(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
   let stopped = false;
   const stop = (): void => {

@@ -12,7 +12,10 @@ import { storeEnv } from '../helpers/store.js';
 import { CLI } from '../helpers/cli.js';
 
 function cli(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], { env: { ...process.env, ...storeEnv(home), USER: 'tester' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], {
+    env: { ...process.env, ...storeEnv(home), USER: 'tester' },
+    encoding: 'utf8',
+  });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* asserted by the caller */ }
   return { code: r.status, json, stderr: r.stderr };

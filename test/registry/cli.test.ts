@@ -30,7 +30,10 @@ test('every registry/runs/ui verb loads, has --json and help text', async () => 
 });
 
 function cli(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], { env: { ...process.env, ...storeEnv(home), USER: 'tester' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], {
+    env: { ...process.env, ...storeEnv(home), USER: 'tester' },
+    encoding: 'utf8',
+  });
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(r.stdout); } catch { /* asserted by the caller */ }
   return { code: r.status, json, stderr: r.stderr };
@@ -52,7 +55,12 @@ test('CLI end to end: add-base, add-adapter, gate, alias with force, list, verif
   assert.equal((gated.json.error as { code: string }).code, 'LK_GATE');
   const forced = cli(home, 'registry', 'alias-set', 'support@v1', 'production', '--require-suite', 'smoke', '--force', '--reason', 'hotfix');
   assert.equal(forced.code, 0, forced.stderr);
-  assert.deepEqual((forced.json.event as { forced: boolean; who: string; why: string }), { ...(forced.json.event as object), forced: true, who: 'tester', why: 'hotfix' });
+  assert.deepEqual(forced.json.event as { forced: boolean; who: string; why: string }, {
+    ...(forced.json.event as object),
+    forced: true,
+    who: 'tester',
+    why: 'hotfix',
+  });
   const list = cli(home, 'registry', 'list');
   assert.deepEqual((list.json.versions as { ref: string; aliases: string[] }[]).map((v) => [v.ref, v.aliases]), [['support@v1', ['production']]]);
   assert.equal(cli(home, 'registry', 'verify').code, 0);

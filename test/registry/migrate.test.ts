@@ -12,7 +12,11 @@ import { CLI } from '../helpers/cli.js';
 
 const strip = (r: Registry) => async () => {
   const versions = await r.list();
-  return { versions, history: await r.history('support'), bases: await r.listBases(), evals: await Promise.all(versions.map((v) => r.meta.evalReports(v.id))),
+  return {
+    versions,
+    history: await r.history('support'),
+    bases: await r.listBases(),
+    evals: await Promise.all(versions.map((v) => r.meta.evalReports(v.id))),
     files: await Promise.all(versions.map((v) => r.meta.files({ kind: 'version', id: v.id }))) };
 };
 
@@ -23,10 +27,19 @@ test('registry migrate copies SQLite to PostgreSQL verbatim and verifies every b
     const home = join(root, 'home');
     const src = Registry.open(home, { store: `sqlite:${join(home, 'registry.db')}` });
     const base = await src.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
-    for (let i = 1; i <= 4; i++) await src.addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'support' });
+    for (let i = 1; i <= 4; i++) {
+      await src.addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint }), {
+        name: 'support',
+      });
+    }
     await src.deleteVersion('support@v2');
     const v3 = await src.resolve('support@v3');
-    await src.addEvalReport('support@v3', { suite: 'smoke', passed: true, adapter: { fingerprint: v3.fingerprint }, model: { fingerprint: base.fingerprint } });
+    await src.addEvalReport('support@v3', {
+      suite: 'smoke',
+      passed: true,
+      adapter: { fingerprint: v3.fingerprint },
+      model: { fingerprint: base.fingerprint },
+    });
     await src.setAlias('support@v3', 'production', { requireSuite: 'smoke', reason: 'first' });
     await src.setAlias('support@v4', 'production', { requireSuite: 'smoke', force: true, reason: 'hotfix' });
     await src.tag('support@v1', 'baseline');
@@ -50,7 +63,8 @@ test('registry migrate copies SQLite to PostgreSQL verbatim and verifies every b
     assert.equal((await dst.history('support')).at(-1)!.id > before.history.at(-1)!.id, true, 'history ids continue too');
     await dst.close();
 
-    const again = spawnSync(process.execPath, [...CLI, 'registry', 'migrate', '--from', `sqlite:${join(home, 'registry.db')}`, '--to', target, '--json'],
+    const again = spawnSync(process.execPath,
+      [...CLI, 'registry', 'migrate', '--from', `sqlite:${join(home, 'registry.db')}`, '--to', target, '--json'],
       { env: { ...process.env, LORAKIT_HOME: home }, encoding: 'utf8' });
     assert.equal(again.status, 1);
     assert.equal(JSON.parse(again.stdout || again.stderr).error?.code ?? JSON.parse(again.stderr).code, 'LK_CONFLICT');

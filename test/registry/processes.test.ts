@@ -11,7 +11,13 @@ import { openRegistry, testBackend } from '../helpers/store.js';
 
 const CHILD = join(import.meta.dirname, 'child-register.ts');
 
-function startChild(args: string[]): { child: ChildProcess; lines: string[]; ready: Promise<void>; firstOk: Promise<void>; exit: Promise<number | null> } {
+function startChild(args: string[]): {
+  child: ChildProcess;
+  lines: string[];
+  ready: Promise<void>;
+  firstOk: Promise<void>;
+  exit: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let err = '';
@@ -59,7 +65,8 @@ test('SIGKILL at random points during registration leaves the store consistent',
     assert.ok(report.checked > 0);
     const referenced = await reg.meta.referencedBlobs();
     t.diagnostic(`round ${round}: ${c.lines.length - 1} registrations reported, ${(await reg.list()).length} versions, ` +
-      `${(await reg.blobs.list()).filter((s) => !referenced.has(s)).length} orphan blobs, ${readdirSync(join(home, 'blobs', 'tmp')).length} temp files (${testBackend()})`);
+      `${(await reg.blobs.list()).filter((s) => !referenced.has(s)).length} orphan blobs, ${readdirSync(join(home,
+        'blobs', 'tmp')).length} temp files (${testBackend()})`);
     await reg.close();
   }
   const reg = openRegistry(home);
@@ -79,7 +86,9 @@ test('concurrent processes registering under one name get distinct versions and 
   const base = await reg0.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
   await reg0.close();
   const N = 3, PER = 8;
-  const children = Array.from({ length: N }, (_, i) => startChild([home, join(root, 'work'), 'shared', String(PER), String(i * 100 + 1), base.fingerprint, '4096']));
+  const children = Array.from({ length: N }, (_, i) =>
+    startChild([home, join(root, 'work'), 'shared', String(PER), String(i * 100 + 1), base.fingerprint, '4096']),
+  );
   const codes = await Promise.all(children.map((c) => c.exit));
   assert.deepEqual(codes, Array(N).fill(0));
   const printed = children.flatMap((c) => c.lines.filter((l) => l.startsWith('ok ')).map((l) => l.slice(3)));
@@ -130,9 +139,17 @@ test('concurrent alias moves from several connections are atomic and their histo
   const home = join(root, 'home');
   const regs = [openRegistry(home), openRegistry(home), openRegistry(home)];
   const base = await regs[0].addBase(makeBase(join(root, 'base')), { name: 'tiny' });
-  for (let i = 1; i <= 4; i++) await regs[0].addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint }), { name: 'hot' });
+  for (let i = 1; i <= 4; i++) {
+    await regs[0].addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint }), {
+      name: 'hot',
+    });
+  }
   const MOVES = 10;
-  await Promise.all(regs.map(async (r, k) => { for (let i = 0; i < MOVES; i++) await r.setAlias(`hot@v${((k + i) % 4) + 1}`, 'prod', { by: `writer-${k}` }); }));
+  await Promise.all(
+    regs.map(async (r, k) => {
+      for (let i = 0; i < MOVES; i++) await r.setAlias(`hot@v${((k + i) % 4) + 1}`, 'prod', { by: `writer-${k}` });
+    }),
+  );
   const events = await regs[0].history('hot', 'prod');
   assert.equal(events.length, regs.length * MOVES, 'every move has its history row');
   events.forEach((e, i) => assert.equal(e.fromVersion, i === 0 ? null : events[i - 1].toVersion, `event ${i} starts where event ${i - 1} ended`));

@@ -71,7 +71,11 @@ test('mismatched bases are refused, naming both models', async () => {
   const ok = await reg.assertCompatible('x', 'tiny-a');
   assert.equal(ok.baseFingerprint, baseA);
   assert.equal((await reg.assertCompatible('x', join(root, 'base-a'))).baseFingerprint, baseA);
-  await assert.rejects(reg.assertCompatible('x', baseB), (e: Error & { code?: string }) => e.code === 'LK_BASE_MISMATCH' && /tiny-a/.test(e.message) && /tiny-b/.test(e.message));
+  await assert.rejects(
+    reg.assertCompatible('x', baseB),
+    (e: Error & { code?: string }) =>
+      e.code === 'LK_BASE_MISMATCH' && /tiny-a/.test(e.message) && /tiny-b/.test(e.message),
+  );
   await assert.rejects(reg.assertCompatible('x', join(root, 'base-b')), { code: 'LK_BASE_MISMATCH' });
   await reg.close();
 });
@@ -227,7 +231,12 @@ test('export never writes into the blob root, wherever it is (a shared mount out
 test('add-adapter from a tracked run links the run to the version', async () => {
   const { root, reg, baseA } = await setup();
   const tracker = await openTracker(join(root, 'home'));
-  const run = await tracker.startRun({ kind: 'train', config: { lr: 1e-3 }, lineage: { baseFingerprint: baseA, datasetFingerprint: 'e'.repeat(64) }, runDir: join(root, 'run') });
+  const run = await tracker.startRun({
+    kind: 'train',
+    config: { lr: 1e-3 },
+    lineage: { baseFingerprint: baseA, datasetFingerprint: 'e'.repeat(64) },
+    runDir: join(root, 'run'),
+  });
   makeAdapter(join(root, 'run', 'adapter'), { seed: 9 });
   await run.finish('finished');
   const r = await reg.addAdapterFromRun(tracker, run.id, { name: 'from-run' });

@@ -8,7 +8,8 @@ import { freePort } from '../helpers/postgres.js';
 import { makeFixture, tmp } from './helpers.js';
 
 test('metricSum adds every label set of one metric', () => {
-  const text = '# HELP x\nlorakit_adapter_cache_hits_total 3\nlorakit_adapter_slot_loads_total{a="1"} 2\nlorakit_adapter_slot_loads_total{a="2"} 5\nlorakit_adapter_slot_loads_total_x 9\n';
+  const text = '# HELP x\nlorakit_adapter_cache_hits_total 3\nlorakit_adapter_slot_loads_total{a="1"} 2\n' +
+    'lorakit_adapter_slot_loads_total{a="2"} 5\nlorakit_adapter_slot_loads_total_x 9\n';
   assert.equal(metricSum(text, 'lorakit_adapter_cache_hits_total'), 3);
   assert.equal(metricSum(text, 'lorakit_adapter_slot_loads_total'), 7);
 });
@@ -19,7 +20,18 @@ test('cluster status reads residency and hit rate from a live replica and marks 
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {
     const port = (app.server.address() as { port: number }).port;
-    for (let i = 0; i < 3; i++) assert.equal((await app.inject({ method: 'POST', url: '/v1/completions', payload: { model: 'support', prompt: 'hi', max_tokens: 2 } })).statusCode, 200);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/completions',
+            payload: { model: 'support', prompt: 'hi', max_tokens: 2 },
+          })
+        ).statusCode,
+        200,
+      );
+    }
     const dead = await freePort();
     const s = await clusterStatus([{ host: '127.0.0.1', port }, { host: '127.0.0.1', port: dead }], { timeoutMs: 2000 });
     assert.deepEqual(s.replicas[0].resident, ['support']);

@@ -30,7 +30,8 @@ test('drain: /ready turns 503, new work is refused, the stream in flight complet
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   assert.equal((await fetch(`${address}/ready`)).status, 200);
   let draining: Promise<boolean> | undefined;
-  const text = await streamAll(`${address}/v1/completions`, { model: 'support', prompt: 'The jury said', max_tokens: 120, temperature: 0, stream: true }, () => {
+  const text = await streamAll(`${address}/v1/completions`,
+    { model: 'support', prompt: 'The jury said', max_tokens: 120, temperature: 0, stream: true }, () => {
     draining = app.lorakit.drain(20_000);
   });
   assert.ok(draining, 'drain started while the stream was open');
@@ -65,7 +66,11 @@ test('lorakit serve exits 0 on SIGTERM after finishing the stream in flight', { 
     child.on('exit', () => reject(new Error(`serve exited early: ${err}`)));
   });
   const exit = new Promise<number | null>((r) => child.on('exit', r));
-  const text = await streamAll(`${address}/v1/completions`, { model: 'support', prompt: 'The jury said', max_tokens: 120, temperature: 0, stream: true }, () => child.kill('SIGTERM'));
+  const text = await streamAll(
+    `${address}/v1/completions`,
+    { model: 'support', prompt: 'The jury said', max_tokens: 120, temperature: 0, stream: true },
+    () => child.kill('SIGTERM'),
+  );
   assert.match(text, /data: \[DONE\]/);
   assert.equal(await exit, 0, err);
 });

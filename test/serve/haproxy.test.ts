@@ -9,15 +9,21 @@ import { join } from 'node:path';
 import { haproxyConfig, parseReplicas } from '../../src/serve/haproxy.js';
 
 test('replicas parse as host:port lists; bad or repeated entries are LK_ARG', () => {
-  assert.deepEqual(parseReplicas('10.0.0.1:8000, serve-2.internal:8001,[::1]:9'), [{ host: '10.0.0.1', port: 8000 }, { host: 'serve-2.internal', port: 8001 }, { host: '[::1]', port: 9 }]);
+  assert.deepEqual(parseReplicas('10.0.0.1:8000, serve-2.internal:8001,[::1]:9'), [
+    { host: '10.0.0.1', port: 8000 },
+    { host: 'serve-2.internal', port: 8001 },
+    { host: '[::1]', port: 9 },
+  ]);
   for (const bad of ['', 'host', 'host:0', 'host:70000', 'a:1,a:1', 'a b:1']) assert.throws(() => parseReplicas(bad), { code: 'LK_ARG' }, bad);
   assert.throws(() => haproxyConfig({ replicas: parseReplicas('a:1'), balanceFactor: 100 }), { code: 'LK_ARG' });
 });
 
 test('the config routes on the model field with bounded consistent hashing, checks /ready and retries elsewhere', () => {
   const cfg = haproxyConfig({ replicas: parseReplicas('10.0.0.1:8000,10.0.0.2:8000,10.0.0.3:8000'), balanceFactor: 125 });
-  for (const line of ['option http-buffer-request', "http-request set-var(txn.model) req.body,json_query('$.model')", 'balance hash var(txn.model)', 'hash-type consistent',
-    'hash-balance-factor 125', 'option httpchk GET /ready', 'http-check expect status 200', 'option redispatch', 'retry-on conn-failure empty-response 503',
+  for (const line of ['option http-buffer-request', "http-request set-var(txn.model) req.body,json_query('$.model')",
+    'balance hash var(txn.model)', 'hash-type consistent',
+    'hash-balance-factor 125', 'option httpchk GET /ready', 'http-check expect status 200', 'option redispatch',
+    'retry-on conn-failure empty-response 503',
     'server r1 10.0.0.1:8000', 'server r3 10.0.0.3:8000']) assert.ok(cfg.includes(line), `config has '${line}'`);
   assert.equal(/http-buffer-response|compression/.test(cfg), false, 'responses (SSE) are not buffered');
 });

@@ -13,7 +13,13 @@ import { openTracker, storeEnv } from '../helpers/store.js';
 test('a run records config, environment, lineage, metrics, params, artifacts and status', async () => {
   const root = tmp();
   const t = await openTracker(join(root, 'home'));
-  const run = await t.startRun({ kind: 'train', name: 'first', config: { lr: 1e-3, lora: { r: 8 } }, lineage: { baseFingerprint: 'b'.repeat(64) }, runDir: join(root, 'run') });
+  const run = await t.startRun({
+    kind: 'train',
+    name: 'first',
+    config: { lr: 1e-3, lora: { r: 8 } },
+    lineage: { baseFingerprint: 'b'.repeat(64) },
+    runDir: join(root, 'run'),
+  });
   for (let s = 0; s < 2000; s++) run.logMetrics(s, { loss: 3 / (s + 1), lr: 1e-3 });
   run.logMetrics(1999, { eval_loss: 0.5 });
   run.logParams({ seed: 7 });
@@ -78,7 +84,10 @@ test('importMetricsJsonl reads the trainer file and is idempotent; bad lines nam
   await t.importMetricsJsonl(run.id, p);
   assert.deepEqual((await t.metrics(run.id)).loss, [{ step: 0, value: 2 }, { step: 10, value: 1.5 }]);
   writeFileSync(p, '{"step":0,"loss":1}\n{"loss":2}\n');
-  await assert.rejects(t.importMetricsJsonl(run.id, p), (e: Error & { code?: string }) => e.code === 'LK_IO' && e.message.includes('metrics.jsonl:2'));
+  await assert.rejects(
+    t.importMetricsJsonl(run.id, p),
+    (e: Error & { code?: string }) => e.code === 'LK_IO' && e.message.includes('metrics.jsonl:2'),
+  );
   await t.close();
 });
 
@@ -140,7 +149,12 @@ test('compare marks differing rows', async () => {
 });
 
 test('JSON patches merge like SQLite json_patch (RFC 7396): nested objects merge, null removes', () => {
-  assert.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1] }, { b: { c: null, x: 4 }, e: [2], f: 'y' }), { a: 1, b: { d: 3, x: 4 }, e: [2], f: 'y' });
+  assert.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1] }, { b: { c: null, x: 4 }, e: [2], f: 'y' }), {
+    a: 1,
+    b: { d: 3, x: 4 },
+    e: [2],
+    f: 'y',
+  });
   assert.deepEqual(mergePatch({ a: 1 }, { a: null }), {});
   assert.deepEqual(mergePatch('scalar', { a: 1 }), { a: 1 });
 });

@@ -15,12 +15,20 @@ export async function populate(): Promise<Populated> {
   const base = await registry.addBase(makeBase(join(root, 'base')), { name: 'tiny-llama' });
   const runIds: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const run = await tracker.startRun({ kind: 'train', name: `lr-${i}`, config: { lr: [1e-3, 3e-4, 1e-4][i], lora: { r: 8 } }, lineage: { baseFingerprint: base.fingerprint, datasetFingerprint: 'd'.repeat(64) } });
+    const run = await tracker.startRun({
+      kind: 'train',
+      name: `lr-${i}`,
+      config: { lr: [1e-3, 3e-4, 1e-4][i], lora: { r: 8 } },
+      lineage: { baseFingerprint: base.fingerprint, datasetFingerprint: 'd'.repeat(64) },
+    });
     for (let s = 0; s <= 200; s += 5) run.logMetrics(s, { loss: 3 * Math.exp(-s / (60 + 40 * i)) + 0.5, lr: 1e-3 });
     for (let s = 50; s <= 200; s += 50) run.logMetrics(s, { eval_loss: 3 * Math.exp(-s / (70 + 40 * i)) + 0.7 });
     await run.finish(i === 2 ? 'failed' : 'finished');
     runIds.push(run.id);
-    const { version } = await registry.addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i + 1, baseFingerprint: base.fingerprint, runId: run.id }), { name: 'support' });
+    const { version } = await registry.addAdapter(
+      makeAdapter(join(root, `ad${i}`), { seed: i + 1, baseFingerprint: base.fingerprint, runId: run.id }),
+      { name: 'support' },
+    );
     await tracker.updateLineage(run.id, { adapterVersion: version.ref });
   }
   const v2 = await registry.resolve('support@v2');

@@ -15,9 +15,15 @@ export const clusterStatusCmd = defineCommand<ClusterStatusFlags>({
   async run(f, io) {
     const [{ parseReplicas }, { clusterStatus }] = await Promise.all([import('../../serve/haproxy.js'), import('../../serve/cluster.js')]);
     const s = await clusterStatus(parseReplicas(f.replicas), { apiKey: f.apiKey });
-    io.log(table(['replica', 'ready', 'phase', 'resident', 'loaded', 'hits', 'slot loads', 'hit rate'], s.replicas.map((r) => [r.replica, r.up ? String(r.ready) : 'DOWN', r.phase ?? '',
-      String(r.resident.length), String(r.loaded.length), String(r.hits), String(r.slotLoads), r.hits + r.slotLoads ? (r.hits / (r.hits + r.slotLoads)).toFixed(3) : '-'])));
+    io.log(table(['replica', 'ready', 'phase', 'resident', 'loaded', 'hits', 'slot loads', 'hit rate'],
+      s.replicas.map((r) => [r.replica, r.up ? String(r.ready) : 'DOWN', r.phase ?? '',
+      String(r.resident.length), String(r.loaded.length), String(r.hits), String(r.slotLoads),
+        r.hits + r.slotLoads ? (r.hits / (r.hits + r.slotLoads)).toFixed(3) : '-'])));
     if (s.duplicated.length) io.log(`resident on more than one replica: ${s.duplicated.join(', ')}`);
-    io.done(s, `${s.replicas.filter((r) => r.ready).length}/${s.replicas.length} ready; ${s.adapters} adapters resident; cluster hit rate ${s.hitRate === null ? '-' : s.hitRate.toFixed(3)}`);
+    io.done(
+      s,
+      `${s.replicas.filter((r) => r.ready).length}/${s.replicas.length} ready; ${s.adapters} adapters resident; ` +
+        `cluster hit rate ${s.hitRate === null ? '-' : s.hitRate.toFixed(3)}`,
+    );
   },
 });

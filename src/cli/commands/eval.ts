@@ -71,7 +71,13 @@ export const evalCmd = defineCommand<EvalFlags>({
       }
 
       const { noTrack: _noTrack, json: _json, ...config } = f;
-      run = f.noTrack ? null : await startTracking('eval', { ...config, adapterDir: adapterDir ?? null, adapterRef: ref }, ref ?? f.adapter ?? f.model);
+      run = f.noTrack
+        ? null
+        : await startTracking(
+            'eval',
+            { ...config, adapterDir: adapterDir ?? null, adapterRef: ref },
+            ref ?? f.adapter ?? f.model,
+          );
       let bar: ReturnType<typeof io.progress> | undefined, barKey = '';
       const t0 = performance.now();
       const { report, items } = await ev.evaluate({

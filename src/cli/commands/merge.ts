@@ -53,12 +53,20 @@ export const mergeCmd = defineCommand<MergeFlags>({
           + `last-position logits differ by up to ${(100 * drift.maxRelLogitDiff).toFixed(2)}% (relative, ${drift.probes} probes)\n`);
       }
       run?.setLineage({
-        ...(adapter.baseCheck.baseFingerprint ? { baseFingerprint: adapter.baseCheck.baseFingerprint } : {}), ...(arg.ref ? { adapterVersion: arg.ref } : {}),
+        ...(adapter.baseCheck.baseFingerprint ? { baseFingerprint: adapter.baseCheck.baseFingerprint } : {}),
+        ...(arg.ref ? { adapterVersion: arg.ref } : {}),
       });
       run?.logMetrics(0, { merged_modules: r.mergedModules, ...(drift ? { qlora_max_rel_logit_diff: drift.maxRelLogitDiff } : {}) });
       run?.logArtifact('model', r.dir, 'model');
       await finishRun(run, { merged_modules: r.mergedModules, dtype: r.dtype, trained_on: trainedOn });
-      const result = { ...r, adapter: arg.ref ?? f.adapter, base_check: baseCheckJson(adapter.baseCheck), trained_on: trainedOn, qlora_drift: drift, runId: run?.id ?? null };
+      const result = {
+        ...r,
+        adapter: arg.ref ?? f.adapter,
+        base_check: baseCheckJson(adapter.baseCheck),
+        trained_on: trainedOn,
+        qlora_drift: drift,
+        runId: run?.id ?? null,
+      };
       io.done(result, `merged ${r.mergedModules} modules into ${r.dir} (${r.dtype})`);
     } catch (e) {
       await failRun(run)(e);

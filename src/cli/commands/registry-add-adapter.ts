@@ -4,10 +4,19 @@ import { defineCommand } from '../command.js';
 import { needPositionals, fmtMetrics, storeFlag } from './registry-common.js';
 
 export interface RegistryAddAdapterFlags {
-  name: string; base: string | undefined; run: string | undefined; dataset: string | undefined; metric: string[]; by: string | undefined; allowDuplicate: boolean; store: string | undefined; json: boolean;
+  name: string;
+  base: string | undefined;
+  run: string | undefined;
+  dataset: string | undefined;
+  metric: string[];
+  by: string | undefined;
+  allowDuplicate: boolean;
+  store: string | undefined;
+  json: boolean;
 }
 function parseMetric(raw: string, flag: string): string {
-  if (!/^[\w.-]+=-?[\d.]+(e-?\d+)?$/i.test(raw) || !Number.isFinite(Number(raw.split('=')[1]))) throw new LorakitError('LK_ARG', `'${flag}' expects KEY=NUMBER, got '${raw}'`);
+  if (!/^[\w.-]+=-?[\d.]+(e-?\d+)?$/i.test(raw) || !Number.isFinite(Number(raw.split('=')[1])))
+    throw new LorakitError('LK_ARG', `'${flag}' expects KEY=NUMBER, got '${raw}'`);
   return raw;
 }
 export const registryAddAdapter = defineCommand<RegistryAddAdapterFlags>({
@@ -32,7 +41,14 @@ export const registryAddAdapter = defineCommand<RegistryAddAdapterFlags>({
     const { Registry } = await import('../../registry/index.js');
     const reg = Registry.open(undefined, { store: flags.store });
     try {
-      const opts = { name: flags.name, base: flags.base, datasetFingerprint: flags.dataset, metrics, by: flags.by, allowDuplicate: flags.allowDuplicate };
+      const opts = {
+        name: flags.name,
+        base: flags.base,
+        datasetFingerprint: flags.dataset,
+        metrics,
+        by: flags.by,
+        allowDuplicate: flags.allowDuplicate,
+      };
       let r;
       if (flags.run) {
         const { Tracker } = await import('../../track/index.js');
@@ -40,7 +56,12 @@ export const registryAddAdapter = defineCommand<RegistryAddAdapterFlags>({
         try { r = await reg.addAdapterFromRun(tracker, flags.run, opts); } finally { await tracker.close(); }
       } else r = await reg.addAdapter(dir, opts);
       const v = r.version;
-      io.done({ ...v, created: r.created }, `${r.created ? 'registered' : 'already registered (identical content)'} ${v.ref}  base ${await reg.describeBase(v.baseFingerprint)}  r=${String(v.loraConfig.r ?? '?')}${Object.keys(v.metrics).length ? '  ' + fmtMetrics(v.metrics) : ''}`);
+      io.done(
+        { ...v, created: r.created },
+        `${r.created ? 'registered' : 'already registered (identical content)'} ${v.ref}  ` +
+          `base ${await reg.describeBase(v.baseFingerprint)}  r=${String(v.loraConfig.r ?? '?')}` +
+          `${Object.keys(v.metrics).length ? '  ' + fmtMetrics(v.metrics) : ''}`,
+      );
     } finally { await reg.close(); }
   },
 });

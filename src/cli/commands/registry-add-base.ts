@@ -19,7 +19,11 @@ export const registryAddBase = defineCommand<RegistryAddBaseFlags>({
     const reg = Registry.open(undefined, { store: flags.store });
     try {
       const b = await reg.addBase(dir, { name: flags.name, by: flags.by });
-      io.done(b, `base ${b.name ?? '(unnamed)'} ${b.fingerprint}\n  ${b.architecture}, ${b.parameters.toLocaleString('en-US')} parameters, ${b.meta.dtypes.join('/')}, tokenizer ${b.meta.tokenizerSha256.slice(0, 12) || 'none'}`);
+      io.done(
+        b,
+        `base ${b.name ?? '(unnamed)'} ${b.fingerprint}\n  ${b.architecture}, ${b.parameters.toLocaleString('en-US')} parameters, ` +
+          `${b.meta.dtypes.join('/')}, tokenizer ${b.meta.tokenizerSha256.slice(0, 12) || 'none'}`,
+      );
     } finally { await reg.close(); }
   },
 });

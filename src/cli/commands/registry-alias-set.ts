@@ -2,7 +2,14 @@
 import { defineCommand } from '../command.js';
 import { needPositionals, storeFlag } from './registry-common.js';
 
-export interface RegistryAliasSetFlags { by: string | undefined; reason: string | undefined; requireSuite: string | undefined; force: boolean; store: string | undefined; json: boolean }
+export interface RegistryAliasSetFlags {
+  by: string | undefined;
+  reason: string | undefined;
+  requireSuite: string | undefined;
+  force: boolean;
+  store: string | undefined;
+  json: boolean;
+}
 export const registryAliasSet = defineCommand<RegistryAliasSetFlags>({
   name: 'registry alias-set',
   summary: 'Point an alias (e.g. production) at an adapter version, optionally gated on a passing eval suite',
@@ -20,8 +27,16 @@ export const registryAliasSet = defineCommand<RegistryAliasSetFlags>({
     const { Registry } = await import('../../registry/index.js');
     const reg = Registry.open(undefined, { store: flags.store });
     try {
-      const { version: v, event } = await reg.setAlias(ref, alias, { by: flags.by, reason: flags.reason, requireSuite: flags.requireSuite, force: flags.force });
-      io.done({ version: v, event }, `${v.name}@${alias} -> ${v.ref}${event.fromVersion ? ` (was v${event.fromVersion})` : ''}${event.forced ? ' (FORCED past the gate)' : ''}`);
+      const { version: v, event } = await reg.setAlias(ref, alias, {
+        by: flags.by,
+        reason: flags.reason,
+        requireSuite: flags.requireSuite,
+        force: flags.force,
+      });
+      io.done(
+        { version: v, event },
+        `${v.name}@${alias} -> ${v.ref}${event.fromVersion ? ` (was v${event.fromVersion})` : ''}${event.forced ? ' (FORCED past the gate)' : ''}`,
+      );
     } finally { await reg.close(); }
   },
 });

@@ -18,7 +18,10 @@ export const registryCheck = defineCommand<RegistryCheckFlags>({
     const reg = Registry.open(undefined, { store: flags.store });
     try {
       const r = await reg.assertCompatible(ref, flags.base);
-      io.done({ ok: true, adapter: r.adapter.ref, baseFingerprint: r.baseFingerprint }, `ok: ${r.adapter.ref} was trained on ${await reg.describeBase(r.baseFingerprint)}`);
+      io.done(
+        { ok: true, adapter: r.adapter.ref, baseFingerprint: r.baseFingerprint },
+        `ok: ${r.adapter.ref} was trained on ${await reg.describeBase(r.baseFingerprint)}`,
+      );
     } finally { await reg.close(); }
   },
 });

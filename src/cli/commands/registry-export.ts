@@ -30,7 +30,10 @@ export const registryExport = defineCommand<RegistryExportFlags>({
       run?.logMetrics(0, { files: r.files.length, bytes });
       run?.logArtifact('adapter', r.dir, 'adapter');
       await finishRun(run, { ref: v.ref, files: r.files.length, bytes });
-      io.done({ ref: v.ref, dir: r.dir, files: r.files, runId: run?.id ?? null }, `exported ${v.ref} to ${r.dir} (${r.files.length} files, ${fmtBytes(bytes)})`);
+      io.done(
+        { ref: v.ref, dir: r.dir, files: r.files, runId: run?.id ?? null },
+        `exported ${v.ref} to ${r.dir} (${r.files.length} files, ${fmtBytes(bytes)})`,
+      );
     } catch (e) {
       await failRun(run)(e);
     } finally { await reg.close(); }

@@ -4,7 +4,15 @@ import { oneOf } from '../parse.js';
 import { fmtMetrics, fmtTime, table, storeFlag } from './registry-common.js';
 
 type StageFlag = 'none' | 'staging' | 'production' | 'archived';
-export interface RegistryListFlags { name: string | undefined; base: string | undefined; stage: StageFlag | undefined; tag: string | undefined; bases: boolean; store: string | undefined; json: boolean }
+export interface RegistryListFlags {
+  name: string | undefined;
+  base: string | undefined;
+  stage: StageFlag | undefined;
+  tag: string | undefined;
+  bases: boolean;
+  store: string | undefined;
+  json: boolean;
+}
 export const registryList = defineCommand<RegistryListFlags>({
   name: 'registry list',
   summary: 'List adapter versions (or base models with --bases)',
@@ -24,7 +32,8 @@ export const registryList = defineCommand<RegistryListFlags>({
       if (flags.bases) {
         const bases = await reg.listBases();
         io.log(table(['name', 'fingerprint', 'architecture', 'parameters', 'dtypes', 'registered'],
-          bases.map((b) => [b.name ?? '', b.fingerprint.slice(0, 16), b.architecture, b.parameters.toLocaleString('en-US'), b.meta.dtypes.join('/'), fmtTime(b.createdAt)])));
+          bases.map((b) => [b.name ?? '', b.fingerprint.slice(0, 16), b.architecture,
+            b.parameters.toLocaleString('en-US'), b.meta.dtypes.join('/'), fmtTime(b.createdAt)])));
         io.done({ bases }, `${bases.length} base model(s)`);
         return;
       }
@@ -32,7 +41,9 @@ export const registryList = defineCommand<RegistryListFlags>({
       const versions = await reg.list({ name: flags.name, baseFingerprint: base, stage: flags.stage, tag: flags.tag });
       const baseNames = new Map((await reg.listBases()).map((b) => [b.fingerprint, b.name ?? b.fingerprint.slice(0, 12)]));
       io.log(table(['version', 'base', 'stage', 'aliases', 'tags', 'metrics', 'created'],
-        versions.map((v) => [v.ref, baseNames.get(v.baseFingerprint) ?? v.baseFingerprint.slice(0, 12), v.stage === 'none' ? '' : v.stage, v.aliases.join(','), v.tags.join(','), fmtMetrics(v.metrics), `${fmtTime(v.createdAt)} ${v.createdBy}`])));
+        versions.map((v) => [v.ref, baseNames.get(v.baseFingerprint) ?? v.baseFingerprint.slice(0, 12),
+          v.stage === 'none' ? '' : v.stage, v.aliases.join(','), v.tags.join(','), fmtMetrics(v.metrics),
+          `${fmtTime(v.createdAt)} ${v.createdBy}`])));
       io.done({ versions }, `${versions.length} version(s)`);
     } finally { await reg.close(); }
   },

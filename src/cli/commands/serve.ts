@@ -11,7 +11,14 @@ function nonNegativeNumber(raw: string, flag: string): number {
 }
 
 export interface ServeFlags extends QuantFlags {
-  model: string; adapter: string[]; registry: boolean; registryHome: string | undefined; store: string | undefined; aliasTtl: number; port: number; host: string;
+  model: string;
+  adapter: string[];
+  registry: boolean;
+  registryHome: string | undefined;
+  store: string | undefined;
+  aliasTtl: number;
+  port: number;
+  host: string;
   maxLoras: number; maxLoraRank: number; maxBatch: number; maxQueue: number; maxTokensLimit: number | undefined; maxPromptTokens: number | undefined;
   maxBodyBytes: number | undefined; metricsKey: string | undefined;
   requestTimeoutS: number; apiKeys: string | undefined; merged: string | undefined; servedModelName: string | undefined; preload: boolean;
@@ -40,7 +47,10 @@ export const serveCmd = defineCommand<ServeFlags>({
       arg: '<s>', help: "re-check a served 'name@alias' in the registry after this many seconds (a moved alias is served within it)",
       default: 5, parse: nonNegativeNumber,
     },
-    store: { arg: '<url>', help: 'registry store, implies --registry: sqlite:PATH or postgres://user@host/db (default: $LORAKIT_STORE, else SQLite under the home)' },
+    store: {
+      arg: '<url>',
+      help: 'registry store, implies --registry: sqlite:PATH or postgres://user@host/db (default: $LORAKIT_STORE, else SQLite under the home)',
+    },
     port: { arg: '<n>', help: 'TCP port (0 = any free port)', default: 8000, parse: (r, f) => (r === '0' ? 0 : positiveInt(r, f)) },
     host: { arg: '<addr>', help: 'address to listen on', default: '127.0.0.1' },
     maxLoras: { arg: '<n>', help: 'adapters resident in batch slots at once (LRU beyond that)', default: 8, parse: positiveInt },
@@ -55,13 +65,22 @@ export const serveCmd = defineCommand<ServeFlags>({
     },
     metricsKey: { arg: '<key>', help: 'key (≥ 8 chars) for GET /metrics, e.g. Prometheus (default $LORAKIT_METRICS_KEY); admin API keys work too' },
     requestTimeoutS: { arg: '<s>', help: 'cancel a request after this many seconds', default: 600, parse: positiveInt },
-    apiKeys: { arg: '<file>', help: 'JSON {"keys": [{"key", "adapters": [...] | "*", "name", "admin"}]}; requests need Authorization: Bearer <key>', parse: existingFile },
+    apiKeys: {
+      arg: '<file>',
+      help: 'JSON {"keys": [{"key", "adapters": [...] | "*", "name", "admin"}]}; requests need Authorization: Bearer <key>',
+      parse: existingFile,
+    },
     merged: { arg: '<name>', help: 'merge this --adapter into the weights and serve only it (no LoRA overhead)' },
     servedModelName: { arg: '<name>', help: "the base model's name in requests (default: the folder name)" },
     preload: { help: 'read every --adapter at startup instead of on first use', default: false },
     threads: { arg: '<n>', help: 'onnxruntime intra-op threads', parse: positiveInt },
     bakeWeights: { help: 'bake the base weights into the decode graph (ORT prepacks them: faster decode, a second copy of the weights)' },
-    drainTimeoutS: { arg: '<s>', help: 'on SIGTERM/SIGINT: report not ready, refuse new work, and wait this long for requests in flight before exiting', default: 30, parse: positiveInt },
+    drainTimeoutS: {
+      arg: '<s>',
+      help: 'on SIGTERM/SIGINT: report not ready, refuse new work, and wait this long for requests in flight before exiting',
+      default: 30,
+      parse: positiveInt,
+    },
     ...quantFlags,
     json: { help: 'print the startup summary as JSON' },
   },
@@ -73,7 +92,10 @@ export const serveCmd = defineCommand<ServeFlags>({
       if (adapters[name]) throw new LorakitError('LK_ARG', `serve: --adapter '${name}' is given twice`);
       adapters[name] = dir;
     }
-    const registry = f.registry || f.registryHome || f.store ? (await import('../../registry/index.js')).Registry.open(f.registryHome, { store: f.store }) : undefined;
+    const registry =
+      f.registry || f.registryHome || f.store
+        ? (await import('../../registry/index.js')).Registry.open(f.registryHome, { store: f.store })
+        : undefined;
     const t0 = performance.now();
     const app = await createServer({
       quantize: quantOptions(f),
@@ -85,7 +107,8 @@ export const serveCmd = defineCommand<ServeFlags>({
     const address = await app.listen({ port: f.port, host: f.host });
     const s = app.lorakit;
     io.done({ address, model: s.baseName, adapters: Object.keys(adapters), merged: f.merged ?? null, startup_ms: Math.round(performance.now() - t0) },
-      `serving '${s.baseName}'${Object.keys(adapters).length ? ` + adapters ${Object.keys(adapters).join(', ')}` : ''} at ${address}/v1 (Ctrl-C to stop)`);
+      `serving '${s.baseName}'${Object.keys(adapters).length ? ` + adapters ${Object.keys(adapters).join(', ')}` : ''} ` +
+        `at ${address}/v1 (Ctrl-C to stop)`);
     // graceful drain: /ready turns 503 at once, so the load balancer stops sending work; in-flight requests finish
     const finished = await new Promise<boolean>((resolve) => {
       const stop = (): void => { void s.drain(f.drainTimeoutS * 1000).then(resolve); };

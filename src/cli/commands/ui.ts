@@ -15,7 +15,11 @@ export const ui = defineCommand<UiFlags>({
     json: { help: 'Print the URL as JSON', default: false },
   },
   async run(flags, io) {
-    const [{ Tracker }, { Registry }, { startDashboard }] = await Promise.all([import('../../track/index.js'), import('../../registry/index.js'), import('../../ui/index.js')]);
+    const [{ Tracker }, { Registry }, { startDashboard }] = await Promise.all([
+      import('../../track/index.js'),
+      import('../../registry/index.js'),
+      import('../../ui/index.js'),
+    ]);
     const tracker = await Tracker.open(undefined, { store: flags.store });
     const registry = Registry.open(undefined, { store: flags.store });
     const server = await startDashboard({ tracker, registry, port: flags.port, host: flags.host });

@@ -177,8 +177,8 @@ function bufferId(b: ArrayBufferLike): number {
 export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
   const { bytes, externalData, externalFolder, externalFiles } = emitModel(g);
   const threads = opts.threads ?? defaultThreads();
-  const h = createHash('sha256').update(bytes)
-    .update(`|${threads}|${opts.optimization ?? 'all'}|${opts.memPattern ?? true}|${opts.memArena ?? true}|${(opts.disabledOptimizers ?? []).join(';')}`);
+  const settings = [threads, opts.optimization ?? 'all', opts.memPattern ?? true, opts.memArena ?? true, (opts.disabledOptimizers ?? []).join(';')];
+  const h = createHash('sha256').update(bytes).update(`|${settings.join('|')}`);
   // External initializers are not in `bytes`: the same graph over other packed weights is another session.
   for (const f of externalData) h.update(`|${f.path}:${bufferId(f.data.buffer)}+${f.data.byteOffset}`);
   if (externalFolder) h.update(`|${externalFolder}`);

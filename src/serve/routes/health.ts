@@ -5,6 +5,8 @@ import type { ServeContext } from '../setup.js';
 
 export function healthRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const { life } = ctx;
-  app.get('/ready', async (_req, reply) => reply.code(life.ready ? 200 : 503).send({ ready: life.ready, phase: life.phase, in_flight: life.inFlight }));
+  app.get('/ready', async (_req, reply) =>
+    reply.code(life.ready ? 200 : 503).send({ ready: life.ready, phase: life.phase, in_flight: life.inFlight }),
+  );
   app.get('/health', async () => ({ status: 'ok', model: ctx.baseName, running: ctx.engine.batchSize, waiting: ctx.engine.queueDepth }));
 }
