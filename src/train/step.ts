@@ -51,7 +51,7 @@ export class TrainStep {
     // (see CompileOptions.memPattern for the figures).
     const checkpointed = o.checkpointing || lowMemory;
     const session = await compile(g, {
-      threads: o.threads, memPattern: false, memArena: process.env.LORAKIT_QLORA_ARENA === '1' || !lowMemory,
+      threads: o.threads, memPattern: false,
       disabledOptimizers: checkpointed ? ['CommonSubexpressionElimination'] : [],
     });
     return new TrainStep(lm, session, built.weightInputs, paramNames, o.packed);

@@ -15,8 +15,6 @@ export interface NativeSessionOptions {
   readonly disabledOptimizers?: readonly string[];
   /** ORT's memory-pattern planning (default on; the CPU arena is always on); see CompileOptions.memPattern. */
   readonly memPattern?: boolean;
-  /** ORT's CPU arena (default on); see CompileOptions.memArena. */
-  readonly memArena?: boolean;
   /** Where file-backed initializers live (the model comes as bytes, so ORT has no model path to resolve them by). */
   readonly externalFolder?: string;
 }
@@ -56,7 +54,7 @@ export async function createNativeSession(
       interOpNumThreads: o.interOpThreads,
       graphOptimizationLevel: o.optimization,
       executionMode: 'sequential',
-      enableCpuMemArena: o.memArena ?? true,
+      enableCpuMemArena: true,
       enableMemPattern: o.memPattern ?? true,
       logSeverityLevel: o.logSeverity ?? 3,
       executionProviders: ['cpu'],

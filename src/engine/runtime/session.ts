@@ -26,12 +26,6 @@ export interface CompileOptions {
    * its activations in afresh (29.5M model, q,v, 4 × 256: 504 tok/s and 1.25 GB peak, against 1,770 tok/s and 0.81 GB).
    */
   readonly memPattern?: boolean;
-  /**
-   * ORT's CPU arena (default true). The arena never returns memory and grows in powers of two, so a graph whose
-   * transient tensors vary a lot in size (dequantized weights of every shape, in QLoRA's low-memory mode) holds far
-   * more than its largest live set; without it each tensor is malloc'd and freed (more page faults per step).
-   */
-  readonly memArena?: boolean;
   /** Skip the session cache (a fresh session; the caller must dispose it). */
   readonly noCache?: boolean;
   /**
@@ -177,7 +171,7 @@ function bufferId(b: ArrayBufferLike): number {
 export async function compile(g: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
   const { bytes, externalData, externalFolder, externalFiles } = emitModel(g);
   const threads = opts.threads ?? defaultThreads();
-  const settings = [threads, opts.optimization ?? 'all', opts.memPattern ?? true, opts.memArena ?? true, (opts.disabledOptimizers ?? []).join(';')];
+  const settings = [threads, opts.optimization ?? 'all', opts.memPattern ?? true, (opts.disabledOptimizers ?? []).join(';')];
   const h = createHash('sha256').update(bytes).update(`|${settings.join('|')}`);
   // External initializers are not in `bytes`: the same graph over other packed weights is another session.
   for (const f of externalData) h.update(`|${f.path}:${bufferId(f.data.buffer)}+${f.data.byteOffset}`);
@@ -194,7 +188,7 @@ export async function compile(g: Graph, opts: CompileOptions = {}): Promise<Comp
     const disabledOptimizers = [...(externalData.length || externalFiles.length ? ['ConstantFolding'] : []), ...(opts.disabledOptimizers ?? [])];
     const nativeOpts = {
       intraOpThreads: threads, interOpThreads: 1, optimization: opts.optimization ?? 'all', disabledOptimizers,
-      memPattern: opts.memPattern, memArena: opts.memArena, externalFolder,
+      memPattern: opts.memPattern, externalFolder,
     };
     const session = await createNativeSession(bytes, nativeOpts, externalData);
     const inputs = g.inputs.filter((s) => session.inputNames.includes(s.name!)).map((s) => ({ name: s.name!, dtype: s.dtype, shape: s.shape }));
