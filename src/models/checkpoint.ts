@@ -138,6 +138,9 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
       ...(tokenizer ? { tokenizer } : {}),
       loadMs: performance.now() - t0, rssBytes: process.memoryUsage().rss, peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
+  } catch (e) {
+    store?.discard();
+    throw e;
   } finally {
     set.close();
   }

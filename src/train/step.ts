@@ -46,10 +46,10 @@ export class TrainStep {
       if (!s) throw new LorakitError('LK_INTERNAL', `train step: adapter tensor '${n}' is not used by the model graph`);
       return s;
     });
-    grad(built.lossSum!, params, { checkpoint: o.checkpointing || lowMemory }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
-    // No memory pattern: ORT's arena then reuses the first run's chunks instead of adding a planned block beside them
-    // (see CompileOptions.memPattern for the figures).
     const checkpointed = o.checkpointing || lowMemory;
+    grad(built.lossSum!, params, { checkpoint: checkpointed }).forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
+    // No memory pattern: ORT's arena then reuses the first run's chunks instead of adding a planned block beside them
+    // (see CompileOptions.memPattern for the figures). CSE off when checkpointing: see CompileOptions.disabledOptimizers.
     const session = await compile(g, {
       threads: o.threads, memPattern: false,
       disabledOptimizers: checkpointed ? ['CommonSubexpressionElimination'] : [],

@@ -3,7 +3,7 @@
 // LoRA through a quantized base, loading that never keeps a float copy of a quantized tensor, and the packed files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -245,6 +245,15 @@ test('a loaded quantized base lives in files that ORT maps: same logits as in me
   assert.ok(childFolder.startsWith(root), childFolder);
   assert.equal(existsSync(childFolder), false, 'the child removed its folder at exit');
   assert.equal(existsSync(stale), false, 'the folder of a dead process was swept');
+  // A load that fails removes its folder at once.
+  process.env.LORAKIT_PACKED_DIR = root;
+  try {
+    const failing = loadCheckpoint(model, { quantize: { quantize: 'int4', block: 128 }, tokenizer: false });
+    await assert.rejects(failing, (e) => isLorakitError(e) && e.code === 'LK_QUANT');
+  } finally {
+    delete process.env.LORAKIT_PACKED_DIR;
+  }
+  assert.deepEqual(readdirSync(root), []);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -45,6 +45,12 @@ function sweepStale(root: string): void {
   }
 }
 
+// Every folder this process made; one exit hook removes them all (a hook per load would trip Node's listener limit).
+const live = new Set<string>();
+const removeAll = (): void => {
+  for (const f of live) rmSync(f, { recursive: true, force: true });
+};
+
 export class PackedStore {
   private count = 0;
   private constructor(readonly folder: string) {}
@@ -55,8 +61,15 @@ export class PackedStore {
     mkdirSync(root, { recursive: true });
     sweepStale(root);
     const folder = mkdtempSync(join(root, `${PREFIX}${process.pid}-`));
-    process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+    if (live.size === 0) process.once('exit', removeAll);
+    live.add(folder);
     return new PackedStore(folder);
+  }
+
+  /** Removes the folder now (a load that failed); sessions built from it must be gone. */
+  discard(): void {
+    live.delete(this.folder);
+    rmSync(this.folder, { recursive: true, force: true });
   }
 
   private write(bytes: Uint8Array): ExternalFile {
