@@ -6,7 +6,7 @@ import { shapeStr } from '../graph/dim.js';
 import { isFloat } from '../graph/dtype.js';
 import type { GraphNode, Segment, Sym } from '../graph/graph.js';
 import { add, cast, mul } from '../ops/elementwise.js';
-import { dimOf, expand, gather, reshape, shapeOf } from '../ops/shape.js';
+import { expand, gather, reshape } from '../ops/shape.js';
 import { ruleFor } from './rules.js';
 
 export interface GradOptions {
@@ -85,17 +85,9 @@ function recompute(seg: Segment, dy: Sym, clones: Map<number, GraphNode>): void 
   const g = seg.input.graph;
   const zero = mul(gather(reshape(dy, [-1]), g.scalar(0, 'int64'), 0), 0); // () 0, available only once dy is
   const map = new Map<number, Sym>([[seg.input.id, add(seg.input, cast(zero, seg.input.dtype))]]);
-  // An int64 0 that also waits for dy, from its shape (so a NaN in dy cannot reach a Reshape's shape).
-  const zeroI = mul(dimOf(dy, 0), 0);
-  const anchored = (x: Sym): Sym => g.node('Reshape', [x, add(shapeOf(x), zeroI)], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
   for (let id = seg.first; id <= seg.last; id++) {
     const n = g.nodes[id];
     const inputs = n.inputs.map((x) => (x ? map.get(x.id) ?? x : null));
-    // A node fed only by constants or graph inputs (a weight's dequantize chain) would be ready at the start of the
-    // run: the runtime may compute the clone during the forward pass and hold its output until the backward pass,
-    // which is what recomputation avoids (a float copy of every quantized weight, measured). Tie it to dy.
-    const first = inputs.findIndex((x) => x !== null);
-    if (first >= 0 && !n.inputs.some((x) => x && map.has(x.id))) inputs[first] = anchored(inputs[first]!);
     const outs = g.node(n.op, inputs, n.attrs, n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })), n.domain);
     n.outputs.forEach((o, k) => map.set(o.id, outs[k]));
     if (outs.length) clones.set(id, outs[0].producer!);
