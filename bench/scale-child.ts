@@ -6,19 +6,15 @@
 // ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest); qlora=low-memory picks that
 // QLoRA mode, checkpointing=1 gradient checkpointing. Prints one JSON line. Random token ids: no tokenizer is needed.
 import { Graph, compile, reduceSum } from '../src/engine/index.js';
-import { bindAdapter } from '../src/lora/adapter.js';
-import { parseLoraConfig } from '../src/lora/config.js';
-import { initLoraTensors } from '../src/lora/init.js';
-import { resolveSites } from '../src/lora/targets.js';
 import { CausalLM } from '../src/models/causal-lm.js';
 import { loadCheckpoint, type LoadCheckpointOptions } from '../src/models/checkpoint.js';
 import { generate } from '../src/models/generate.js';
 import { openSafetensors } from '../src/models/safetensors.js';
-import { embeddingName, linearModules } from '../src/models/modules.js';
+import { embeddingName } from '../src/models/modules.js';
 import { quantizedBytes } from '../src/models/quant/quantize.js';
-import { adamwStep, createAdamWState, defaultAdamW } from '../src/train/adamw.js';
+import { adamwStep, defaultAdamW } from '../src/train/adamw.js';
 import { makeTrainBatch } from '../src/train/batches.js';
-import { TrainStep } from '../src/train/step.js';
+import { benchLoraStep } from './lora-step.js';
 
 export type ScaleMode = 'load' | 'stream' | 'decode' | 'train' | 'bandwidth';
 export type ScalePrecision = 'float32' | 'int8' | 'int4';
@@ -93,16 +89,9 @@ if (mode === 'decode') {
 }
 if (mode === 'train') {
   const lm = new CausalLM(ck.config, ck.weights, ck.shapes, { threads, quant: ck.quant, memPattern: false });
-  const cfg = parseLoraConfig({ r: 16, lora_alpha: 32, target_modules: ['q_proj', 'v_proj'] }, 'bench', ['q_proj', 'v_proj']);
-  const sites = resolveSites(cfg, linearModules(ck.config));
-  const tensors = initLoraTensors(sites, true, 0);
-  const names = [...tensors.keys()].sort();
-  const params = names.map((n) => tensors.get(n)!.data);
-  const grads = params.map((p) => new Float32Array(p.length));
-  const adam = createAdamWState(params);
-  const adapter = bindAdapter({ config: cfg, sites, tensors });
   const qloraMode = kv.qlora === 'low-memory' ? 'low-memory' : 'fast';
-  const step = await TrainStep.create(lm, adapter, names, { packed: false, threads, qloraMode, checkpointing: kv.checkpointing === '1' });
+  const checkpointing = kv.checkpointing === '1';
+  const { adapter, step, params, grads, adam } = await benchLoraStep(lm, ['q_proj', 'v_proj'], { threads, qloraMode, checkpointing });
   const B = arg('batch', 2), T = arg('seq', 256), steps = Math.max(2, arg('steps', 3));
   const rows = Array.from({ length: B }, () => ({ ids: Array.from({ length: T }, randomId), target: new Array<boolean>(T).fill(true) }));
   const batch = makeTrainBatch(rows, 0, false);

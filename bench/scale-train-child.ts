@@ -2,15 +2,10 @@
 // head_dim 64, intermediate 8192, vocab 128256, tied), built in memory, in its own process so peak RSS is its own:
 //   tsx bench/scale-train-child.ts <layers> <batch> <seq> [ckpt]
 // LoRA r=16 on q,v; prints one JSON line (tokens/s, peak RSS, weight bytes).
-import { bindAdapter } from '../src/lora/adapter.js';
-import { parseLoraConfig } from '../src/lora/config.js';
-import { initLoraTensors } from '../src/lora/init.js';
-import { resolveSites } from '../src/lora/targets.js';
 import { CausalLM } from '../src/models/causal-lm.js';
 import { expectedWeights, normalizeConfig } from '../src/models/config.js';
-import { linearModules } from '../src/models/modules.js';
 import { makeTrainBatch } from '../src/train/batches.js';
-import { TrainStep } from '../src/train/step.js';
+import { benchLoraStep } from './lora-step.js';
 
 const [layers, B, T] = [2, 3, 4].map((i, k) => Number(process.argv[i] ?? [2, 2, 256][k]));
 const checkpointing = process.argv[5] === 'ckpt';
@@ -30,15 +25,9 @@ for (const [n, s] of shapes) {
   bytes += w.byteLength;
 }
 const lm = new CausalLM(cfg, weights, shapes);
-const lcfg = parseLoraConfig({ r: 16, lora_alpha: 32, target_modules: ['q_proj', 'v_proj'] }, 'bench', ['q_proj', 'v_proj']);
-const sites = resolveSites(lcfg, linearModules(lm.config));
-const tensors = initLoraTensors(sites, true, 0);
-for (const [k, t] of tensors) if (/lora_B/.test(k)) t.data.fill(0.01); // non-zero B, so dA is not trivially 0
-const names = [...tensors.keys()].sort();
-const grads = names.map((n) => new Float32Array(tensors.get(n)!.data.length));
-const adapter = bindAdapter({ config: lcfg, sites, tensors });
 const rssBefore = process.memoryUsage().rss;
-const step = await TrainStep.create(lm, adapter, names, { packed: false, checkpointing });
+const { adapter, step, grads } = await benchLoraStep(lm, ['q_proj', 'v_proj'], { checkpointing });
+for (const [k, t] of adapter.tensors) if (/lora_B/.test(k)) t.data.fill(0.01); // non-zero B, so dA is not trivially 0
 const batch = makeTrainBatch(
   Array.from({ length: B }, (_, b) => ({
     ids: Array.from({ length: T }, (_, t) => (t * 131 + b * 17) % 128000),
@@ -54,7 +43,8 @@ for (let s = 0; s < steps; s++) {
   await step.run(batch, adapter, grads);
   times.push(performance.now() - t0);
 }
-const med = (times.length > 1 ? times.slice(1) : times).sort((a, b) => a - b)[0];
+const timed = (times.length > 1 ? times.slice(1) : times).sort((a, b) => a - b);
+const med = timed[Math.floor(timed.length / 2)]; // median of the steps after the first
 process.stdout.write(JSON.stringify({
   layers, batch: B, seq: T, checkpointing, weights_mb: Math.round(bytes / 2 ** 20), rss_before_step_mb: Math.round(rssBefore / 2 ** 20),
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), tokens_per_s: Math.round((B * T) / (med / 1000)), step_ms: Math.round(med),

@@ -33,13 +33,25 @@ export function shannonEntropy(s: string): number {
   return h;
 }
 
-const KNOWN_KEYS = /\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|sk_live_[0-9a-zA-Z]{24,}|glpat-[0-9A-Za-z_-]{20})\b/g;
+// Provider key formats: OpenAI/Anthropic, AWS (long-term and session), GitHub (tokens and fine-grained
+// PATs), Slack, Google, Stripe, GitLab.
+const KNOWN_KEY_FORMATS = [
+  String.raw`sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}`, String.raw`AKIA[0-9A-Z]{16}`, String.raw`ASIA[0-9A-Z]{16}`,
+  String.raw`gh[pousr]_[A-Za-z0-9]{36,}`, String.raw`github_pat_[A-Za-z0-9_]{40,}`, String.raw`xox[abprs]-[A-Za-z0-9-]{10,}`,
+  String.raw`AIza[0-9A-Za-z_-]{35}`, String.raw`sk_live_[0-9a-zA-Z]{24,}`, String.raw`glpat-[0-9A-Za-z_-]{20}`,
+];
+const KNOWN_KEYS = new RegExp(String.raw`\b(?:${KNOWN_KEY_FORMATS.join('|')})\b`, 'g');
 const LONG_TOKEN = /(?<![A-Za-z0-9+/_=.-])[A-Za-z0-9+_=-]{32,}(?![A-Za-z0-9+/_=-])/g; // no '/' or '.': URL paths are not secrets
 const EMAIL = /\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b/g;
 const CARD = /(?<![\w/=.-])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{5})(?![\w-]|\.\w)/g; // card layouts only
 const IPV6 = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?![\w:])/g;
 const IPV4 = /(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]|\.\d)/g;
-const PHONE = /(?<![\w+.-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[.-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?!\w|[.-]\d)/g;
+// International (+country, optional area code in parentheses, 2–5 groups), then the two North American layouts.
+const PHONE_LAYOUTS = [
+  String.raw`\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}`,
+  String.raw`\(\d{3}\)[ .-]?\d{3}[.-]\d{4}`, String.raw`\d{3}[.-]\d{3}[.-]\d{4}`,
+];
+const PHONE = new RegExp(String.raw`(?<![\w+.-])(?:${PHONE_LAYOUTS.join('|')})(?!\w|[.-]\d)`, 'g');
 
 /** A long token counts as a secret when it mixes upper, lower and digits and has high entropy (not a word, hex hash or path). */
 function looksSecret(tok: string): boolean {

@@ -21,7 +21,9 @@ export function parseStoreUrl(raw: string | undefined, home: string): StoreUrl {
     return { kind: 'sqlite', path: resolve(p) };
   }
   if (/^postgres(ql)?:\/\//.test(s)) return { kind: 'postgres', url: s };
-  throw new LorakitError('LK_ARG', `store '${s}' is not supported: expected sqlite:PATH or postgres://user@host:port/db`, { hint: 'set --store or LORAKIT_STORE' });
+  throw new LorakitError('LK_ARG', `store '${s}' is not supported: expected sqlite:PATH or postgres://user@host:port/db`, {
+    hint: 'set --store or LORAKIT_STORE',
+  });
 }
 
 /** The tracker's SQLite file for a store URL: tracking.db beside the registry's file. */

@@ -10,7 +10,10 @@ import { beginOutDir, checkOutDir, type OutDirOptions } from '../util/out-dir.js
 import type { Adapter } from './adapter.js';
 import { mergeAdapterWeights } from './merge.js';
 
-const COPY = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|chat_template\.jinja|vocab\.json|merges\.txt|tokenizer\.model)$/;
+const COPY = new Set([
+  'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json',
+  'chat_template.jinja', 'vocab.json', 'merges.txt', 'tokenizer.model',
+]);
 
 /** `out` is the --out rule of util/out-dir.ts; the base and `inputs` (e.g. the adapter folder) are always protected. */
 export async function writeMergedModel(base: Checkpoint, adapter: Pick<Adapter, 'sites' | 'tensors'>, outDir: string, dtype?: 'F32' | 'BF16' | 'F16',
@@ -21,7 +24,7 @@ export async function writeMergedModel(base: Checkpoint, adapter: Pick<Adapter, 
   const outDtype = dtype ?? (base.dtypeOnDisk === 'BF16' || base.dtypeOnDisk === 'F16' ? base.dtypeOnDisk : 'F32');
   const w = beginOutDir(outDir, guard);
   try {
-    for (const f of readdirSync(base.dir)) if (COPY.test(f)) copyFileSync(join(base.dir, f), join(w.tmp, f));
+    for (const f of readdirSync(base.dir)) if (COPY.has(f)) copyFileSync(join(base.dir, f), join(w.tmp, f));
     const tensors = [...base.weights.keys()].sort()
       .map((name) => ({ name, dtype: outDtype, shape: base.shapes.get(name)!, data: merged.get(name) ?? base.weights.get(name)! }));
     writeSafetensors(join(w.tmp, 'model.safetensors'), tensors, { format: 'pt' });

@@ -3,23 +3,11 @@
 // rule itself runs on both databases in registry.test.ts; this file checks the verb (SQLite only).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fingerprintModelDir } from '../../src/models/fingerprint.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
-import { storeEnv } from '../helpers/store.js';
-import { CLI } from '../helpers/cli.js';
-
-function cli(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], {
-    env: { ...process.env, ...storeEnv(home), USER: 'tester' },
-    encoding: 'utf8',
-  });
-  let json: Record<string, unknown> = {};
-  try { json = JSON.parse(r.stdout); } catch { /* asserted by the caller */ }
-  return { code: r.status, json, stderr: r.stderr };
-}
+import { storeCli as cli } from '../helpers/store.js';
 
 test('CLI: registry add-eval refuses a hand-written passing report and one about another adapter; alias-set stays gated', async () => {
   const root = tmp();

@@ -9,7 +9,7 @@ import { commands } from '../../src/cli/commands/index.js';
 import { helpText, parseArgs } from '../../src/cli/parse.js';
 import { fingerprintModelDir } from '../../src/models/fingerprint.js';
 import { makeAdapter, makeBase, tmp } from './helpers.js';
-import { openRegistry, openTracker, storeEnv } from '../helpers/store.js';
+import { openRegistry, openTracker, storeCli as cli, storeEnv } from '../helpers/store.js';
 import { CLI } from '../helpers/cli.js';
 
 const MINE = Object.keys(commands).filter((k) => k.startsWith('registry ') || k.startsWith('runs ') || k === 'ui');
@@ -28,16 +28,6 @@ test('every registry/runs/ui verb loads, has --json and help text', async () => 
   assert.equal(p.flags.requireSuite, 'smoke');
   assert.equal(p.flags.force, true);
 });
-
-function cli(home: string, ...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args, '--json'], {
-    env: { ...process.env, ...storeEnv(home), USER: 'tester' },
-    encoding: 'utf8',
-  });
-  let json: Record<string, unknown> = {};
-  try { json = JSON.parse(r.stdout); } catch { /* asserted by the caller */ }
-  return { code: r.status, json, stderr: r.stderr };
-}
 
 test('CLI end to end: add-base, add-adapter, gate, alias with force, list, verify finds corruption', async () => {
   const root = tmp();

@@ -3,6 +3,7 @@
 // With zero points: the block's range [min(0, lo), max(0, hi)] maps onto 0 … 2^bits − 1. Runs once per tensor
 // while loading (O(parameters), not O(tokens)), so a plain loop is fine here.
 import type { QuantScheme } from './scheme.js';
+import { isSpilled } from './store.js';
 
 export interface QuantizedTensor {
   /** Output features (rows). */
@@ -97,10 +98,7 @@ export function dequantizeRows(t: QuantizedTensor): Float64Array {
 /** Bytes held by a quantized tensor (packed weights + scales + zero points). */
 export function quantizedBytes(t: QuantizedTensor): number {
   // A spilled tensor (store.ts) is measured by its files, not by reading them back.
-  if ('files' in t) {
-    const f = (t as { files: Record<string, { byteLength: number } | null> }).files;
-    return Object.values(f).reduce((a, x) => a + (x?.byteLength ?? 0), 0);
-  }
+  if (isSpilled(t)) return Object.values(t.files).reduce((a, x) => a + (x?.byteLength ?? 0), 0);
   return t.packed.byteLength + t.scales.byteLength + (t.zeroPoints?.byteLength ?? 0);
 }
 
