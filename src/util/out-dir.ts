@@ -118,6 +118,25 @@ export function checkOutDir(out: string, o: OutDirOptions): string {
   return target;
 }
 
+/**
+ * Checks that an output FILE may be written: an existing file is replaced only with `overwrite` (a single file carries
+ * no marker saying which verb wrote it); a folder or a symbolic link there is always refused. Returns the resolved path.
+ */
+export function checkOutFile(out: string, o: OutDirOptions): string {
+  const flag = o.flag ?? '--out';
+  const target = resolve(out);
+  checkNotInput(out, o);
+  if (!existsSync(target) && !isDanglingLink(target)) return target;
+  const st = lstatSync(target);
+  const refuse = (what: string, hint: string): never => {
+    throw new LorakitError('LK_OUT_EXISTS', `${o.verb}: ${flag} '${out}' ${what}; nothing was written`, { hint, details: { out: target } });
+  };
+  if (st.isSymbolicLink()) refuse('is a symbolic link', `give the real path, or choose a new ${flag}`);
+  if (!st.isFile()) refuse('is not a file', `choose a file path for ${flag}`);
+  if (!o.overwrite) refuse('exists', `choose another ${flag} file, or pass --overwrite to replace it`);
+  return target;
+}
+
 function isDanglingLink(p: string): boolean {
   try { return lstatSync(p).isSymbolicLink(); } catch { return false; }
 }

@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haproxyConfig, parseReplicas } from '../../src/serve/haproxy.js';
+import { CLI } from '../helpers/cli.js';
 
 test('replicas parse as host:port lists; bad or repeated entries are LK_ARG', () => {
   assert.deepEqual(parseReplicas('10.0.0.1:8000, serve-2.internal:8001,[::1]:9'), [
@@ -36,4 +37,22 @@ test('haproxy -c accepts the generated config', () => {
   const r = spawnSync('haproxy', ['-c', '-f', file], { encoding: 'utf8' });
   assert.equal(r.status, 0, `${v.stdout.split('\n')[0]}: ${r.stdout}${r.stderr}`);
   assert.equal(/\[WARNING\]/.test(r.stdout + r.stderr), false, `no warnings: ${r.stdout}${r.stderr}`);
+});
+
+test('deploy haproxy --out never replaces an existing file without --overwrite, nor a folder', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lk-hx-out-'));
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, 'my own config\n');
+  const deploy = (...extra: string[]) =>
+    spawnSync(process.execPath, [...CLI, 'deploy', 'haproxy', '--replicas', '127.0.0.1:9001', ...extra, '--json'], { encoding: 'utf8' });
+  const refused = deploy('--out', file);
+  assert.equal(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, /LK_OUT_EXISTS/);
+  assert.equal(readFileSync(file, 'utf8'), 'my own config\n');
+  assert.match(deploy('--out', dir, '--overwrite').stderr, /LK_OUT_EXISTS/, 'a folder is never replaced');
+  const replaced = deploy('--out', file, '--overwrite');
+  assert.equal(replaced.status, 0, replaced.stderr);
+  assert.match(readFileSync(file, 'utf8'), /hash-type consistent/);
+  const fresh = deploy('--out', join(dir, 'new.cfg'));
+  assert.equal(fresh.status, 0, fresh.stderr);
 });

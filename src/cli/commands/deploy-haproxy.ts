@@ -12,6 +12,7 @@ export interface DeployHaproxyFlags {
   checkIntervalMs: number;
   timeoutS: number;
   check: boolean;
+  overwrite: boolean;
   json: boolean;
 }
 export const deployHaproxy = defineCommand<DeployHaproxyFlags>({
@@ -31,11 +32,13 @@ export const deployHaproxy = defineCommand<DeployHaproxyFlags>({
     checkIntervalMs: { arg: '<ms>', help: 'health-check interval (GET /ready); down after 3 failures', default: 1000, parse: positiveInt },
     timeoutS: { arg: '<s>', help: 'longest request, streams included', default: 600, parse: positiveInt },
     check: { help: "validate the written file with 'haproxy -c' (needs --out and haproxy on PATH)", default: false },
+    overwrite: { help: 'replace an existing --out file', default: false },
     json: { help: 'JSON output', default: false },
   },
   async run(f, io) {
     const { haproxyConfig, parseReplicas } = await import('../../serve/haproxy.js');
     const { writeFileAtomic } = await import('../../util/atomic.js');
+    const { checkOutFile } = await import('../../util/out-dir.js');
     const { LorakitError } = await import('../../errors.js');
     const replicas = parseReplicas(f.replicas);
     const text = haproxyConfig({ replicas, bind: f.bind, balanceFactor: f.balanceFactor, checkIntervalMs: f.checkIntervalMs, timeoutS: f.timeoutS });
@@ -44,7 +47,7 @@ export const deployHaproxy = defineCommand<DeployHaproxyFlags>({
       else io.stdout.write(text);
       return;
     }
-    writeFileAtomic(f.out, text);
+    writeFileAtomic(checkOutFile(f.out, { verb: 'deploy haproxy', overwrite: f.overwrite }), text);
     let checked = false;
     if (f.check) {
       const r = spawnSync('haproxy', ['-c', '-f', f.out], { encoding: 'utf8' });
