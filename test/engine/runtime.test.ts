@@ -1,8 +1,11 @@
 // Runtime: sessions are cached by model bytes, feeds are checked with named errors, outputs can be preallocated,
-// dynamic dims bind per run.
+// dynamic dims bind per run, after() orders a constant-only chain behind its anchor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from '../../src/engine/index.js';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isLorakitError } from '../../src/errors.js';
 
 function buildScaled(): E.Graph {
@@ -78,4 +81,32 @@ test('symbolic output dims evaluate from the bound inputs (products and sums)', 
   assert.equal(evalDim('4*B*T', env), 40);
   assert.equal(evalDim('(P+T)', env), 8);
   assert.equal(evalDim('X*T', env), undefined);
+});
+
+test('after(): a constant-only chain waits for its anchor instead of running at the start', async () => {
+  // onnxruntime may run nodes whose inputs are all constants first (it does here without after(): Cast, MatMul,
+  // Tanh, …); low-memory QLoRA relies on after() to dequantize a layer's weights only when the layer's input exists.
+  // The order is read from ORT's profile of the run.
+  const dir = mkdtempSync(join(tmpdir(), 'lk-order-'));
+  const prev = process.env.LORAKIT_ORT_PROFILE;
+  process.env.LORAKIT_ORT_PROFILE = join(dir, 'p');
+  try {
+    const g = new E.Graph('anchored');
+    const x = g.input('x', 'float32', ['B', 4]);
+    const h = E.tanh(E.matmul(x, g.constant(new Float32Array(16).fill(0.5), [4, 4])));
+    const w = g.constant(Uint8Array.from({ length: 16 }, (_, i) => i + 1), [4, 4], 'w', { dtype: 'uint8' });
+    g.output('y', E.matmul(h, E.cast(E.after(w, h), 'float32')));
+    const s = await E.compile(g, { noCache: true, optimization: 'disabled' });
+    const r = await s.run({ x: { data: new Float32Array([1, 0, 0, 0]), dims: [1, 4] } });
+    assert.ok(Math.abs(Number(r.y.data[0]) - Math.tanh(0.5) * (1 + 5 + 9 + 13)) < 1e-5, 'after() leaves the values unchanged');
+    await s.dispose();
+    type Event = { cat?: string; name: string; ts: number; args?: { op_name?: string } };
+    const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8')) as Event[];
+    const order = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).sort((a, b) => a.ts - b.ts).map((e) => e.args?.op_name);
+    assert.ok(order.includes('Tanh') && order.indexOf('Cast') > order.indexOf('Tanh'), `ran in the order ${order.join(', ')}`);
+  } finally {
+    if (prev === undefined) delete process.env.LORAKIT_ORT_PROFILE;
+    else process.env.LORAKIT_ORT_PROFILE = prev;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -147,6 +147,21 @@ export function dimOf(x: Sym, axis: number, shape: Sym = shapeOf(x)): Sym {
   return x.graph.node('Gather', [shape, x.graph.scalar(a, 'int64')], { axis: 0 }, [{ dtype: 'int64', shape: [] }])[0];
 }
 
+/**
+ * `x` unchanged, but only once `anchor` exists: a Reshape of x to its own static shape, given as Shape(anchor)[:1]·0 +
+ * shape. onnxruntime is free to run a node whose inputs are all constants at the very start of a run; a chain that
+ * reads x through this waits for `anchor` instead (low-memory QLoRA dequantizes each layer's weights from that
+ * layer's input, so one layer's float weights are alive at a time, not the whole model's).
+ */
+export function after(x: Sym, anchor: Sym): Sym {
+  if (!isStatic(x.shape)) throw new LorakitError('LK_SHAPE', `after: ${x} must have a static shape`);
+  const g = x.graph, int64 = (shape: Shape) => [{ dtype: 'int64' as const, shape }];
+  const first = g.node('Slice', [shapeOf(anchor), g.ints([0]), g.ints([1])], {}, int64([1]))[0];
+  const zero = g.node('Mul', [first, g.scalar(0, 'int64')], {}, int64([1]))[0];
+  const shape = g.node('Add', [zero, g.ints(x.shape as readonly number[])], {}, int64([x.rank]))[0];
+  return g.node('Reshape', [x, shape], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
+}
+
 /** Broadcast `x` to `shape` (static) or to the run-time shape of `like`. */
 export function expand(x: Sym, to: Shape | Sym): Sym {
   if (Array.isArray(to) || !('graph' in to)) {

@@ -63,17 +63,23 @@ export async function createNativeSession(
         ...(o.disabledOptimizers?.length ? { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } } : {}),
         ...(o.externalFolder ? { session: { model_external_initializers_file_folder_path: o.externalFolder } } : {}),
       },
-      // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) for every session.
+      // LORAKIT_ORT_PROFILE=prefix writes ORT's per-node timing JSON (prefix_<date>.json) of each session's first run.
       ...(process.env.LORAKIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.LORAKIT_ORT_PROFILE } : {}),
       // LORAKIT_ORT_OPTIMIZED=prefix writes the model as ORT optimized it (prefix_<n>.onnx, n counts sessions).
       ...(process.env.LORAKIT_ORT_OPTIMIZED ? { optimizedModelFilePath: `${process.env.LORAKIT_ORT_OPTIMIZED}_${optimizedDumps++}.onnx` } : {}),
     });
+    let profiling = process.env.LORAKIT_ORT_PROFILE !== undefined;
     return {
       inputNames: s.inputNames,
       outputNames: s.outputNames,
       async run(feeds, fetches) {
         try {
           const r = await s.run(feeds as Record<string, ort.Tensor>, fetches as never);
+          // Written now: a process that exits without releasing its sessions would leave the file empty.
+          if (profiling) {
+            profiling = false;
+            s.endProfiling();
+          }
           return r as unknown as Record<string, NativeTensor>;
         } catch (e) {
           throw new LorakitError('LK_ORT', `onnxruntime run failed: ${(e as Error).message}`, { cause: e });

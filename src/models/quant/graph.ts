@@ -3,7 +3,7 @@
 // tensors built in memory (tests) go as in-memory external data. Each session holds its own prepacked copy (≈ 1.2×
 // the packed bytes for int4, measured), so keep one session per graph kind. Linear layers and the LM head run
 // MatMulNBits; embedding rows come from GatherBlockQuantized over the same bytes.
-import { type Graph, MS_DOMAIN, type NBitsOperands, type Sym, dequantizeNBits, matMulNBits, matmulT } from '../../engine/index.js';
+import { type Graph, MS_DOMAIN, type NBitsOperands, type Sym, after, dequantizeNBits, matMulNBits, matmulT } from '../../engine/index.js';
 import type { QuantizedBase } from './base.js';
 import { type QuantizedTensor, zeroPointBytes } from './quantize.js';
 import { isSpilled } from './store.js';
@@ -53,7 +53,11 @@ export function quantGraph(g: Graph, qb: QuantizedBase | undefined, opts: QuantG
       const t = qb?.tensors.get(name);
       if (!t) return null;
       const o = constantsOf(name, t);
-      if (opts.dequantize?.(name)) return matmulT(x, dequantizeNBits(o.b, o.scales, o.zeroPoints, o.layout), false, true);
+      if (opts.dequantize?.(name)) {
+        // Dequantized from x's arrival (and, recomputed, from its backward copy's), not at the start of the run.
+        const w = dequantizeNBits(after(o.b, x), after(o.scales, x), o.zeroPoints && after(o.zeroPoints, x), o.layout);
+        return matmulT(x, w, false, true);
+      }
       // dX in the backward pass: with int8 compute, MatMulNBits over an int8 packing of Wᵀ (fast, ≈ 0.4% off);
       // with float compute, W dequantized in the graph (exact, like the forward). See bench/quant.ts.
       const backward = accuracyLevel === 4 ? () => constantsOf(`${name}.T`, qb!.transposed(name)) : undefined;
