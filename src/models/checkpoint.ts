@@ -9,10 +9,10 @@ import { LorakitError } from '../errors.js';
 import { expectedWeights, loadConfig, type ModelConfig } from './config.js';
 import { checkpointNames } from './modules.js';
 import { loadGenerationConfig, type GenerationConfig } from './generation-config.js';
-import { floatDtypes, openSafetensors, type SafetensorsDtype } from './safetensors.js';
+import { floatDtypes, openSafetensors, type SafetensorsDtype, type TensorInfo } from './safetensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
-import { type QuantizedBase, makeQuantizedBase, quantizeTensor, quantizedTensorNames } from './quant/base.js';
-import type { QuantizedTensor } from './quant/quantize.js';
+import { type QuantizedBase, makeQuantizedBase, quantizePart, quantizedLayout, quantizedTensorNames } from './quant/base.js';
+import { type QuantizedSink, type QuantizedTensor, memorySink } from './quant/quantize.js';
 import { PackedStore } from './quant/store.js';
 import { type QuantOptions, quantLabel, resolveQuantScheme } from './quant/scheme.js';
 
@@ -31,7 +31,15 @@ export interface LoadCheckpointOptions {
    * copy stays beside the sessions' prepacked ones (see quant/store.ts); 'memory' keeps them in JS arrays.
    */
   readonly quantizedIn?: 'files' | 'memory';
+  /** Floats per part when quantizing (whole rows; default QUANT_PART_ELEMENTS). Smaller in tests, to split tensors. */
+  readonly quantPartElements?: number;
 }
+
+/**
+ * A quantized tensor streams in parts of about this many floats (16 MiB), each quantized as it arrives: no float32
+ * buffer of the largest tensor is ever needed (an 8B model's 128K embedding is 2.1 GB as float32).
+ */
+export const QUANT_PART_ELEMENTS = 1 << 20;
 
 export interface Checkpoint {
   readonly dir: string;
@@ -105,23 +113,33 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     let parameters = 0;
     // Read in file order (sequential I/O), pipelined: the next chunk is read on the thread pool while this one is
     // widened. NaN/Inf in a base weight is refused here, naming the tensor (issue 13). When quantizing, one scratch
-    // buffer is reused: each tensor is quantized (or, for norms, copied) before the next one is read, so the model
-    // never exists in float32.
+    // buffer is reused and a tensor that is only quantized arrives in parts of whole rows, each quantized (in ORT) and
+    // appended to its files before the next is read: the model never exists in float32, nor does its largest tensor.
     const namesOf = new Map<string, string[]>();
     for (const [name, src] of plan) namesOf.set(src, [...(namesOf.get(src) ?? []), name]);
     const order = [...namesOf.keys()].map((src) => set.tensors.get(src)!)
       .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.begin - b.begin));
-    for await (const { info, data } of set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: scheme !== null })) {
+    const numel = (t: TensorInfo): number => t.shape.reduce((a, b) => a * b, 1);
+    const partTarget = opts.quantPartElements ?? QUANT_PART_ELEMENTS;
+    const partElements = (t: TensorInfo): number => {
+      const rowWise = t.shape.length === 2 && namesOf.get(t.name)!.every((n) => toQuantize.get(n)?.transposedOnDisk === false);
+      return scheme && rowWise ? Math.max(1, Math.floor(partTarget / t.shape[1])) * t.shape[1] : numel(t);
+    };
+    const sinks = new Map<string, QuantizedSink>();
+    const stream = set.streamFloat32(order.map((t) => t.name), { requireFinite: true, reuse: scheme !== null, partElements });
+    for await (const { info, data, offset } of stream) {
+      const last = offset + data.length >= numel(info);
       for (const name of namesOf.get(info.name)!) {
         const q = toQuantize.get(name);
         if (q && scheme) {
-          const t = quantizeTensor(name, data, info.shape, scheme, q.transposedOnDisk);
-          quantized.set(name, store ? store.spill(t) : t);
-        }
-        else loaded.set(name, scheme ? data.slice() : data);
+          const layout = quantizedLayout(name, info.shape, scheme, q.transposedOnDisk);
+          if (offset === 0) sinks.set(name, store ? store.sink(layout) : memorySink(layout));
+          sinks.get(name)!.append(await quantizePart(data, layout, q.transposedOnDisk));
+          if (last) quantized.set(name, sinks.get(name)!.finish());
+        } else loaded.set(name, scheme ? data.slice() : data);
         parameters += data.length;
         dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + data.length;
-        opts.onTensor?.(loaded.size + quantized.size, plan.length, name);
+        if (last) opts.onTensor?.(loaded.size + quantized.size, plan.length, name);
       }
     }
     // The map keeps expectedWeights() order, whatever the file order.

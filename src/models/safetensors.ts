@@ -275,10 +275,11 @@ function unravel(index: number, shape: readonly number[]): number[] {
 }
 
 /**
- * Converts elements [off, off + len) of a tensor whose raw bytes were read to `raw` (F32: already in place; BF16/F16:
- * the upper half of `buf`, see readTensorF32). Throws LK_NONFINITE when asked to and a value is not finite.
+ * Converts elements [off, off + len) of a buffer of `n` elements whose raw bytes were read into it (F32: already in
+ * place; BF16/F16: the upper half of `buf`, see readTensorF32). Throws LK_NONFINITE when asked to and a value is not
+ * finite, naming its index in the tensor: `base` is the buffer's first element there (a part of the tensor).
  */
-function convertRange(t: TensorInfo, buf: ArrayBuffer, n: number, off: number, len: number, requireFinite: boolean): void {
+function convertRange(t: TensorInfo, buf: ArrayBuffer, n: number, off: number, len: number, requireFinite: boolean, base = 0): void {
   let bad = -1;
   if (t.dtype === 'F32') {
     if (requireFinite) bad = firstNonFiniteF32(new Uint32Array(buf, 4 * off, len));
@@ -304,7 +305,7 @@ function convertRange(t: TensorInfo, buf: ArrayBuffer, n: number, off: number, l
     const i = off + bad;
     const v = t.dtype === 'F32' ? new Float32Array(buf, 4 * i, 1)[0]
       : t.dtype === 'BF16' ? bf16BitsToF32(new Uint16Array(buf, 2 * n + 2 * i, 1))[0] : f16ToF32Table()[new Uint16Array(buf, 2 * n + 2 * i, 1)[0]];
-    nonFinite(t, i, v);
+    nonFinite(t, base + i, v);
   }
 }
 
@@ -354,11 +355,17 @@ export interface StreamF32Options extends ReadF32Options {
   /** Elements per pipelined read (default STREAM_CHUNK_ELEMENTS; made even). */
   readonly chunkElements?: number;
   /**
-   * Yield views into one scratch buffer (grown to the largest tensor), valid only until the next iteration: for a
-   * consumer that converts and drops each tensor (a quantizer). Fresh memory's first-touch page faults are most of a
-   * float32 load's time; reusing warm memory skips them. Reads do not run ahead across a tensor boundary then.
+   * Yield views into two scratch buffers that take turns (each grown to the largest part it holds), valid only until
+   * the next iteration: for a consumer that converts and drops each tensor (a quantizer). Fresh memory's first-touch
+   * page faults are most of a float32 load's time; reusing warm memory skips them.
    */
   readonly reuse?: boolean;
+  /**
+   * Yield a tensor in parts of at most this many elements (the caller picks whole rows), each with its element
+   * `offset`: a consumer that quantizes rows then needs no buffer the size of the largest tensor (a 128K-vocabulary
+   * embedding of an 8B model is 2.1 GB as float32). Default: whole tensors.
+   */
+  readonly partElements?: (t: TensorInfo) => number;
 }
 
 /** Elements per pipelined read: 4 Mi (8 MiB of bf16 in, 16 MiB of f32 out). */
@@ -368,33 +375,41 @@ export const STREAM_CHUNK_ELEMENTS = 4 << 20;
  * Reads tensors as f32 in the given order, yielding each as soon as it is complete. The read of the next chunk runs on
  * libuv's thread pool while this one is converted on the main thread, so copying out of the page cache (and the
  * page faults of fresh memory, most of a load's time) overlap with the conversion on two cores. Holds only the
- * tensor being filled besides what the consumer keeps: a quantizer can consume one f32 tensor at a time.
+ * tensor (or part) being filled besides what the consumer keeps: a quantizer can consume one f32 part at a time.
  */
 export async function* streamTensorsF32(fdFor: (file: string) => number, infos: readonly TensorInfo[],
-  opts: StreamF32Options = {}): AsyncGenerator<{ info: TensorInfo; data: Float32Array }> {
+  opts: StreamF32Options = {}): AsyncGenerator<{ info: TensorInfo; data: Float32Array; offset: number }> {
   const chunk = Math.max(2, (opts.chunkElements ?? STREAM_CHUNK_ELEMENTS) & ~1); // even, so bf16 pairs stay aligned
   const requireFinite = opts.requireFinite ?? false;
+  // One read of `len` elements at `off` within the part of `n` elements that starts at element `base` of t.
   // sync: F64 (or a non-float dtype, for its LK_DTYPE), read by readTensorF32 when its turn comes.
-  interface Job { t: TensorInfo; n: number; buf: ArrayBuffer; off: number; len: number; last: boolean; sync: boolean }
-  let scratch = new ArrayBuffer(0);
+  interface Job { t: TensorInfo; base: number; n: number; buf: ArrayBuffer; off: number; len: number; last: boolean; sync: boolean }
+  // With reuse, two scratch buffers take turns: the next part is read into one while the consumer holds the other.
+  const scratch = [new ArrayBuffer(0), new ArrayBuffer(0)];
+  let turn = 0;
   function* jobs(): Generator<Job> {
     for (const t of infos) {
-      const n = numel(t.shape);
+      const total = numel(t.shape);
       if (t.dtype !== 'F32' && t.dtype !== 'BF16' && t.dtype !== 'F16') {
-        yield { t, n, buf: scratch, off: 0, len: 0, last: true, sync: true };
+        yield { t, base: 0, n: total, buf: new ArrayBuffer(0), off: 0, len: 0, last: true, sync: true };
         continue;
       }
-      if (opts.reuse && scratch.byteLength < 4 * n) scratch = new ArrayBuffer(4 * n); // the old one may still be in use
-      const buf = opts.reuse ? scratch : new ArrayBuffer(4 * n);
-      if (n === 0) yield { t, n, buf, off: 0, len: 0, last: true, sync: false };
-      for (let off = 0; off < n; off += chunk) yield { t, n, buf, off, len: Math.min(chunk, n - off), last: off + chunk >= n, sync: false };
+      const part = Math.max(1, Math.min(total, Math.floor(opts.partElements?.(t) ?? total)));
+      for (let base = 0; base < total || base === 0; base += part) {
+        const n = Math.min(part, total - base);
+        turn ^= 1;
+        if (opts.reuse && scratch[turn].byteLength < 4 * n) scratch[turn] = new ArrayBuffer(4 * n); // the old one may still be in use
+        const buf = opts.reuse ? scratch[turn] : new ArrayBuffer(4 * n);
+        if (n === 0) yield { t, base, n, buf, off: 0, len: 0, last: true, sync: false };
+        for (let off = 0; off < n; off += chunk) yield { t, base, n, buf, off, len: Math.min(chunk, n - off), last: off + chunk >= n, sync: false };
+      }
     }
   }
   const start = (j: Job): Promise<void> => {
     if (j.sync) return Promise.resolve();
     const w = dtypeBytes[j.t.dtype];
     const at = (j.t.dtype === 'F32' ? 0 : 2 * j.n) + w * j.off;
-    return readAsync(fdFor(j.t.file), new Uint8Array(j.buf, at, w * j.len), j.t.begin + w * j.off, j.t.file);
+    return readAsync(fdFor(j.t.file), new Uint8Array(j.buf, at, w * j.len), j.t.begin + w * (j.base + j.off), j.t.file);
   };
   const it = jobs();
   let cur = it.next();
@@ -406,19 +421,19 @@ export async function* streamTensorsF32(fdFor: (file: string) => number, infos: 
       const next = it.next();
       await curRead;
       const j = cur.value;
-      // With reuse, the next tensor may fill the buffer the consumer is about to get: start it after the yield.
-      const defer = !next.done && next.value.buf === j.buf && next.value.t !== j.t;
-      nextRead = next.done || defer ? undefined : start(next.value);
+      // Start the next read before yielding: it fills the other scratch buffer (with reuse, parts alternate), and the
+      // consumer has finished with that one's last part, since it asked for this one.
+      nextRead = next.done ? undefined : start(next.value);
       if (j.sync) {
-        if (j.n > 0) yield { info: j.t, data: readTensorF32(fdFor(j.t.file), j.t, opts) };
-        else yield { info: j.t, data: new Float32Array(0) };
+        if (j.n > 0) yield { info: j.t, data: readTensorF32(fdFor(j.t.file), j.t, opts), offset: 0 };
+        else yield { info: j.t, data: new Float32Array(0), offset: 0 };
       } else {
-        convertRange(j.t, j.buf, j.n, j.off, j.len, requireFinite);
-        if (j.last) yield { info: j.t, data: new Float32Array(j.buf, 0, j.n) };
+        convertRange(j.t, j.buf, j.n, j.off, j.len, requireFinite, j.base);
+        if (j.last) yield { info: j.t, data: new Float32Array(j.buf, 0, j.n), offset: j.base };
       }
       if (next.done) break;
       cur = next;
-      curRead = defer ? start(next.value) : nextRead!;
+      curRead = nextRead!;
       nextRead = undefined;
     }
   } finally {
@@ -455,7 +470,7 @@ export interface SafetensorsSet {
   readonly metadata: Readonly<Record<string, string>>;
   readFloat32(name: string, opts?: ReadF32Options): Float32Array;
   /** Several tensors as f32, in the given order, read and converted in a pipeline (see streamTensorsF32). */
-  streamFloat32(names: readonly string[], opts?: StreamF32Options): AsyncGenerator<{ info: TensorInfo; data: Float32Array }>;
+  streamFloat32(names: readonly string[], opts?: StreamF32Options): AsyncGenerator<{ info: TensorInfo; data: Float32Array; offset: number }>;
   readRaw(name: string): RawTensorData;
   close(): void;
 }

@@ -34,8 +34,43 @@ test('streamFloat32 equals readFloat32 for F32/BF16/F16, odd and empty tensors, 
           assert.deepEqual(data, s.readFloat32(info.name), `${info.name} at chunk ${chunk}, reuse ${reuse}`);
         }
         assert.deepEqual(got, names);
-        // reuse: one scratch buffer, regrown only for a larger tensor (sizes in order: 0, 33, 37, 36, 35 → 3 buffers).
-        assert.equal(buffers.size, reuse ? 3 : names.length);
+        // reuse: two scratch buffers taking turns, each regrown only for a larger tensor (sizes in order 0, 33, 37,
+        // 36, 35: A, B↑, A↑, B↑, A → 4 buffers).
+        assert.equal(buffers.size, reuse ? 4 : names.length);
+      }
+    }
+  } finally {
+    s.close();
+  }
+});
+
+test('partElements: tensors come in whole-row parts at their offsets that concatenate to the tensor', async () => {
+  const f = join(tmp(), 'parts.safetensors');
+  writeSafetensors(f, [
+    { name: 'a.bf16', dtype: 'BF16', shape: [7, 6], data: values(42, 7) },
+    { name: 'b.f32', dtype: 'F32', shape: [5, 4], data: values(20, 8) },
+    { name: 'c.f16', dtype: 'F16', shape: [3, 10], data: values(30, 9) },
+  ]);
+  const s = openSafetensors(f);
+  try {
+    for (const chunk of [2, 4, 1 << 20]) {
+      for (const rows of [1, 2, 3, 100]) {
+        const seen = new Map<string, number[]>();
+        const joined = new Map<string, Float32Array>();
+        for await (const { info, data, offset } of s.streamFloat32([...s.tensors.keys()], {
+          chunkElements: chunk, reuse: true, partElements: (t) => rows * t.shape[1],
+        })) {
+          seen.set(info.name, [...(seen.get(info.name) ?? []), offset]);
+          const all = joined.get(info.name) ?? new Float32Array(info.shape[0] * info.shape[1]);
+          all.set(data, offset);
+          joined.set(info.name, all);
+          assert.ok(data.length <= rows * info.shape[1], `${info.name}: a part of ${data.length} elements`);
+        }
+        for (const [name, t] of s.tensors) {
+          const parts = Math.ceil(t.shape[0] / rows);
+          assert.deepEqual(seen.get(name), Array.from({ length: parts }, (_, i) => i * rows * t.shape[1]), `${name} offsets, ${rows} rows`);
+          assert.deepEqual(joined.get(name), s.readFloat32(name), `${name} at chunk ${chunk}, ${rows} rows per part`);
+        }
       }
     }
   } finally {
@@ -75,13 +110,16 @@ for (const [dtype, bad, at] of [
   test(`a base ${dtype} weight holding ${bad} is refused at load, naming the tensor and the element`, async () => {
     const name = 'model.layers.1.mlp.down_proj.weight'; // (32, 64)
     const dir = poisoned(dtype, name, at, bad);
-    await assert.rejects(loadCheckpoint(dir), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
-      assert.equal(e.code, 'LK_NONFINITE');
-      assert.equal(e.details?.tensor, name);
-      assert.equal(e.details?.index, at);
-      assert.match(e.message, new RegExp(`\\[${Math.floor(at / 64)}, ${at % 64}\\]`));
-      return true;
-    });
+    // Also when quantizing, which reads the tensor in parts of whole rows (here one row of 64 per part).
+    for (const o of [{}, { quantize: 'int8', quantPartElements: 64 }] as const) {
+      await assert.rejects(loadCheckpoint(dir, o), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(e.code, 'LK_NONFINITE');
+        assert.equal(e.details?.tensor, name);
+        assert.equal(e.details?.index, at);
+        assert.match(e.message, new RegExp(`\\[${Math.floor(at / 64)}, ${at % 64}\\]`));
+        return true;
+      });
+    }
     // The plain reader still returns every value, bad ones included, when not asked to check (data, not weights).
     const s = openSafetensors(dir);
     const w = s.readFloat32(name);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { Graph, compile, matMulNBits } from '../../src/engine/index.js';
 import { quantizeRows, dequantizeRows, transposeQuantized } from '../../src/models/quant/quantize.js';
+import { quantizeRowsInGraph } from '../../src/models/quant/quantize-graph.js';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { isSpilled } from '../../src/models/quant/store.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
@@ -29,6 +30,30 @@ const tmp = mkdtempSync(join(tmpdir(), 'lk-quant-'));
 const model = writeTinyModel(join(tmp, 'model'), { hidden: 64, layers: 2, seed: 11 });
 const rng = new Rng(7);
 const randn = (n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * s);
+
+test('the loader\'s graph quantizer writes the same bytes as quantizeRows, ties (x.5 steps) included', async () => {
+  const n = 12, k = 256;
+  const w = randn(n * k, 0.05);
+  w.fill(0, 0, 64); // an all-zero block: scale 0
+  // Row 1: blocks whose values sit exactly half a step between two levels (amax 7 → step 1 for int4 symmetric).
+  for (let i = 0; i < k; i++) w[k + i] = i % 32 === 0 ? 7 : [2.5, -3.5, 0.5, -0.5, 1.5][i % 5];
+  for (const bits of [4, 8] as const) {
+    for (const symmetric of [true, false]) {
+      for (const blockSize of [16, 32, 128] as const) {
+        const s = { bits, blockSize, symmetric };
+        const want = quantizeRows(w, n, k, s), got = await quantizeRowsInGraph(w, n, k, s, 1);
+        const label = `int${bits} block ${blockSize} ${symmetric ? 'sym' : 'zp'}`;
+        assert.deepEqual(got.scales, want.scales, `${label}: scales`);
+        assert.deepEqual(got.packed, want.packed, `${label}: packed`);
+        assert.deepEqual(got.zeroPoints, want.zeroPoints, `${label}: zero points`);
+      }
+    }
+  }
+  // Halves go to the even level: 2.5 → 2, −3.5 → −4, ±0.5 → 0, 1.5 → 2 (plus the offset 8).
+  const sym4 = quantizeRows(w, n, k, { bits: 4, blockSize: 32, symmetric: true });
+  const levels = Array.from({ length: 6 }, (_, i) => { const b = sym4.packed[k / 2 + (i >> 1)]; return (i & 1 ? b >> 4 : b & 15) - 8; });
+  assert.deepEqual(levels, [7, -4, 0, 0, 2, 2]);
+});
 
 test('quantize → dequantize: every weight within half a step (symmetric) or one step (zero point) of its block scale', () => {
   const n = 24, k = 256, w = randn(n * k, 0.05);
@@ -155,6 +180,25 @@ test('loading with --quantize keeps no float copy of quantized tensors, and they
       /cannot quantize '[\w.]+' \[\d+, 64\] with block 128/.test(e.message),
   );
   await assert.rejects(loadCheckpoint(model, { quantize: { quantize: 'int4', block: 48 } }), (e) => isLorakitError(e) && e.code === 'LK_QUANT');
+});
+
+test('quantizing while loading, in parts of whole rows, gives the bytes of quantizeRows over each whole tensor', async () => {
+  const floats = await loadCheckpoint(model, { tokenizer: false });
+  for (const [quantize, zeroPoint, quantizedIn, part] of [
+    ['int4', false, 'files', 64 * 3], ['int8', true, 'memory', 64], ['int4', true, 'files', 1 << 20],
+  ] as const) {
+    const ck = await loadCheckpoint(model, { quantize: { quantize, zeroPoint }, tokenizer: false, quantizedIn, quantPartElements: part });
+    for (const [name, t] of ck.quant!.tensors) {
+      const [n, k] = ck.shapes.get(name)!;
+      const want = quantizeRows(floats.weights.get(name)!, n, k, { bits: quantize === 'int4' ? 4 : 8, blockSize: 32, symmetric: !zeroPoint });
+      const label = `${name}: ${quantize}${zeroPoint ? ' zp' : ''} in ${quantizedIn}, parts of ${part}`;
+      assert.deepEqual([t.n, t.k], [n, k], label);
+      const bytes = (a: Uint8Array | null): Uint8Array | null => a && new Uint8Array(a); // files read back as Buffers
+      assert.deepEqual(bytes(t.packed), want.packed, label);
+      assert.deepEqual(t.scales, want.scales, label);
+      assert.deepEqual(bytes(t.zeroPoints), want.zeroPoints, label);
+    }
+  }
 });
 
 test('LoRA gradients through a quantized base match finite differences of the same quantized model', async () => {

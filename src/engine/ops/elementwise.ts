@@ -38,6 +38,7 @@ export const and = (a: Sym, b: Sym): Sym => binary('And', a, b, 'bool');
 /** Integer bit operations (opset 18), used for counter-based hashing (dropout masks) in the graph. */
 export const bitwiseAnd = (a: Operand, b: Operand): Sym => binary('BitwiseAnd', a, b);
 export const bitwiseXor = (a: Operand, b: Operand): Sym => binary('BitwiseXor', a, b);
+export const bitwiseOr = (a: Operand, b: Operand): Sym => binary('BitwiseOr', a, b);
 
 export const neg = (x: Sym): Sym => unary('Neg', x, false);
 export const exp = (x: Sym): Sym => unary('Exp', x);
@@ -48,6 +49,13 @@ export const tanh = (x: Sym): Sym => unary('Tanh', x);
 export const sigmoid = (x: Sym): Sym => unary('Sigmoid', x);
 export const erf = (x: Sym): Sym => unary('Erf', x);
 export const abs = (x: Sym): Sym => unary('Abs', x, false);
+/** min(max(x, lo), hi), one pass. */
+export function clip(x: Sym, lo: number, hi: number): Sym {
+  requireFloat('Clip', x);
+  return x.graph.node('Clip', [x, x.graph.scalar(lo, x.dtype), x.graph.scalar(hi, x.dtype)], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
+}
+/** Round to the nearest integer, halves to even (ONNX Round). */
+export const round = (x: Sym): Sym => unary('Round', x);
 export const identity = (x: Sym): Sym => unary('Identity', x, false);
 
 export function not(x: Sym): Sym {

@@ -3,7 +3,7 @@ import type { Dim } from '../graph/dim.js';
 import type { Sym } from '../graph/graph.js';
 import { normAxis, requireFloat } from './check.js';
 
-function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax', x: Sym, axes: readonly number[], keepdims: boolean): Sym {
+function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', x: Sym, axes: readonly number[], keepdims: boolean): Sym {
   const ax = axes.map((a) => normAxis(op, a, x.rank));
   const shape: Dim[] = [];
   x.shape.forEach((d, i) => {
@@ -16,6 +16,7 @@ function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax', x: Sym, axes: read
 export const reduceSum = (x: Sym, axes: readonly number[], keepdims = false): Sym => reduce('ReduceSum', x, axes, keepdims);
 export const reduceMean = (x: Sym, axes: readonly number[], keepdims = false): Sym => reduce('ReduceMean', x, axes, keepdims);
 export const reduceMax = (x: Sym, axes: readonly number[], keepdims = false): Sym => reduce('ReduceMax', x, axes, keepdims);
+export const reduceMin = (x: Sym, axes: readonly number[], keepdims = false): Sym => reduce('ReduceMin', x, axes, keepdims);
 
 export function softmax(x: Sym, axis = -1): Sym {
   requireFloat('Softmax', x);

@@ -4,7 +4,8 @@
 import { LorakitError } from '../../errors.js';
 import type { ModelConfig } from '../config.js';
 import { embeddingName, linearModules } from '../modules.js';
-import { type QuantizedTensor, quantizeRows, transposeQuantized } from './quantize.js';
+import { type QuantizedLayout, type QuantizedTensor, quantizeRows, transposeQuantized } from './quantize.js';
+import { graphQuantizable, quantizeRowsInGraph } from './quantize-graph.js';
 import type { QuantScheme } from './scheme.js';
 import type { PackedStore } from './store.js';
 
@@ -27,12 +28,10 @@ export function quantizedTensorNames(cfg: ModelConfig): Map<string, { transposed
 }
 
 /**
- * Quantizes one float tensor as loaded: (out, in) rows, or (in, out) for GPT-2's Conv1D. The input dim must be a
- * multiple of the block size.
+ * The (rows, cols) a float tensor is quantized as: (out, in), from (in, out) on disk for GPT-2's Conv1D. The input
+ * dim must be a multiple of the block size.
  */
-export function quantizeTensor(
-  name: string, data: Float32Array, shape: readonly number[], s: QuantScheme, transposedOnDisk: boolean,
-): QuantizedTensor {
+export function quantizedLayout(name: string, shape: readonly number[], s: QuantScheme, transposedOnDisk: boolean): QuantizedLayout {
   const [rows, cols] = transposedOnDisk ? [shape[1], shape[0]] : [shape[0], shape[1]];
   if (shape.length !== 2 || cols % s.blockSize !== 0) {
     throw new LorakitError('LK_QUANT',
@@ -40,7 +39,17 @@ export function quantizeTensor(
       hint: 'choose a --quant-block that divides the hidden and intermediate sizes', details: { tensor: name, shape, block: s.blockSize },
     });
   }
-  return quantizeRows(data, rows, cols, s, transposedOnDisk);
+  return { n: rows, k: cols, bits: s.bits, blockSize: s.blockSize, symmetric: s.symmetric };
+}
+
+/**
+ * Quantizes whole rows of a tensor as loaded: `data` holds data.length / k rows of layout `l` (all of them when
+ * transposed on disk). In onnxruntime when the layout allows (the same bytes, much faster), else in JS.
+ */
+export async function quantizePart(data: Float32Array, l: QuantizedLayout, transposedOnDisk: boolean, threads?: number): Promise<QuantizedTensor> {
+  const rows = transposedOnDisk ? l.n : data.length / l.k;
+  if (!transposedOnDisk && graphQuantizable(l.k, l)) return quantizeRowsInGraph(data, rows, l.k, l, threads);
+  return quantizeRows(data, rows, l.k, l, transposedOnDisk);
 }
 
 /** `store`: where the Wᵀ packings go when made (a loaded base spills everything; see store.ts). */

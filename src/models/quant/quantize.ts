@@ -1,8 +1,9 @@
 // Blockwise weight quantization in MatMulNBits' layout (see engine/ops/quant.ts): rows are output features, blocks
 // run along the input features. Symmetric: scale = absmax / (2^(bits−1) − 1), q = round(w/scale) + 2^(bits−1).
-// With zero points: the block's range [min(0, lo), max(0, hi)] maps onto 0 … 2^bits − 1. Runs once per tensor
-// while loading (O(parameters), not O(tokens)), so a plain loop is fine here.
-import type { QuantScheme } from './scheme.js';
+// With zero points: the block's range [min(0, lo), max(0, hi)] maps onto 0 … 2^bits − 1. Every step is a float32
+// operation and rounding is half to even, so that quantize-graph.ts (the loader's fast path, in onnxruntime) gives
+// the same bytes; this loop is the reference, and serves small or transposed tensors and the Wᵀ packing.
+import { LorakitError } from '../../errors.js';
 import { isSpilled } from './store.js';
 
 export interface QuantizedTensor {
@@ -22,12 +23,21 @@ export interface QuantizedTensor {
 
 export const zeroPointBytes = (blocks: number, bits: 4 | 8): number => (bits === 4 ? Math.ceil(blocks / 2) : blocks);
 
+const f32 = Math.fround;
+/** The smallest normal float32: the floor of a scale before it is inverted. */
+export const MIN_NORMAL = 2 ** -126;
+/** Round to nearest, halves to even (ONNX Round). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x); // halves up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /**
  * Quantizes w, given as (n, k) row-major, or as (k, n) with `transposed` (GPT-2 Conv1D), into n rows of
  * ceil(k/block) blocks; a last partial block is padded with zeros (MatMulNBits reads only K columns).
  */
 export function quantizeRows(
-  w: Float32Array, n: number, k: number, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>, transposed = false,
+  w: Float32Array, n: number, k: number, s: Pick<QuantizedLayout, 'bits' | 'blockSize' | 'symmetric'>, transposed = false,
 ): QuantizedTensor {
   const { bits, blockSize: bs, symmetric } = s;
   const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, qmax = (1 << bits) - 1, mid = 1 << (bits - 1);
@@ -48,14 +58,14 @@ export function quantizeRows(
       }
       amax = Math.max(-lo, hi);
       let scale: number, zp: number;
-      if (symmetric) { scale = amax / (mid - 1); zp = mid; } else {
-        scale = (hi - lo) / qmax;
-        zp = scale > 0 ? Math.min(qmax, Math.max(0, Math.round(-lo / scale))) : mid;
+      if (symmetric) { scale = f32(amax / (mid - 1)); zp = mid; } else {
+        scale = f32(f32(hi - lo) / qmax);
+        zp = scale > 0 ? Math.min(qmax, Math.max(0, roundHalfEven(f32(-lo / scale)))) : mid;
       }
-      scale = Math.fround(scale);
-      const inv = scale > 0 ? 1 / scale : 0;
+      // A zero scale means an all-zero block; the floor keeps 1/scale finite (the graph multiplies 0 by it).
+      const inv = f32(1 / Math.max(scale, MIN_NORMAL));
       for (let i = 0; i < bs; i++) {
-        const x = Math.round(block[i] * inv) + zp;
+        const x = roundHalfEven(f32(block[i] * inv)) + zp;
         q[i] = x < 0 ? 0 : x > qmax ? qmax : x;
       }
       scales[r * nb + j] = scale;
@@ -69,6 +79,54 @@ export function quantizeRows(
     }
   }
   return { n, k, bits, blockSize: bs, packed, scales, zeroPoints };
+}
+
+/** Receives a quantized tensor as parts of whole rows, in order (the loader quantizes row chunks as they stream in). */
+export interface QuantizedSink {
+  append(part: QuantizedTensor): void;
+  /** The whole tensor; throws unless every row arrived. */
+  finish(): QuantizedTensor;
+}
+
+export interface QuantizedLayout {
+  readonly n: number;
+  readonly k: number;
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  readonly symmetric: boolean;
+}
+
+/** Checks that `part` continues a tensor of layout `l` at row `row`; returns the row after it. */
+export function checkPart(l: QuantizedLayout, part: QuantizedTensor, row: number, name: string): number {
+  const sameScheme = part.k === l.k && part.bits === l.bits && part.blockSize === l.blockSize && (part.zeroPoints === null) === l.symmetric;
+  if (!sameScheme || row + part.n > l.n) {
+    const want = `(${l.n}, ${l.k}) int${l.bits} b${l.blockSize}`;
+    throw new LorakitError('LK_INTERNAL', `${name}: a part of ${part.n} rows at row ${row} does not fit ${want}`);
+  }
+  return row + part.n;
+}
+
+/** A sink that assembles the tensor in memory. */
+export function memorySink(l: QuantizedLayout): QuantizedSink {
+  const nb = Math.ceil(l.k / l.blockSize), blob = (l.blockSize * l.bits) / 8, zpb = zeroPointBytes(nb, l.bits);
+  const t = {
+    n: l.n, k: l.k, bits: l.bits, blockSize: l.blockSize, packed: new Uint8Array(l.n * nb * blob), scales: new Float32Array(l.n * nb),
+    zeroPoints: l.symmetric ? null : new Uint8Array(l.n * zpb),
+  };
+  let row = 0;
+  return {
+    append(p) {
+      const at = row;
+      row = checkPart(l, p, row, 'memorySink');
+      t.packed.set(p.packed, at * nb * blob);
+      t.scales.set(p.scales, at * nb);
+      if (t.zeroPoints && p.zeroPoints) t.zeroPoints.set(p.zeroPoints, at * zpb);
+    },
+    finish() {
+      if (row !== l.n) throw new LorakitError('LK_INTERNAL', `memorySink: ${row} of ${l.n} rows arrived`);
+      return t;
+    },
+  };
 }
 
 /** The values the kernels multiply by, (n, k) row-major in float64: (q − zp) · scale. Tests and drift reports. */
@@ -107,7 +165,7 @@ export function quantizedBytes(t: QuantizedTensor): number {
  * one column of dequantized values at a time, never the whole float matrix (the embedding of a 128K vocabulary
  * would be 1 GB as float32).
  */
-export function transposeQuantized(t: QuantizedTensor, s: Pick<QuantScheme, 'bits' | 'blockSize' | 'symmetric'>): QuantizedTensor {
+export function transposeQuantized(t: QuantizedTensor, s: Pick<QuantizedLayout, 'bits' | 'blockSize' | 'symmetric'>): QuantizedTensor {
   // Read the arrays once: a spilled tensor (store.ts) loads them from files on every access.
   const { n, k, bits, blockSize: bs, packed: src, scales: srcScales, zeroPoints: srcZp } = t;
   const nb = Math.ceil(k / bs), blob = (bs * bits) / 8, zpb = zeroPointBytes(nb, bits), mid = 1 << (bits - 1);

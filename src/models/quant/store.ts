@@ -3,11 +3,12 @@
 // would sit beside the JS copy (measured on a Llama-3.2-1B shape: README "Model sizes and memory").
 // One folder per process under the OS temp dir (LORAKIT_PACKED_DIR overrides it; it should be on disk, not tmpfs,
 // or the files take RAM again), removed at exit; folders left by killed processes are swept on the next start.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExternalFile } from '../../engine/index.js';
-import type { QuantizedTensor } from './quantize.js';
+import { LorakitError } from '../../errors.js';
+import { type QuantizedLayout, type QuantizedSink, type QuantizedTensor, checkPart } from './quantize.js';
 
 export interface QuantizedFiles {
   readonly packed: ExternalFile;
@@ -72,25 +73,58 @@ export class PackedStore {
     rmSync(this.folder, { recursive: true, force: true });
   }
 
-  private write(bytes: Uint8Array): ExternalFile {
-    const location = `t${this.count++}.bin`;
-    writeFileSync(join(this.folder, location), bytes);
-    return { folder: this.folder, location, byteLength: bytes.byteLength };
-  }
-
   private read(f: ExternalFile): Uint8Array {
     return readFileSync(join(f.folder, f.location));
   }
 
+  /** A file that the next writes append to; its ExternalFile once closed. */
+  private appender(): { write(b: Uint8Array): void; close(): ExternalFile } {
+    const location = `t${this.count++}.bin`;
+    const fd = openSync(join(this.folder, location), 'w');
+    let byteLength = 0;
+    return {
+      write: (b) => {
+        for (let off = 0; off < b.byteLength;) off += writeSync(fd, b, off, b.byteLength - off);
+        byteLength += b.byteLength;
+      },
+      close: () => {
+        closeSync(fd);
+        return { folder: this.folder, location, byteLength };
+      },
+    };
+  }
+
+  /** A sink whose parts are appended to files as they arrive; finish() returns a tensor that holds only their names. */
+  sink(l: QuantizedLayout): QuantizedSink {
+    const packed = this.appender(), scales = this.appender(), zeroPoints = l.symmetric ? null : this.appender();
+    const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    let row = 0;
+    return {
+      append(p) {
+        row = checkPart(l, p, row, 'PackedStore.sink');
+        packed.write(p.packed);
+        scales.write(bytes(p.scales));
+        if (zeroPoints && p.zeroPoints) zeroPoints.write(p.zeroPoints);
+      },
+      finish: () => {
+        const files: QuantizedFiles = { packed: packed.close(), scales: scales.close(), zeroPoints: zeroPoints?.close() ?? null };
+        if (row !== l.n) throw new LorakitError('LK_INTERNAL', `PackedStore.sink: ${row} of ${l.n} rows arrived`);
+        return this.spilled(l, files);
+      },
+    };
+  }
+
   /** Writes `t`'s arrays to files and returns a tensor that holds only their names. */
   spill(t: QuantizedTensor): SpilledTensor {
-    const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const files: QuantizedFiles = {
-      packed: this.write(t.packed), scales: this.write(bytes(t.scales)), zeroPoints: t.zeroPoints ? this.write(t.zeroPoints) : null,
-    };
+    const sink = this.sink({ ...t, symmetric: t.zeroPoints === null });
+    sink.append(t);
+    return sink.finish() as SpilledTensor;
+  }
+
+  private spilled(l: QuantizedLayout, files: QuantizedFiles): SpilledTensor {
     const read = (f: ExternalFile): Uint8Array => this.read(f);
     return {
-      n: t.n, k: t.k, bits: t.bits, blockSize: t.blockSize, files,
+      n: l.n, k: l.k, bits: l.bits, blockSize: l.blockSize, files,
       get packed() {
         return read(files.packed);
       },
