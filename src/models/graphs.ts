@@ -34,7 +34,7 @@ export interface GraphOptions {
   /**
    * How decoder-layer weights of a quantized base run: 'packed' (MatMulNBits, prepacked per session: fastest) or
    * 'dequantize' (blockwise dequantize then MatMul: only the packed bytes stay resident; for training with
-   * checkpointing). The LM head always runs packed.
+   * checkpointing). The LM head always runs packed; in that mode its backward dequantizes it in chunks of rows.
    */
   readonly quantKernels?: 'packed' | 'dequantize';
   readonly name?: string;
@@ -67,7 +67,8 @@ export function buildCausalLMGraph(cfg: ModelConfig, o: GraphOptions): BuiltGrap
     return s;
   };
   const head = lmHeadName(cfg);
-  const quant = o.quant ? quantGraph(g, o.quant, o.quantKernels === 'dequantize' ? { dequantize: (name) => name !== head } : {}) : undefined;
+  const lowMemory = { dequantize: (name: string) => name !== head, packedBackward: false };
+  const quant = o.quant ? quantGraph(g, o.quant, o.quantKernels === 'dequantize' ? lowMemory : {}) : undefined;
   const base = baseLinear(weight, quant);
   const wrapped = o.wrapLinear ? o.wrapLinear(base, weight) : base;
   const modules = new Map(linearModules(cfg).map((m) => [m.path, m]));

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { writeTinyModel } from '../helpers/tiny-model.js';
-import { Graph, compile, matMulNBits } from '../../src/engine/index.js';
+import { Graph, compile, matMulNBits, matmulDequantized } from '../../src/engine/index.js';
 import { quantizeRows, dequantizeRows, transposeQuantized } from '../../src/models/quant/quantize.js';
 import { quantizeRowsInGraph } from '../../src/models/quant/quantize-graph.js';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
@@ -139,6 +139,33 @@ async function dequantizedTwin(base: Awaited<ReturnType<typeof loadCheckpoint>>)
   for (const [name, t] of base.quant!.tensors) weights.set(name, Float32Array.from(dequantizeRows(t)));
   return new CausalLM(base.config, weights, base.shapes);
 }
+
+test('dY·W over a packed W, dequantized in chunks of rows (the LM head backward without a Wᵀ packing), equals float64', async () => {
+  const n = 10, k = 64, m = 3;
+  for (const [bits, symmetric] of [[4, true], [4, false], [8, false]] as const) {
+    const q = quantizeRows(randn(n * k, 0.1), n, k, { bits, blockSize: 32, symmetric });
+    const wd = dequantizeRows(q), dy = randn(m * n);
+    const g = new Graph('dq_chunks');
+    const b = g.constant(q.packed, [n, 2, (32 * bits) / 8], 'b', { dtype: 'uint8' });
+    const sc = g.constant(q.scales, [n, 2], 's');
+    const zp = q.zeroPoints ? g.constant(q.zeroPoints, [n, q.zeroPoints.length / n], 'z', { dtype: 'uint8' }) : null;
+    const l = { bits, blockSize: 32, k, n };
+    const x = g.input('dy', 'float32', [m, n]);
+    g.output('whole', matmulDequantized(x, b, sc, zp, l));
+    g.output('chunks', matmulDequantized(x, b, sc, zp, l, 3 * k)); // 4 chunks of ≤ 3 rows
+    const r = await (await compile(g)).run({ dy: { data: dy, dims: [m, n] } });
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < k; j++) {
+        let want = 0;
+        for (let c = 0; c < n; c++) want += dy[i * n + c] * wd[c * k + j];
+        for (const out of ['whole', 'chunks']) {
+          assert.ok(Math.abs(Number(r[out].data[i * k + j]) - want) < 1e-5, `${out} int${bits} [${i}, ${j}]: ${r[out].data[i * k + j]} vs ${want}`);
+        }
+      }
+    }
+    assert.ok(g.nodes.filter((x) => x.op === 'Cast').length >= 5, 'the chunked product dequantizes chunk by chunk');
+  }
+});
 
 test('a whole quantized tiny model: logits equal the float model over the same dequantized weights', async () => {
   const ids = [[257, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100], [257, 84, 104, 101, 32, 101, 110, 100]];

@@ -8,7 +8,7 @@ import { isFloat } from '../graph/dtype.js';
 import type { GraphNode, Sym } from '../graph/graph.js';
 import { cast, div, equal, exp, log, mul, neg, pow, sub, where } from '../ops/elementwise.js';
 import { matmul, matmulT } from '../ops/matmul.js';
-import { dequantizeNBits, matMulNBits, nbitsBackward } from '../ops/quant.js';
+import { matMulNBits, matmulDequantized, nbitsBackward } from '../ops/quant.js';
 import { reduceSum } from '../ops/reduce.js';
 import {
   concat, expand, pad, reshape, reshapeLike, scatterNDAdd, slice, split, transpose, transposeLast2, unsqueeze,
@@ -80,12 +80,12 @@ export const gradRules: { readonly [Op in PrimitiveOp]: GradRule | null } = {
   Max: null,
   MatMul: ([dy], n) => matmulGrads(dy!, inp(n, 0), inp(n, 1)),
   // y = x·Wᵀ with W frozen and packed; the weights get no gradient. dX = dY·W through the second packing of Wᵀ the
-  // builder supplied (int8 compute), else W dequantized blockwise in the graph (exact: a transient (N, K) float tensor).
+  // builder supplied (int8 compute), else W dequantized in the graph in chunks of rows (exact; transient floats).
   MatMulNBits: ([dy], n) => {
     const t = nbitsBackward.get(out(n))?.();
     if (t) return [matMulNBits(dy!, t.b, t.scales, t.zeroPoints, { ...t.layout, accuracyLevel: n.attrs.accuracy_level as 0 | 4 }), null, null, null];
-    const l = { bits: n.attrs.bits as 4 | 8, blockSize: n.attrs.block_size as number, k: n.attrs.K as number };
-    return [matmul(dy!, dequantizeNBits(inp(n, 1), inp(n, 2), n.inputs[3] ?? null, l)), null, null, null];
+    const l = { bits: n.attrs.bits as 4 | 8, blockSize: n.attrs.block_size as number, k: n.attrs.K as number, n: n.attrs.N as number };
+    return [matmulDequantized(dy!, inp(n, 1), inp(n, 2), n.inputs[3] ?? null, l), null, null, null];
   },
   // op(A)·op(B), B always 2-D (see matmulT): every product below reads its operands transposed in place.
   FusedMatMul: ([dy], n) => {

@@ -7,8 +7,9 @@ import { LorakitError } from '../../errors.js';
 import { dimEq, shapeStr } from '../graph/dim.js';
 import { MS_DOMAIN, type Sym } from '../graph/graph.js';
 import { requireDtype } from './check.js';
-import { bitwiseAnd, cast, mul, sub } from './elementwise.js';
-import { concat, reshape, slice, unsqueeze } from './shape.js';
+import { add, bitwiseAnd, cast, mul, sub } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { after, concat, reshape, slice, unsqueeze } from './shape.js';
 
 export interface NBitsLayout {
   readonly bits: 4 | 8;
@@ -86,4 +87,22 @@ export function dequantizeNBits(b: Sym, scales: Sym, zeroPoints: Sym | null, l: 
   const w = mul(sub(cast(q, 'float32'), zp), unsqueeze(scales, [-1])); // (…, nb, block)
   const full = reshape(w, [...lead, nb * l.blockSize]);
   return nb * l.blockSize === l.k ? full : slice(full, full.rank - 1, 0, l.k);
+}
+
+/**
+ * dY (…, N) · W (N, K) for a packed W (the backward pass of MatMulNBits without a Wᵀ packing), exact: W is
+ * dequantized in chunks of rows, each chunk waiting for the previous partial sum (after()), so at most about one
+ * chunk of `chunkElements` floats exists at a time: an LM head over a 128K vocabulary is 1–2 GB as float.
+ */
+export function matmulDequantized(dy: Sym, b: Sym, scales: Sym, zeroPoints: Sym | null, l: NBitsLayout, chunkElements = 1 << 24): Sym {
+  const rows = Math.max(1, Math.floor(chunkElements / l.k));
+  let acc: Sym | null = null;
+  for (let r0 = 0; r0 < l.n; r0 += rows) {
+    const r1 = Math.min(l.n, r0 + rows), anchor = acc ?? dy;
+    const part = (x: Sym): Sym => slice(after(x, anchor), 0, r0, r1);
+    const w = dequantizeNBits(part(b), part(scales), zeroPoints && part(zeroPoints), l); // (r1 − r0, K)
+    const y = matmul(r0 === 0 && r1 === l.n ? dy : slice(dy, dy.rank - 1, r0, r1), w);
+    acc = acc ? add(acc, y) : y;
+  }
+  return acc!;
 }

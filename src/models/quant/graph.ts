@@ -23,6 +23,11 @@ export interface QuantGraphOptions {
    * outlives its layer).
    */
   readonly dequantize?: (name: string) => boolean;
+  /**
+   * false: no int8 packing of Wᵀ for the backward pass of packed weights (the LM head in low-memory mode): the
+   * backward dequantizes W in chunks of rows instead (exact, transient), and no second prepacked copy exists.
+   */
+  readonly packedBackward?: boolean;
 }
 
 export function quantGraph(g: Graph, qb: QuantizedBase | undefined, opts: QuantGraphOptions = {}): QuantGraph {
@@ -60,7 +65,7 @@ export function quantGraph(g: Graph, qb: QuantizedBase | undefined, opts: QuantG
       }
       // dX in the backward pass: with int8 compute, MatMulNBits over an int8 packing of Wᵀ (fast, ≈ 0.4% off);
       // with float compute, W dequantized in the graph (exact, like the forward). See bench/quant.ts.
-      const backward = accuracyLevel === 4 ? () => constantsOf(`${name}.T`, qb!.transposed(name)) : undefined;
+      const backward = accuracyLevel === 4 && opts.packedBackward !== false ? () => constantsOf(`${name}.T`, qb!.transposed(name)) : undefined;
       return matMulNBits(x, o.b, o.scales, o.zeroPoints, { ...o.layout, accuracyLevel }, backward);
     },
     embed(name, ids) {
