@@ -51,7 +51,9 @@ export async function openAdapterArg(arg: string, baseDir: string, opts: OpenAda
       throw new LorakitError('LK_NOT_FOUND', `'${arg}' is not a folder, and the registry has no such adapter: ${e.message}`,
         { hint: e.hint, details: e.details });
     });
-    await reg.assertCompatible(v.ref, baseDir); // LK_BASE_MISMATCH before anything is exported
+    // LK_BASE_MISMATCH before anything is exported. No precision here: the export writes the version's
+    // base_quantization into lorakit.json, and the verb warns from it like for any folder (once, not twice).
+    await reg.assertCompatible(v.ref, baseDir);
     exportDir = mkdtempSync(join(tmpdir(), 'lorakit-adapter-'));
     const dir = (await reg.export(v.ref, join(exportDir, 'adapter'))).dir;
     opts.io?.log(`adapter ${v.ref} (${arg}) exported from the registry`);

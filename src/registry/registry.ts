@@ -13,6 +13,7 @@ import { currentUser, lorakitHome } from '../track/home.js';
 import type { Tracker } from '../track/tracker.js';
 import { FsBlobStore } from './blob-store.js';
 import { checkLabel, checkName, isFingerprint, parseRef, shortFp } from './refs.js';
+import { precisionConflict, readBaseQuantization, versionPrecisionMismatch } from './precision.js';
 import { storeSetting } from '../db/url.js';
 import { blobRootFor, openMetadataStore, parseStoreUrl, type StoreOptions } from './open.js';
 import {
@@ -139,6 +140,7 @@ export class Registry {
         { details: { file: join(dir, 'lorakit.json') } },
       );
     }
+    const baseQuantization = readBaseQuantization(dir, meta.base_quantization);
     let baseFp: string;
     if (opts.base !== undefined) {
       baseFp = isFingerprint(opts.base) && !(await this.meta.getBase(opts.base)) ? opts.base : (await this.resolveBase(opts.base)).fingerprint;
@@ -159,14 +161,18 @@ export class Registry {
     }
     if (!opts.allowDuplicate) {
       const dup = await this.meta.findVersionByFingerprint(opts.name, fp.fingerprint);
-      if (dup && dup.baseFingerprint === baseFp) return { version: dup, created: false };
+      if (dup && dup.baseFingerprint === baseFp) {
+        // Same files, same base: the same version, which must also agree on the precision (see precisionConflict).
+        if (dup.baseQuantization !== baseQuantization) throw precisionConflict(dup, baseQuantization);
+        return { version: dup, created: false };
+      }
     }
     // 1. bytes first: content addressed, so a crash here leaves only unreferenced blobs.
     for (const f of fp.files) await this.blobs.putFile(join(dir, f.name), f.sha256);
     // 2. every row (version number, version, files, history) in one serialized transaction, which checks for
     //    identical content again: a concurrent registration may have won the race since the check above.
     return this.meta.insertVersion({
-      name: opts.name, fingerprint: fp.fingerprint, baseFingerprint: baseFp,
+      name: opts.name, fingerprint: fp.fingerprint, baseFingerprint: baseFp, baseQuantization,
       datasetFingerprint: opts.datasetFingerprint ?? meta.dataset_fingerprint ?? null,
       runId: opts.runId ?? meta.run_id ?? null, loraConfig: fp.loraConfig, metrics: { ...(meta.metrics ?? {}), ...(opts.metrics ?? {}) },
       source: resolve(dir), createdAt: new Date().toISOString(), createdBy: opts.by ?? currentUser(),
@@ -302,8 +308,14 @@ export class Registry {
 
   // ---------- compatibility ----------
 
-  /** Refuses (LK_BASE_MISMATCH, naming both models) when the adapter was trained on another base. */
-  async assertCompatible(adapterRef: string, baseDirOrRef: string): Promise<{ adapter: AdapterVersion; baseFingerprint: string }> {
+  /** Refuses (LK_BASE_MISMATCH, naming both models) when the adapter was trained on another base. With `quantization`
+   *  (the label of the precision the caller runs the base at), `precisionMismatch` is precisionMismatch's sentence when
+   *  the version was trained at another one: a warning for the caller to print, not a refusal (issue 12). */
+  async assertCompatible(
+    adapterRef: string,
+    baseDirOrRef: string,
+    opts: { quantization?: string } = {},
+  ): Promise<{ adapter: AdapterVersion; baseFingerprint: string; precisionMismatch: string | null }> {
     const adapter = await this.resolve(adapterRef);
     let fp: string;
     let label: string;
@@ -323,7 +335,7 @@ export class Registry {
         { hint: 'use the base the adapter was trained on, or retrain the adapter on this base',
           details: { adapter: adapter.ref, adapterBase: adapter.baseFingerprint, givenBase: fp } });
     }
-    return { adapter, baseFingerprint: fp };
+    return { adapter, baseFingerprint: fp, precisionMismatch: versionPrecisionMismatch(adapter, opts.quantization) };
   }
 
   // ---------- export, verify, gc ----------
@@ -376,7 +388,12 @@ export class Registry {
       detail: own ? `lorakit.json of ${v.ref} records this base` : `bound to this base by 'registry add-adapter --base' (${v.ref})`,
     };
     const baseModel = base?.name ?? meta.base_model ?? base?.source;
-    meta = { ...meta, base_fingerprint: v.baseFingerprint, base_model: baseModel, registry_ref: v.ref, base_binding: binding };
+    // base_quantization: the version's, as registered (read from this same lorakit.json then), so that score, generate,
+    // eval, merge and serve of the exported folder warn about a precision mismatch like the original folder did.
+    meta = {
+      ...meta, base_fingerprint: v.baseFingerprint, base_model: baseModel, base_quantization: v.baseQuantization, registry_ref: v.ref,
+      base_binding: binding,
+    };
     writeFileSync(file, JSON.stringify(meta, null, 2) + '\n');
   }
 

@@ -8,6 +8,7 @@
 // from adapter_names.next_version, bumped in the same transaction, so concurrent writers on several machines
 // get distinct numbers with no gap (a rolled-back registration also rolls back its bump).
 import { LorakitError } from '../errors.js';
+import { precisionConflict } from './precision.js';
 import type { SqlDriver, SqlQuery } from '../db/sql.js';
 import type {
   Actor, AdapterVersion, AliasGuard, BaseRecord, EvalReport, EvalReportRecord, FileOwner, FileRecord, HistoryEvent,
@@ -15,7 +16,8 @@ import type {
 } from './types.js';
 
 interface VersionRow {
-  id: number; name: string; version: number; fingerprint: string; base_fp: string; dataset_fp: string | null; run_id: string | null;
+  id: number; name: string; version: number; fingerprint: string; base_fp: string; base_quantization: string; dataset_fp: string | null;
+  run_id: string | null;
   lora_config: string;
   metrics: string;
   stage: string;
@@ -53,7 +55,8 @@ interface EvalRow { id: number; version_id: number; suite: string; passed: numbe
 const split = (s: string | null): string[] => (s ? s.split(',').sort() : []);
 const toVersion = (r: VersionRow): AdapterVersion => ({
   id: Number(r.id), name: r.name, version: Number(r.version), ref: `${r.name}@v${r.version}`, fingerprint: r.fingerprint, baseFingerprint: r.base_fp,
-  datasetFingerprint: r.dataset_fp, runId: r.run_id, loraConfig: JSON.parse(r.lora_config), metrics: JSON.parse(r.metrics),
+  baseQuantization: r.base_quantization, datasetFingerprint: r.dataset_fp, runId: r.run_id, loraConfig: JSON.parse(r.lora_config),
+  metrics: JSON.parse(r.metrics),
   stage: r.stage as Stage, source: r.source, createdAt: r.created_at, createdBy: r.created_by, aliases: split(r.aliases), tags: split(r.tags),
 });
 const toBase = (r: BaseRow): BaseRecord => ({
@@ -185,14 +188,18 @@ export class SqlMetadataStore implements MetadataStore {
         ? await q.get<{ id: number }>('SELECT id FROM versions WHERE name = ? AND fingerprint = ? AND base_fp = ? ORDER BY version DESC LIMIT 1',
           v.name, v.fingerprint, v.baseFingerprint)
         : undefined;
-      if (same) return { version: await this.mustById(q, Number(same.id)), created: false };
+      if (same) {
+        const existing = await this.mustById(q, Number(same.id));
+        if (existing.baseQuantization !== v.baseQuantization) throw precisionConflict(existing, v.baseQuantization);
+        return { version: existing, created: false };
+      }
       const { n } = (await q.get<{ n: number }>(`INSERT INTO adapter_names (name, next_version) VALUES (?, 2)
         ON CONFLICT (name) DO UPDATE SET next_version = adapter_names.next_version + 1 RETURNING next_version - 1 AS n`, v.name))!;
       const version = Number(n);
-      const { id } = (await q.get<{ id: number }>(`INSERT INTO versions (name, version, fingerprint, base_fp, dataset_fp, run_id, ` +
-        `lora_config, metrics, source, created_at, created_by)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, v.name, version, v.fingerprint, v.baseFingerprint, v.datasetFingerprint, v.runId,
-      JSON.stringify(v.loraConfig), JSON.stringify(v.metrics), v.source, v.createdAt, v.createdBy))!;
+      const { id } = (await q.get<{ id: number }>(`INSERT INTO versions (name, version, fingerprint, base_fp, base_quantization, ` +
+        `dataset_fp, run_id, lora_config, metrics, source, created_at, created_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, v.name, version, v.fingerprint, v.baseFingerprint, v.baseQuantization,
+      v.datasetFingerprint, v.runId, JSON.stringify(v.loraConfig), JSON.stringify(v.metrics), v.source, v.createdAt, v.createdBy))!;
       await this.insertFiles(q, `version:${id}`, files);
       await this.writeHistory(
         q,

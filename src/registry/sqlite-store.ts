@@ -30,7 +30,11 @@ CREATE TABLE IF NOT EXISTS eval_reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, suite TEXT NOT NULL, passed INTEGER NOT NULL, ` +
   `report TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS eval_version ON eval_reports(version_id, suite);
-` }];
+` }, {
+  // The precision an adapter was trained at (issue 12). Existing rows predate quantized bases: 'none' (float).
+  version: 2, name: 'versions.base_quantization',
+  sql: "ALTER TABLE versions ADD COLUMN base_quantization TEXT NOT NULL DEFAULT 'none';",
+}];
 
 export class SqliteMetadataStore extends SqlMetadataStore {
   readonly path: string;

@@ -28,6 +28,9 @@ export interface AdapterVersion {
   readonly ref: string;
   readonly fingerprint: string;
   readonly baseFingerprint: string;
+  /** The base precision it was trained at: 'none' (float) or a quantization label ('int4-b32-sym-acc8'); lorakit.json's
+   *  base_quantization. Versions registered before the registry stored it read 'none'. */
+  readonly baseQuantization: string;
   readonly datasetFingerprint: string | null;
   readonly runId: string | null;
   readonly loraConfig: Record<string, unknown>;
@@ -110,7 +113,8 @@ export interface MetadataStore {
 
   /** Allocates the next version number of `v.name` (monotonic, never reused after delete) and inserts it with its files.
    *  With `dedupe`, a version of the same name, fingerprint and base found INSIDE the write transaction is returned
-   *  instead (created: false), so two concurrent registrations of identical content make one version. */
+   *  instead (created: false), so two concurrent registrations of identical content make one version; when the newest
+   *  such version records another baseQuantization, refused (LK_CONFLICT; registry/precision.ts says why). */
   insertVersion(v: NewVersion, files: readonly FileRecord[], opts?: { dedupe?: boolean }): Promise<{ version: AdapterVersion; created: boolean }>;
   getVersion(name: string, version: number): Promise<AdapterVersion | undefined>;
   latestVersion(name: string): Promise<AdapterVersion | undefined>;

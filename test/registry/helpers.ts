@@ -83,6 +83,8 @@ export interface TinyAdapterOptions {
   readonly datasetFingerprint?: string;
   readonly runId?: string;
   readonly metrics?: Record<string, number>;
+  /** lorakit.json's base_quantization (any JSON value, to test refusals); absent when not given. */
+  readonly baseQuantization?: unknown;
   /** Extra bytes of weights (to make big adapters for the bench). */
   readonly bigFloats?: number;
   readonly r?: number;
@@ -108,7 +110,8 @@ export function makeAdapter(dir: string, o: TinyAdapterOptions = {}): string {
   if (o.baseFingerprint) {
     writeFileSync(join(dir, 'lorakit.json'),
       JSON.stringify({ base_fingerprint: o.baseFingerprint, dataset_fingerprint: o.datasetFingerprint ?? 'd'.repeat(64),
-      run_id: o.runId, config: { lr: 1e-3, r }, metrics: o.metrics ?? { eval_loss: 1.5 } }, null, 2));
+      run_id: o.runId, config: { lr: 1e-3, r }, metrics: o.metrics ?? { eval_loss: 1.5 },
+      ...(o.baseQuantization === undefined ? {} : { base_quantization: o.baseQuantization }) }, null, 2));
   }
   return dir;
 }

@@ -1,5 +1,5 @@
 // `registry migrate`: a SQLite registry (versions with a gap, aliases with history, a forced gate, tags,
-// stages, eval reports) copied to a throwaway PostgreSQL through the real CLI is the same registry there,
+// stages, eval reports, a version trained on an int4 base) copied to a throwaway PostgreSQL through the real CLI is the same registry there,
 // every blob re-hashed; the next registration continues the numbering; a non-empty target is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +28,8 @@ test('registry migrate copies SQLite to PostgreSQL verbatim and verifies every b
     const src = Registry.open(home, { store: `sqlite:${join(home, 'registry.db')}` });
     const base = await src.addBase(makeBase(join(root, 'base')), { name: 'tiny' });
     for (let i = 1; i <= 4; i++) {
-      await src.addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint }), {
+      const baseQuantization = i === 3 ? 'int4-b32-sym-acc8' : undefined;
+      await src.addAdapter(makeAdapter(join(root, `ad${i}`), { seed: i, baseFingerprint: base.fingerprint, baseQuantization }), {
         name: 'support',
       });
     }
@@ -57,6 +58,7 @@ test('registry migrate copies SQLite to PostgreSQL verbatim and verifies every b
 
     const dst = Registry.open(home, { store: target, blobRoot: join(root, 'shared-blobs') });
     assert.deepEqual(await strip(dst)(), before);
+    assert.deepEqual((await dst.list()).map((v) => v.baseQuantization), ['none', 'int4-b32-sym-acc8', 'none'], 'the precision is copied');
     await dst.verify();
     const next = await dst.addAdapter(makeAdapter(join(root, 'ad5'), { seed: 5, baseFingerprint: base.fingerprint }), { name: 'support' });
     assert.equal(next.version.version, 5, 'numbering continues after the copied versions (v2 stays unused)');

@@ -19,7 +19,9 @@ function withoutTestContext(): NodeJS.ProcessEnv {
  *  here: migrate and store URLs (about both backends at once), temp-blobs (the blob store's temp files), epipe (CLI
  *  output into a closed pipe) and cli-eval (the add-eval verb; its store rule runs here in registry.test.ts), which
  *  do not depend on the database and cost CLI start-ups. */
-const SUITE = ['registry/registry.test.ts', 'registry/processes.test.ts', 'registry/cli.test.ts', 'track/tracker.test.ts'];
+const SUITE = [
+  'registry/registry.test.ts', 'registry/precision.test.ts', 'registry/processes.test.ts', 'registry/cli.test.ts', 'track/tracker.test.ts',
+];
 
 test('the registry and tracking suites pass on PostgreSQL', { timeout: 480_000 }, async (t) => {
   const pg = await startPostgres();

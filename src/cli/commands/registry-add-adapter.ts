@@ -59,7 +59,8 @@ export const registryAddAdapter = defineCommand<RegistryAddAdapterFlags>({
       io.done(
         { ...v, created: r.created },
         `${r.created ? 'registered' : 'already registered (identical content)'} ${v.ref}  ` +
-          `base ${await reg.describeBase(v.baseFingerprint)}  r=${String(v.loraConfig.r ?? '?')}` +
+          `base ${await reg.describeBase(v.baseFingerprint)}${v.baseQuantization === 'none' ? '' : ` (${v.baseQuantization})`}  ` +
+          `r=${String(v.loraConfig.r ?? '?')}` +
           `${Object.keys(v.metrics).length ? '  ' + fmtMetrics(v.metrics) : ''}`,
       );
     } finally { await reg.close(); }

@@ -40,8 +40,8 @@ export const registryList = defineCommand<RegistryListFlags>({
       const base = flags.base ? (await reg.resolveBase(flags.base)).fingerprint : undefined;
       const versions = await reg.list({ name: flags.name, baseFingerprint: base, stage: flags.stage, tag: flags.tag });
       const baseNames = new Map((await reg.listBases()).map((b) => [b.fingerprint, b.name ?? b.fingerprint.slice(0, 12)]));
-      io.log(table(['version', 'base', 'stage', 'aliases', 'tags', 'metrics', 'created'],
-        versions.map((v) => [v.ref, baseNames.get(v.baseFingerprint) ?? v.baseFingerprint.slice(0, 12),
+      io.log(table(['version', 'base', 'quant', 'stage', 'aliases', 'tags', 'metrics', 'created'],
+        versions.map((v) => [v.ref, baseNames.get(v.baseFingerprint) ?? v.baseFingerprint.slice(0, 12), v.baseQuantization,
           v.stage === 'none' ? '' : v.stage, v.aliases.join(','), v.tags.join(','), fmtMetrics(v.metrics),
           `${fmtTime(v.createdAt)} ${v.createdBy}`])));
       io.done({ versions }, `${versions.length} version(s)`);

@@ -22,6 +22,7 @@ export const registryShow = defineCommand<RegistryShowFlags>({
       const lines = [
         `${v.ref}  (${v.fingerprint})`,
         `  base:     ${await reg.describeBase(v.baseFingerprint)}${d.base ? `  ${d.base.architecture}` : ''}`,
+        `  quant:    ${v.baseQuantization} (${v.baseQuantization === 'none' ? 'trained on the full-precision base' : 'base precision at training'})`,
         `  dataset:  ${v.datasetFingerprint ?? '-'}`,
         `  run:      ${v.runId ?? '-'}`,
         `  stage:    ${v.stage}   aliases: ${v.aliases.join(', ') || '-'}   tags: ${v.tags.join(', ') || '-'}`,
