@@ -95,7 +95,7 @@ export const bench: BenchArea = async () => {
     notes: [
       `Checkpoints in ${cache} (LK_SCALE_CACHE). Rows: LK_BENCH_SCALE (known: ${Object.keys(scaleRuns).join(', ')}, or all).`,
       'load_cpu_s: user + system CPU seconds of the load (steadier on a busy machine than load_s).',
-      'stream_reuse_s: streamFloat32 {reuse} over all tensors, f32 into one warm scratch buffer (a quantizer\'s read cost).',
+      'stream_reuse_s: streamFloat32 {reuse} over all tensors, f32 into two warm scratch buffers (a quantizer\'s read cost).',
       'decode: greedy, KV cache, batch 1 after an 8-token random prompt. train: LoRA r 16 on q_proj,v_proj, AdamW, mean of steps after the first.',
       'read_gb_s: ORT ReduceSum over a 1 GiB float32 tensor with the decode threads (median of 5); ' +
         'decode_bound_tok_s = read_gb_s / weight GB read per token.',

@@ -2,6 +2,7 @@
 // odd tails, and the refusal of NaN / ±Inf base weights at load (LK_NONFINITE naming tensor and element, issue 13).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { bf16BitsToF32, f16BitsToF32, openSafetensors } from '../../src/models/safetensors.js';
@@ -111,7 +112,10 @@ for (const [dtype, bad, at] of [
     const name = 'model.layers.1.mlp.down_proj.weight'; // (32, 64)
     const dir = poisoned(dtype, name, at, bad);
     // Also when quantizing, which reads the tensor in parts of whole rows (here one row of 64 per part).
-    for (const o of [{}, { quantize: 'int8', quantPartElements: 64 }] as const) {
+    // The quantized case runs twice: a failed load must not leave files open (the count may grow once, when the
+    // runtime starts its threads, but not per load).
+    const fds: number[] = [];
+    for (const o of [{}, { quantize: 'int8', quantPartElements: 64 }, { quantize: 'int8', quantPartElements: 64 }] as const) {
       await assert.rejects(loadCheckpoint(dir, o), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
         assert.equal(e.code, 'LK_NONFINITE');
         assert.equal(e.details?.tensor, name);
@@ -119,7 +123,9 @@ for (const [dtype, bad, at] of [
         assert.match(e.message, new RegExp(`\\[${Math.floor(at / 64)}, ${at % 64}\\]`));
         return true;
       });
+      fds.push(readdirSync('/proc/self/fd').length);
     }
+    assert.equal(fds[2], fds[1], 'a failed quantized load closed every file it opened');
     // The plain reader still returns every value, bad ones included, when not asked to check (data, not weights).
     const s = openSafetensors(dir);
     const w = s.readFloat32(name);

@@ -54,6 +54,8 @@ const removeAll = (): void => {
 
 export class PackedStore {
   private count = 0;
+  /** File descriptors of tensors still being written. */
+  private readonly open = new Set<number>();
   private constructor(readonly folder: string) {}
 
   /** A fresh folder for this process, removed when it exits. */
@@ -69,6 +71,8 @@ export class PackedStore {
 
   /** Removes the folder now (a load that failed); sessions built from it must be gone. */
   discard(): void {
+    for (const fd of this.open) closeSync(fd); // a tensor that was being written when the load failed
+    this.open.clear();
     live.delete(this.folder);
     rmSync(this.folder, { recursive: true, force: true });
   }
@@ -81,6 +85,7 @@ export class PackedStore {
   private appender(): { write(b: Uint8Array): void; close(): ExternalFile } {
     const location = `t${this.count++}.bin`;
     const fd = openSync(join(this.folder, location), 'w');
+    this.open.add(fd);
     let byteLength = 0;
     return {
       write: (b) => {
@@ -88,6 +93,7 @@ export class PackedStore {
         byteLength += b.byteLength;
       },
       close: () => {
+        this.open.delete(fd);
         closeSync(fd);
         return { folder: this.folder, location, byteLength };
       },
