@@ -83,6 +83,25 @@ test('the default gate wants a real domain gain: a minimum change AND an interva
   assert.equal(loose(margins)().gate.requireSignificantGain, false);
 });
 
+test('a measured path (a QLoRA adapter merged into float weights) reports its drift and does not fail the gate', async () => {
+  const logits = (x: number) => async (probes: readonly (readonly number[])[]) => ({
+    lastLogits: probes.map(() => Float32Array.of(1, x)), tokens: probes.map(() => [x > 3 ? 2 : 1]),
+  });
+  const ref = { name: 'train', description: '', run: logits(2) };
+  const merged = { name: 'merged', description: '', run: logits(4), expectDrift: 'a int4-b32-sym-acc8 adapter merged into full-precision weights' };
+  const parity = await runParity([ref, merged], [], ['p'], [[1]], { maxNewTokens: 1, tolerance: 1e-4 });
+  assert.deepEqual(parity.paths.map((p) => [p.name, p.status]), [['train', 'reference'], ['merged', 'measured']]);
+  const g = decideGate(gateDefaults, [task('d', 'domain', 'perplexity', -9, [-12, -6])], parity, true);
+  assert.equal(g.passed, true, g.reasons.join('\n'));
+  const check = g.checks.find((c) => c.check === 'parity')!;
+  assert.equal(check.value, 0, 'the measured drift is not the gated figure');
+  assert.match(check.message, /measured, not gated: merged \(a int4-b32-sym-acc8 adapter merged into full-precision weights: greedy tokens differ/);
+  // The same drift on a path that is not expected to drift fails.
+  const { expectDrift: _, ...plain } = merged;
+  const broken = await runParity([ref, plain], [], ['p'], [[1]], { maxNewTokens: 1, tolerance: 1e-4 });
+  assert.equal(decideGate(gateDefaults, [task('d', 'domain', 'perplexity', -9, [-12, -6])], broken, true).passed, false);
+});
+
 test('a suite with no gated domain task, or whose domain tasks have no items, never passes; an empty task is refused', async () => {
   const general = task('g', 'general', 'perplexity', -1, [-2, 0]);
   for (const [label, tasks] of [
