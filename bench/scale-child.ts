@@ -1,5 +1,5 @@
 // One `scale` measurement in its own process, so its peak RSS (process.resourceUsage().maxRSS) is its own:
-//   tsx bench/scale-child.ts <load|stream|decode|train> <model-dir> <precision> [tokens=32 batch=2 seq=256 steps=3 threads=N]
+//   tsx bench/scale-child.ts <load|stream|decode|train> <model-dir> <precision> [tokens=32 batch=2 seq=256 steps=3 threads=N block=32]
 // load: loadCheckpoint time, RSS and CPU time. stream: one pass of streamFloat32 {reuse} over every tensor (what a
 // quantizer that converts and drops each f32 tensor pays for reading; no model held). decode: greedy batch-1 decode
 // with KV cache, `tokens` new tokens after an 8-token prompt of random ids. train: LoRA r 16 on q,v, batch × seq random
@@ -26,9 +26,9 @@ const threads = kv.threads === undefined ? undefined : Number(kv.threads);
 const mb = (b: number): number => Math.round(b / 1e6);
 const peakMb = (): number => Math.round((process.resourceUsage().maxRSS * 1024) / 1e6);
 
-// int8 / int4: quantized while loading (block 32, symmetric, int8 compute: the defaults of --quantize).
+// int8 / int4: quantized while loading (symmetric, int8 compute, block 32 unless block=N: the defaults of --quantize).
 const loadOpts: LoadCheckpointOptions = precision === 'float32' ? { tokenizer: false }
-  : { tokenizer: false, quantize: { quantize: precision === 'int8' ? 'int8' : 'int4', block: 32, accuracy: 'int8' } };
+  : { tokenizer: false, quantize: { quantize: precision === 'int8' ? 'int8' : 'int4', block: arg('block', 32), accuracy: 'int8' } };
 
 if (mode === 'bandwidth') {
   // Read bandwidth as ORT sees it with these threads: ReduceSum over 1 GiB of float32 (fed zero-copy), median of 5.
