@@ -38,7 +38,6 @@ export const and = (a: Sym, b: Sym): Sym => binary('And', a, b, 'bool');
 /** Integer bit operations (opset 18), used for counter-based hashing (dropout masks) in the graph. */
 export const bitwiseAnd = (a: Operand, b: Operand): Sym => binary('BitwiseAnd', a, b);
 export const bitwiseXor = (a: Operand, b: Operand): Sym => binary('BitwiseXor', a, b);
-export const bitwiseOr = (a: Operand, b: Operand): Sym => binary('BitwiseOr', a, b);
 
 export const neg = (x: Sym): Sym => unary('Neg', x, false);
 export const exp = (x: Sym): Sym => unary('Exp', x);

@@ -22,10 +22,10 @@ export interface NBitsLayout {
 
 export const blocksPerRow = (l: NBitsLayout): number => Math.ceil(l.k / l.blockSize);
 
-/** Logical shift of uint8 values (bits shifted out are lost). */
-export function bitShift(x: Sym, by: number, direction: 'LEFT' | 'RIGHT'): Sym {
+/** Logical right shift of uint8 values. */
+export function bitShiftRight(x: Sym, by: number): Sym {
   requireDtype('BitShift', x, 'uint8');
-  return x.graph.node('BitShift', [x, x.graph.scalar(by, 'uint8')], { direction }, [{ dtype: 'uint8', shape: x.shape }])[0];
+  return x.graph.node('BitShift', [x, x.graph.scalar(by, 'uint8')], { direction: 'RIGHT' }, [{ dtype: 'uint8', shape: x.shape }])[0];
 }
 
 /** Packed constants of a weight: the operands of one MatMulNBits. */
@@ -66,7 +66,7 @@ export function matMulNBits(x: Sym, b: Sym, scales: Sym, zeroPoints: Sym | null,
 /** (…, m) uint8 holding two 4-bit values each, low nibble first → (…, 2m) uint8. */
 function unpackNibbles(p: Sym): Sym {
   const lo = unsqueeze(bitwiseAnd(p, p.graph.scalar(15, 'uint8')), [-1]);
-  const hi = unsqueeze(bitShift(p, 4, 'RIGHT'), [-1]);
+  const hi = unsqueeze(bitShiftRight(p, 4), [-1]);
   const m = p.shape[p.rank - 1];
   return reshape(concat([lo, hi], -1), [...p.shape.slice(0, -1), typeof m === 'number' ? 2 * m : -1]);
 }
