@@ -1,7 +1,8 @@
 // One `scale` measurement in its own process, so its peak RSS (process.resourceUsage().maxRSS) is its own:
 //   tsx bench/scale-child.ts <load|stream|decode|train> <model-dir> <precision> [tokens=32 batch=2 seq=256 steps=3 threads=N block=32]
-// load: loadCheckpoint time, RSS and CPU time. stream: one pass of streamFloat32 {reuse} over every tensor (what a
-// quantizer that converts and drops each f32 tensor pays for reading; no model held). decode: greedy batch-1 decode
+// load: loadCheckpoint time, RSS, CPU time (and its kernel share, with the minor page faults behind it). stream: one
+// pass of streamFloat32 {reuse} over every tensor (what a quantizer that converts and drops each f32 tensor pays for
+// reading; no model held). decode: greedy batch-1 decode
 // with KV cache, `tokens` new tokens after an 8-token prompt of random ids. train: LoRA r 16 on q,v, batch × seq random
 // ids, AdamW, `steps` steps (the first warms up; tokens/s is the mean of the rest); qlora=low-memory picks that
 // QLoRA mode, checkpointing=1 gradient checkpointing. Prints one JSON line. Random token ids: no tokenizer is needed.
@@ -59,14 +60,15 @@ if (mode === 'stream') {
   process.stdout.write(JSON.stringify(r) + '\n');
   process.exit(0);
 }
-const c0 = process.cpuUsage();
+const c0 = process.cpuUsage(), faults0 = process.resourceUsage().minorPageFault;
 const ck = await loadCheckpoint(dir, loadOpts);
-const cpu = process.cpuUsage(c0);
+const cpu = process.cpuUsage(c0), faults = process.resourceUsage().minorPageFault - faults0;
 const diskBytes = Object.entries(ck.dtypesOnDisk).reduce((a, [d, n]) => a + n * (d === 'F32' ? 4 : d === 'F64' ? 8 : 2), 0);
 const out: Record<string, number | string> = { mode, precision, parameters: ck.parameters };
 if (mode === 'load') {
   Object.assign(out, {
-    load_s: ck.loadMs / 1000, load_cpu_s: (cpu.user + cpu.system) / 1e6, disk_mb_per_s: mb(diskBytes / (ck.loadMs / 1000)),
+    load_s: ck.loadMs / 1000, load_cpu_s: (cpu.user + cpu.system) / 1e6, load_sys_s: cpu.system / 1e6, load_page_faults: faults,
+    disk_mb_per_s: mb(diskBytes / (ck.loadMs / 1000)),
     rss_mb: mb(ck.rssBytes), peak_rss_mb: peakMb(),
   });
 }

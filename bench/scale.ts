@@ -83,7 +83,8 @@ export const bench: BenchArea = async () => {
     rows.push({
       model: r.model, precision: r.precision, block: r.precision === 'float32' ? null : r.block ?? 32, thp: thp ? 'yes' : 'no',
       parameters: load.parameters ?? null,
-      load_s: load.load_s ?? null, load_cpu_s: load.load_cpu_s ?? null, load_disk_mb_s: load.disk_mb_per_s ?? null,
+      load_s: load.load_s ?? null, load_cpu_s: load.load_cpu_s ?? null, load_sys_s: load.load_sys_s ?? null,
+      load_page_faults: load.load_page_faults ?? null, load_disk_mb_s: load.disk_mb_per_s ?? null,
       load_rss_mb: load.rss_mb ?? null, load_peak_rss_mb: load.peak_rss_mb ?? null,
       stream_reuse_s: stream.stream_s ?? null, stream_cpu_s: stream.stream_cpu_s ?? null, stream_peak_rss_mb: stream.peak_rss_mb ?? null,
       [`decode_tok_s (b1, ${r.decode.tokens} new)`]: decode.decode_tok_s ?? null, decode_peak_rss_mb: decode.peak_rss_mb ?? null,
@@ -100,7 +101,8 @@ export const bench: BenchArea = async () => {
     rows,
     notes: [
       `Checkpoints in ${cache} (LK_SCALE_CACHE). Rows: LK_BENCH_SCALE (known: ${Object.keys(scaleRuns).join(', ')}, or all).`,
-      'load_cpu_s: user + system CPU seconds of the load (steadier on a busy machine than load_s).',
+      'load_cpu_s: user + system CPU seconds of the load (steadier on a busy machine than load_s); load_sys_s: the kernel\'s share, ' +
+        'mostly the first-touch page faults of fresh memory (load_page_faults: minor faults during the load).',
       'stream_reuse_s: streamFloat32 {reuse} over all tensors, f32 into two warm scratch buffers (a quantizer\'s read cost).',
       'decode: greedy, KV cache, batch 1 after an 8-token random prompt. train: LoRA r 16 on q_proj,v_proj, AdamW, mean of steps after the first.',
       'read_gb_s: ORT ReduceSum over a 1 GiB float32 tensor with the decode threads (median of 5); ' +
