@@ -10,7 +10,7 @@ import { trainedPrecisionPath } from './precision.js';
 import { fingerprintAdapterDir, fingerprintModelDir } from '../models/fingerprint.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { decideGate } from './gate.js';
-import { type MissingPath, type ParityPath, decodePath, mergedPath, runParity, trainingPath } from './parity.js';
+import { INT8_COMPUTE_NEAR_TIE_GAP, type MissingPath, type ParityPath, decodePath, mergedPath, runParity, trainingPath } from './parity.js';
 import { scoreChoices, runGeneration, scoreTexts } from './scoring.js';
 import { loadChoiceItems, loadGenerationItems, loadTexts } from './sources.js';
 import { type ItemValues, type TaskData, summarize } from './stats.js';
@@ -259,7 +259,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     }
     paths.push(...extra.paths);
     o.onProgress?.({ phase: 'parity', done: 0, total: paths.length });
-    parity = await runParity(paths, extra.missing, spec.probes, probes, spec);
+    const nearTieGap = base.quant?.scheme.accuracy === 'int8' ? Math.max(spec.tolerance, INT8_COMPUTE_NEAR_TIE_GAP) : spec.tolerance;
+    parity = await runParity(paths, extra.missing, spec.probes, probes, { ...spec, nearTieGap });
     o.onProgress?.({ phase: 'parity', done: paths.length, total: paths.length });
     paritySeconds = (performance.now() - tp) / 1000;
   }

@@ -24,6 +24,10 @@ export interface ParityOutput {
   /** A path that cannot ignore EOS (an OpenAI-style server) names the ids it stops at (and leaves out); the
    *  reference is then compared up to its first such token. */
   readonly stopTokenIds?: readonly number[];
+  /** The reference only: per probe and generated token, its runner-up and how far behind it was, relative to the
+   *  largest |logit| of that step. A path that picks the runner-up where that gap is within the tolerance took the
+   *  other side of a near tie (kernels that sum in another order: int8-compute MatMulNBits at M = 1 vs M = T). */
+  readonly runnersUp?: readonly (readonly { readonly id: number; readonly gap: number }[])[];
 }
 
 export interface ParityPath {
@@ -64,15 +68,27 @@ export function trainingPath(lm: CausalLM, binding: LinearAdapter, source: 'trai
     name: 'train', description: `training forward pass (score graph, ${from}, no KV cache)`,
     async run(probes, maxNewTokens) {
       const V = lm.config.vocabSize;
-      const lastLogits: Float32Array[] = [], tokens: number[][] = [];
+      const lastLogits: Float32Array[] = [], tokens: number[][] = [], runnersUp: { id: number; gap: number }[][] = [];
       for (const p of probes) {
         const r = await lm.score([p], { logits: true, adapter: binding });
         lastLogits.push(Float32Array.from(r.logits!.subarray((p.length - 1) * V, p.length * V)));
-        tokens.push(await generateNoCache(lm, p, maxNewTokens, binding));
+        const steps: { id: number; gap: number }[] = [];
+        tokens.push(await generateNoCache(lm, p, maxNewTokens, binding, (logits, chosen) => steps.push(runnerUp(logits, chosen))));
+        runnersUp.push(steps);
       }
-      return { lastLogits, tokens };
+      return { lastLogits, tokens, runnersUp };
     },
   };
+}
+
+/** The second-best token of a step and its gap to the chosen one, relative to the step's largest |logit|. */
+function runnerUp(logits: Float32Array, chosen: number): { id: number; gap: number } {
+  let id = -1, scale = 0;
+  for (let v = 0; v < logits.length; v++) {
+    scale = Math.max(scale, Math.abs(logits[v]));
+    if (v !== chosen && (id < 0 || logits[v] > logits[id])) id = v;
+  }
+  return { id, gap: (logits[chosen] - logits[id]) / Math.max(scale, 1e-12) };
 }
 
 /** A model (+ adapter) run the way inference runs it: decode graph prefill for logits, batched KV-cache generate. */
@@ -113,9 +129,17 @@ export async function mergedPath(
 }
 
 /** Runs every path on the probes and compares each with the first (the reference). */
+/**
+ * How far behind the reference's choice its runner-up may be for a path that picks it to count as a near tie: int8
+ * compute (MatMulNBits accuracy level 4) quantizes activations, and its M = 1 decode kernels sum in another order than
+ * the reference's M = T pass, so a few decode steps in, logits differ by ~1e-4 relative (a 2.4e-4 gap flipped on the
+ * int4 quickstart adapter after 6 steps). Elsewhere the logit tolerance itself.
+ */
+export const INT8_COMPUTE_NEAR_TIE_GAP = 1e-3;
+
 export async function runParity(
   paths: readonly ParityPath[], missing: readonly MissingPath[], probeTexts: readonly string[],
-  probes: readonly (readonly number[])[], spec: Pick<ParitySpec, 'maxNewTokens' | 'tolerance'>,
+  probes: readonly (readonly number[])[], spec: Pick<ParitySpec, 'maxNewTokens' | 'tolerance'> & { readonly nearTieGap?: number },
 ): Promise<ParityReport> {
   const results: ParityPathResult[] = [];
   let ref: ParityOutput | undefined;
@@ -135,7 +159,7 @@ export async function runParity(
       results.push({ name: p.name, description: p.description, status: 'reference' });
       continue;
     }
-    const r = compare(p, ref, out, spec.tolerance);
+    const r = compare(p, ref, out, spec.tolerance, spec.nearTieGap ?? spec.tolerance);
     results.push(p.expectDrift && r.status === 'drift' ? { ...r, status: 'measured', reason: `${p.expectDrift}: ${r.reason}` } : r);
   }
   for (const m of missing) results.push({ name: m.name, description: m.name, status: 'missing', reason: m.reason });
@@ -152,7 +176,7 @@ export async function runParity(
   };
 }
 
-function compare(p: ParityPath, ref: ParityOutput, out: ParityOutput, tolerance: number): ParityPathResult {
+function compare(p: ParityPath, ref: ParityOutput, out: ParityOutput, tolerance: number, nearTieGap: number): ParityPathResult {
   let maxAbs = 0, maxRel = 0, identical = true;
   const probes = ref.tokens.map((refTokens, i) => {
     let abs: number | null = null, rel: number | null = null;
@@ -172,17 +196,25 @@ function compare(p: ParityPath, ref: ParityOutput, out: ParityOutput, tolerance:
     if (stopAt >= 0) want = refTokens.slice(0, stopAt);
     let mismatch: number | null = null;
     for (let t = 0; t < Math.max(got.length, want.length); t++) if (got[t] !== want[t]) { mismatch = t; break; }
+    // The other side of a near tie (the reference's runner-up, within the logit tolerance): the continuations agree
+    // up to there, and after it they follow different prefixes, so nothing later can be compared.
+    const tie = mismatch === null ? undefined : ref.runnersUp?.[i]?.[mismatch];
+    const nearTie = tie !== undefined && got[mismatch!] === tie.id && tie.gap <= nearTieGap ? mismatch : null;
+    if (nearTie !== null) mismatch = null;
     if (mismatch !== null) identical = false;
-    return { probe: i, rel_logit_diff: rel, abs_logit_diff: abs, first_token_mismatch: mismatch };
+    return { probe: i, rel_logit_diff: rel, abs_logit_diff: abs, first_token_mismatch: mismatch, near_tie: nearTie };
   });
   const drift = !identical || maxRel > tolerance;
   const firstMismatch = probes.find((x) => x.first_token_mismatch !== null);
+  const tie = probes.find((x) => x.near_tie !== null);
+  const tieNote = tie ? `greedy tokens agree up to a near tie (probe ${tie.probe}, position ${tie.near_tie}: the reference's runner-up, ` +
+    `within ${nearTieGap} relative)` : undefined;
   const why = [
     !identical ? `greedy tokens differ (probe ${firstMismatch!.probe}, position ${firstMismatch!.first_token_mismatch})` : '',
     maxRel > tolerance ? `logits differ by ${maxRel.toExponential(2)} relative > ${tolerance}` : '',
   ].filter(Boolean).join('; ');
   return {
-    name: p.name, description: p.description, status: drift ? 'drift' : 'ok', ...(drift ? { reason: why } : {}),
+    name: p.name, description: p.description, status: drift ? 'drift' : 'ok', ...(drift ? { reason: why } : tieNote ? { reason: tieNote } : {}),
     max_abs_logit_diff: out.lastLogits ? maxAbs : undefined, max_rel_logit_diff: out.lastLogits ? maxRel : undefined,
     tokens_identical: identical, probes,
   };

@@ -143,12 +143,16 @@ export interface ParityPathResult {
   readonly max_abs_logit_diff?: number;
   readonly max_rel_logit_diff?: number;
   readonly tokens_identical?: boolean;
-  /** Per probe: relative logit difference and the first position where greedy tokens differ (null: none). */
+  /**
+   * Per probe: relative logit difference and the first position where greedy tokens differ (null: none), or where
+   * the path took the reference's runner-up within the logit tolerance (`near_tie`: not a mismatch; compared up to it).
+   */
   readonly probes?: readonly {
     readonly probe: number;
     readonly rel_logit_diff: number | null;
     readonly abs_logit_diff: number | null;
     readonly first_token_mismatch: number | null;
+    readonly near_tie: number | null;
   }[];
 }
 

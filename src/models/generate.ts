@@ -165,7 +165,10 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
 }
 
 /** Greedy generation that recomputes the full sequence every step (no cache): the reference the cache must match. */
-export async function generateNoCache(lm: CausalLM, prompt: readonly number[], maxNewTokens: number, adapter?: LinearAdapter): Promise<number[]> {
+export async function generateNoCache(
+  lm: CausalLM, prompt: readonly number[], maxNewTokens: number, adapter?: LinearAdapter,
+  onStep?: (logits: Float32Array, chosen: number) => void,
+): Promise<number[]> {
   const seq = [...prompt];
   for (let i = 0; i < maxNewTokens; i++) {
     const r = await lm.score([seq], { logits: true, adapter });
@@ -173,6 +176,7 @@ export async function generateNoCache(lm: CausalLM, prompt: readonly number[], m
     const last = r.logits!.subarray((T - 1) * V, T * V);
     let best = 0;
     for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
+    onStep?.(last, best);
     seq.push(best);
   }
   return seq.slice(prompt.length);

@@ -2,7 +2,8 @@
 // register, generate, serve instructions) on the bundled base model and leaves its outputs in one folder; its
 // claims are checked too: parity on all four paths (the trainer's in-memory adapter as the reference, the PEFT
 // folder at load, the merged model, the OpenAI server) and the gate's decision. With --fast (6 steps) the domain
-// gain is too small to be real, so the gate fails on exactly that, and no alias is set (issue 13).
+// gain is too small to be real, so the gate fails on exactly that, and no alias is set (issue 13). With --quantize int4
+// the same runs through the quantized base, and the merged full-precision model is reported as measured drift.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -54,4 +55,30 @@ test('npm run quickstart -- --fast: every step runs and leaves its outputs in on
   }
   const peft = JSON.parse(readFileSync(join(out, 'adapter', 'adapter_config.json'), 'utf8')) as { peft_type: string };
   assert.equal(peft.peft_type, 'LORA');
+});
+
+test('quickstart --fast --quantize int4: QLoRA through the int4 base; the merged float model is measured, not gated', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'lk-qs4-')), 'qs');
+  const r = spawnSync(process.execPath, [...CLI, 'quickstart', '--fast', '--quantize', 'int4', '--out', out, '--json'],
+    { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  const report = JSON.parse(readFileSync(join(out, 'eval', 'report.json'), 'utf8')) as EvalReport;
+  const paths = report.parity!.paths;
+  // The merged model is full precision: it drifts from what training saw, and that is reported, not gated.
+  assert.deepEqual(paths.map((p) => [p.name, p.status]), [['train', 'reference'], ['adapter', 'ok'], ['merged', 'measured'], ['server', 'ok']]);
+  assert.match(paths[2].reason!, /a int4-b32-sym-acc8 adapter merged into full-precision weights/);
+  assert.equal(report.parity!.passed, true);
+  const parity = report.gate.checks.find((c) => c.check === 'parity')!;
+  assert.equal(parity.passed, true, parity.message);
+  assert.match(parity.message, /measured, not gated: merged/);
+  // As in the float run, only the (too small, 6-step) domain gain fails the gate.
+  assert.equal(report.gate.reasons.length, 1);
+  assert.match(report.gate.reasons[0], /^domain perplexity of 'sotu-heldout' fell/);
+  // The adapter and the registry record the precision it was trained at.
+  const meta = JSON.parse(readFileSync(join(out, 'adapter', 'lorakit.json'), 'utf8')) as { base_quantization?: string };
+  assert.equal(meta.base_quantization, 'int4-b32-sym-acc8');
+  const reg = Registry.open(join(out, 'lorakit-home'));
+  try {
+    assert.equal((await reg.show('sotu@v1')).version.baseQuantization, 'int4-b32-sym-acc8');
+  } finally { await reg.close(); }
 });

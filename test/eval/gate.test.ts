@@ -102,6 +102,28 @@ test('a measured path (a QLoRA adapter merged into float weights) reports its dr
   assert.equal(decideGate(gateDefaults, [task('d', 'domain', 'perplexity', -9, [-12, -6])], broken, true).passed, false);
 });
 
+test('parity: a path that takes the reference\'s runner-up within the near-tie gap agrees up to there; beyond it, it drifts', async () => {
+  // The reference picked 7 at step 1, with 9 behind it by 5e-4 of the largest |logit|.
+  const ref = {
+    name: 'train', description: '',
+    run: async () => ({
+      lastLogits: [Float32Array.of(1, 2)], tokens: [[3, 7, 4]], runnersUp: [[{ id: 5, gap: 0.5 }, { id: 9, gap: 5e-4 }, { id: 1, gap: 0.2 }]],
+    }),
+  };
+  const path = (tokens: number[]) => ({
+    name: 'adapter', description: '', run: async () => ({ lastLogits: [Float32Array.of(1, 2)], tokens: [tokens] }),
+  });
+  const status = async (tokens: number[], nearTieGap?: number) =>
+    (await runParity([ref, path(tokens)], [], ['p'], [[1]], { maxNewTokens: 3, tolerance: 1e-4, nearTieGap })).paths[1];
+  const tie = await status([3, 9, 8], 1e-3);
+  assert.equal(tie.status, 'ok');
+  assert.equal(tie.probes![0].near_tie, 1);
+  assert.match(tie.reason!, /near tie \(probe 0, position 1/);
+  assert.equal((await status([3, 9, 8])).status, 'drift', 'a 5e-4 gap is beyond the default gap (the 1e-4 tolerance)');
+  assert.equal((await status([3, 6, 8], 1e-3)).status, 'drift', 'not the runner-up');
+  assert.equal((await status([5, 7, 4], 1e-3)).status, 'drift', 'the runner-up, but far behind');
+});
+
 test('a suite with no gated domain task, or whose domain tasks have no items, never passes; an empty task is refused', async () => {
   const general = task('g', 'general', 'perplexity', -1, [-2, 0]);
   for (const [label, tasks] of [
