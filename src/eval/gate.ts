@@ -67,10 +67,11 @@ function parityCheck(parity: ParityReport | null): GateCheck {
   const passed = parity.passed && bad.length === 0;
   const label = (p: (typeof bad)[number]): string => `${p.name}${p.status === 'missing' ? ' (could not run)' : ''}: ${p.reason ?? p.status}`;
   const note = measured.map((p) => `; measured, not gated: ${p.name} (${p.reason ?? 'drift'})`).join('');
+  const ties = gated.filter((p) => p.status === 'ok' && p.reason).map((p) => `; ${p.name}: ${p.reason}`).join(''); // near ties
   return { check: 'parity', task: null, value: worst, limit: parity.tolerance, passed,
     message: passed
       ? `train/serve parity holds on ${gated.map((p) => p.name).join(', ')} `
-        + `(max relative logit difference ${worst.toExponential(2)} <= ${parity.tolerance}; greedy tokens identical)${note}`
+        + `(max relative logit difference ${worst.toExponential(2)} <= ${parity.tolerance}; greedy tokens identical)${ties}${note}`
       : `train/serve parity broken: ${bad.length ? bad.map(label).join('; ') : 'no reference path ran'}${note}` };
 }
 

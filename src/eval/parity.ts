@@ -25,7 +25,7 @@ export interface ParityOutput {
    *  reference is then compared up to its first such token. */
   readonly stopTokenIds?: readonly number[];
   /** The reference only: per probe and generated token, its runner-up and how far behind it was, relative to the
-   *  largest |logit| of that step. A path that picks the runner-up where that gap is within the tolerance took the
+   *  largest |logit| of that step. A path that picks the runner-up where that gap is within the near-tie gap took the
    *  other side of a near tie (kernels that sum in another order: int8-compute MatMulNBits at M = 1 vs M = T). */
   readonly runnersUp?: readonly (readonly { readonly id: number; readonly gap: number }[])[];
 }
@@ -128,7 +128,6 @@ export async function mergedPath(
   }
 }
 
-/** Runs every path on the probes and compares each with the first (the reference). */
 /**
  * How far behind the reference's choice its runner-up may be for a path that picks it to count as a near tie: int8
  * compute (MatMulNBits accuracy level 4) quantizes activations, and its M = 1 decode kernels sum in another order than
@@ -137,6 +136,7 @@ export async function mergedPath(
  */
 export const INT8_COMPUTE_NEAR_TIE_GAP = 1e-3;
 
+/** Runs every path on the probes and compares each with the first (the reference). */
 export async function runParity(
   paths: readonly ParityPath[], missing: readonly MissingPath[], probeTexts: readonly string[],
   probes: readonly (readonly number[])[], spec: Pick<ParitySpec, 'maxNewTokens' | 'tolerance'> & { readonly nearTieGap?: number },
@@ -196,7 +196,7 @@ function compare(p: ParityPath, ref: ParityOutput, out: ParityOutput, tolerance:
     if (stopAt >= 0) want = refTokens.slice(0, stopAt);
     let mismatch: number | null = null;
     for (let t = 0; t < Math.max(got.length, want.length); t++) if (got[t] !== want[t]) { mismatch = t; break; }
-    // The other side of a near tie (the reference's runner-up, within the logit tolerance): the continuations agree
+    // The other side of a near tie (the reference's runner-up, within nearTieGap): the continuations agree
     // up to there, and after it they follow different prefixes, so nothing later can be compared.
     const tie = mismatch === null ? undefined : ref.runnersUp?.[i]?.[mismatch];
     const nearTie = tie !== undefined && got[mismatch!] === tie.id && tie.gap <= nearTieGap ? mismatch : null;

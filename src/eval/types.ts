@@ -145,7 +145,7 @@ export interface ParityPathResult {
   readonly tokens_identical?: boolean;
   /**
    * Per probe: relative logit difference and the first position where greedy tokens differ (null: none), or where
-   * the path took the reference's runner-up within the logit tolerance (`near_tie`: not a mismatch; compared up to it).
+   * the path took the reference's runner-up within the near-tie gap (`near_tie`: not a mismatch; compared up to it).
    */
   readonly probes?: readonly {
     readonly probe: number;
