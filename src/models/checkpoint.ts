@@ -37,8 +37,8 @@ export interface LoadCheckpointOptions {
 
 /**
  * A quantized tensor streams in parts of about this many floats (4 MiB), each quantized as it arrives: no float32
- * buffer of the largest tensor is ever needed (an 8B model's 128K embedding is 2.1 GB as float32). Parts this small
- * also stay in cache through the quantizer graph's passes (1.5× faster than parts of 4M floats, measured).
+ * buffer of the largest tensor is ever needed (an 8B model's 128K embedding is 2.1 GB as float32). Smaller parts
+ * than 4M floats also loaded a 1B shape faster (8.3 s against 8.9 s, measured).
  */
 export const QUANT_PART_ELEMENTS = 1 << 20;
 

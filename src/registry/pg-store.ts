@@ -4,6 +4,7 @@
 // that dies mid-transaction loses its connection and PostgreSQL rolls the transaction back: nothing half-visible.
 import { openPostgres, type PgLocation } from '../db/postgres.js';
 import type { Migration } from '../db/sql.js';
+import { BASE_QUANTIZATION_MIGRATION } from './precision.js';
 import { SqlMetadataStore } from './sql-store.js';
 
 export const PG_MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'registry schema', sql: `
@@ -30,11 +31,7 @@ CREATE INDEX history_name ON history(name, target);
 CREATE TABLE eval_reports (
   id BIGSERIAL PRIMARY KEY, version_id BIGINT NOT NULL, suite TEXT NOT NULL, passed INTEGER NOT NULL, report TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE INDEX eval_version ON eval_reports(version_id, suite);
-` }, {
-  // The precision an adapter was trained at (issue 12). Existing rows predate quantized bases: 'none' (float).
-  version: 2, name: 'versions.base_quantization',
-  sql: "ALTER TABLE versions ADD COLUMN base_quantization TEXT NOT NULL DEFAULT 'none';",
-}];
+` }, BASE_QUANTIZATION_MIGRATION];
 
 export class PgMetadataStore extends SqlMetadataStore {
   readonly location: PgLocation;

@@ -5,7 +5,14 @@
 import { join } from 'node:path';
 import { LorakitError } from '../errors.js';
 import { parseQuantLabel, precisionMismatch, quantLabel, resolveQuantScheme } from '../models/quant/scheme.js';
+import type { Migration } from '../db/sql.js';
 import type { AdapterVersion } from './types.js';
+
+/** Registry step 2, the same SQL on SQLite and PostgreSQL. Rows from before it predate quantized bases: 'none' (float). */
+export const BASE_QUANTIZATION_MIGRATION: Migration = {
+  version: 2, name: 'versions.base_quantization',
+  sql: "ALTER TABLE versions ADD COLUMN base_quantization TEXT NOT NULL DEFAULT 'none';",
+};
 
 /** `base_quantization` of an adapter folder's lorakit.json: absent is 'none' (float; written before quantized bases
  *  existed); a label this lorakit cannot read, or one not in its canonical spelling, is refused (LK_ADAPTER). */

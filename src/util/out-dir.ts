@@ -7,7 +7,7 @@
 // Paths are compared as resolved real paths (symlinks followed). The folder is filled as a sibling temp folder
 // and renamed into place, so a reader never sees half of it and a failed run leaves the old one untouched.
 // Not here: what goes in the folder (each verb writes its own files into `tmp`).
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type Stats, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LorakitError } from '../errors.js';
 
@@ -90,16 +90,25 @@ export function checkNotInput(out: string, o: OutDirOptions): void {
   }
 }
 
-/** Checks that `out` may be written by the verb; throws LK_OUT_IS_INPUT or LK_OUT_EXISTS. Returns the resolved path. */
-export function checkOutDir(out: string, o: OutDirOptions): string {
+/**
+ * The part both checks share: refuses an input (LK_OUT_IS_INPUT), then looks at what is at `out` (null: nothing, not
+ * even a dangling link) and gives the LK_OUT_EXISTS refusal that names the verb and flag.
+ */
+function existingOut(out: string, o: OutDirOptions): { flag: string; target: string; st: Stats | null; refuse(what: string, hint: string): never } {
   const flag = o.flag ?? '--out';
   const target = resolve(out);
   checkNotInput(out, o);
-  if (!existsSync(target) && !isDanglingLink(target)) return target;
-  const st = lstatSync(target);
+  const st = existsSync(target) || isDanglingLink(target) ? lstatSync(target) : null;
   const refuse = (what: string, hint: string): never => {
     throw new LorakitError('LK_OUT_EXISTS', `${o.verb}: ${flag} '${out}' ${what}; nothing was written`, { hint, details: { out: target } });
   };
+  return { flag, target, st, refuse };
+}
+
+/** Checks that `out` may be written by the verb; throws LK_OUT_IS_INPUT or LK_OUT_EXISTS. Returns the resolved path. */
+export function checkOutDir(out: string, o: OutDirOptions): string {
+  const { flag, target, st, refuse } = existingOut(out, o);
+  if (!st) return target;
   if (st.isSymbolicLink()) refuse('is a symbolic link; expected a folder lorakit can create', `give the real folder path, or choose a new ${flag}`);
   if (!st.isDirectory()) refuse('is a file; expected a folder (or nothing)', `choose another ${flag} folder; lorakit never replaces a file there`);
   let entries: string[];
@@ -123,14 +132,8 @@ export function checkOutDir(out: string, o: OutDirOptions): string {
  * no marker saying which verb wrote it); a folder or a symbolic link there is always refused. Returns the resolved path.
  */
 export function checkOutFile(out: string, o: OutDirOptions): string {
-  const flag = o.flag ?? '--out';
-  const target = resolve(out);
-  checkNotInput(out, o);
-  if (!existsSync(target) && !isDanglingLink(target)) return target;
-  const st = lstatSync(target);
-  const refuse = (what: string, hint: string): never => {
-    throw new LorakitError('LK_OUT_EXISTS', `${o.verb}: ${flag} '${out}' ${what}; nothing was written`, { hint, details: { out: target } });
-  };
+  const { flag, target, st, refuse } = existingOut(out, o);
+  if (!st) return target;
   if (st.isSymbolicLink()) refuse('is a symbolic link', `give the real path, or choose a new ${flag}`);
   if (!st.isFile()) refuse('is not a file', `choose a file path for ${flag}`);
   if (!o.overwrite) refuse('exists', `choose another ${flag} file, or pass --overwrite to replace it`);

@@ -149,6 +149,11 @@ export class CompiledGraph {
     return out;
   }
 
+  /** True once dispose() ran (also through clearSessionCache): a caller that keeps the graph must compile it again. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
